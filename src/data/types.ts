@@ -1,0 +1,95 @@
+/** Data types shared by loaders, preprocessing, splits, batching, models and evaluation. */
+
+/** One movie/item with parsed metadata. Ids are the dataset's original ids (MovieLens ids). */
+export interface ItemInfo {
+  id: number;
+  title: string;
+  year: number | null;
+  genres: string[];
+}
+
+/** One explicit rating row as read from the raw files. */
+export interface Rating {
+  user: number;
+  item: number;
+  rating: number;
+  timestamp: number;
+}
+
+/** Raw dataset as loaded from disk, before preprocessing. */
+export interface RawData {
+  name: string;
+  items: Map<number, ItemInfo>;
+  ratings: Rating[];
+}
+
+/** Counts of what preprocessing removed, so nothing is silently dropped. */
+export type FilterReport = Record<string, number>;
+
+/** Per-user chronological interaction sequences after preprocessing. */
+export interface Interactions {
+  /** Original user ids; the array index is the user index used everywhere else. */
+  userIds: number[];
+  /** Item ids (original ids) per user, oldest first. */
+  sequences: number[][];
+  /** Largest item id; id tables have `numItems + 1` rows and row 0 is padding. */
+  numItems: number;
+  /** Metadata of every known item (ids present in the item file). */
+  items: Map<number, ItemInfo>;
+  report: FilterReport;
+}
+
+/** One user's split into train/validation/test. */
+export interface UserSplit {
+  /** Training sequence: next-item targets are drawn from it (all positions or the last one). */
+  train: number[];
+  valInput: number[];
+  valTarget: number;
+  testInput: number[];
+  testTarget: number;
+}
+
+/** Everything a model, trainer and evaluator need about the data. */
+export interface Dataset {
+  name: string;
+  numItems: number;
+  userIds: number[];
+  items: Map<number, ItemInfo>;
+  splits: UserSplit[];
+  /** 1 for ids that are real items (may be candidates), 0 for padding and absent ids; length numItems + 1. */
+  itemExists: Uint8Array;
+  /** Train-split interaction count per item id; length numItems + 1. */
+  trainPopularity: Float32Array;
+  report: FilterReport;
+}
+
+/** A training batch, flat row-major typed arrays. */
+export interface TrainBatch {
+  /** User indices, [B]. */
+  users: Int32Array;
+  /** Input item ids, [B, T], 0 = pad. */
+  inputs: Int32Array;
+  /** Target item id per position, [B, T], 0 = no target at this position. */
+  positives: Int32Array;
+  /** Negative item ids per position, [B, T, K] (0 where there is no target). */
+  negatives: Int32Array;
+  batchSize: number;
+  seqLen: number;
+  numNegatives: number;
+}
+
+/** An evaluation batch for validation or test. */
+export interface EvalBatch {
+  users: Int32Array;
+  /** Input item ids, [B, T], 0 = pad. */
+  inputs: Int32Array;
+  /** Held-out target per user, [B]. */
+  targets: Int32Array;
+  /** Sampled protocol only: candidate ids [B, C] with the target in column 0. */
+  candidates?: Int32Array;
+  numCandidates: number;
+  /** Items to mask in full ranking (the user's known history), per row. */
+  history: number[][];
+  batchSize: number;
+  seqLen: number;
+}

@@ -1,0 +1,33 @@
+/** The interface every recommender implements, so trainers, evaluators and tables treat them alike. */
+import type * as tf from "@tensorflow/tfjs";
+import type { EvalBatch, TrainBatch } from "../data/types.ts";
+import type { Probe } from "./probe.ts";
+
+/** Scores a model produces for a training batch; losses are applied by src/train/losses.ts. */
+export interface TrainScores {
+  /** SASRec next-item scores: positives [B, T], negatives [B, T, K], mask [B, T] (1 where a target exists). */
+  sasrec?: { pos: tf.Tensor2D; neg: tf.Tensor3D; mask: tf.Tensor2D };
+  /** Retriever scores for the user's last target: positives [B], negatives [B, K]. */
+  retriever?: { pos: tf.Tensor1D; neg: tf.Tensor2D };
+  /** Fused scores for the last target: positives [B], negatives [B, K]. */
+  fused?: { pos: tf.Tensor1D; neg: tf.Tensor2D };
+  /** Auxiliary scalar losses already weighted by the model (e.g. MoE load balancing). */
+  aux?: Record<string, tf.Scalar>;
+}
+
+/** A sequential recommender. Trainable variables are grouped by module ("sasrec", "retriever", "fusion"). */
+export interface Recommender {
+  readonly name: string;
+  /** Trainable variables per module name. Empty for non-parametric baselines. */
+  modules(): Record<string, tf.Variable[]>;
+  /** Scores for a training batch in training mode (dropout on). */
+  trainScores(batch: TrainBatch, probe?: Probe): TrainScores;
+  /** Scores [B, C] for `batch.candidates`, in eval mode. */
+  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
+  /** Scores [B, numItems + 1] over every item id, in eval mode (column 0 is padding). */
+  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
+  /** Parameter count per module. */
+  parameterCounts(): Record<string, number>;
+  /** Frees all tensors the model owns. */
+  dispose(): void;
+}
