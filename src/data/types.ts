@@ -93,3 +93,12 @@ export interface EvalBatch {
   batchSize: number;
   seqLen: number;
 }
+
+/** Fixed text vectors (from the text encoder, cached on disk), row-major. */
+export interface TextVectors {
+  dim: number;
+  /** [numUsers, dim], rows in `Dataset.userIds` order. */
+  user: Float32Array;
+  /** [numItems + 1, dim], row = item id (row 0 is zeros). */
+  item: Float32Array;
+}
