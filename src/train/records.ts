@@ -1,0 +1,117 @@
+/**
+ * The on-disk records of a run directory, shared by the trainer (writer), the grid runner, plots and notebooks:
+ * - `metrics.jsonl`: one `StepRecord` every `log_every` steps (and every skipped/patched step), one `EpochRecord` per epoch;
+ * - `summary.json`: `RunSummary`, written last and atomically (its presence with status set = the run finished);
+ * - `nan_report.json`: `NanReport` (`first_nonfinite` is null when everything stayed finite);
+ * - `config.yaml`: the resolved config.
+ */
+import type { METRIC_NAMES } from "../config/schema.ts";
+
+/** A metric name such as "NDCG@10". */
+export type MetricName = typeof METRIC_NAMES[number];
+/** Metric values keyed by name. */
+export type Metrics = Record<MetricName, number>;
+
+/** Per-step training record. */
+export interface StepRecord {
+  type: "step";
+  stage: string;
+  epoch: number;
+  /** Step within the epoch. */
+  step: number;
+  global_step: number;
+  /** Loss per term plus "total"; NaN is written as null by JSON. */
+  loss: Record<string, number | null>;
+  /** Pre-clip global L2 gradient norm per module. */
+  grad_norm: Record<string, number | null>;
+  lr: Record<string, number>;
+  /** Non-finite values seen in this step's loss and gradients. */
+  nonfinite: { loss: number; grads: number };
+  /** What the NaN guard did: "ok", "skipped" or "patched". */
+  action: "ok" | "skipped" | "patched";
+}
+
+/** Per-epoch record with validation metrics. */
+export interface EpochRecord {
+  type: "epoch";
+  stage: string;
+  epoch: number;
+  global_step: number;
+  train_loss: number | null;
+  val: Metrics | null;
+  val_nonfinite: number;
+  skipped_batches: number;
+  patched_batches: number;
+  wall_s: number;
+}
+
+/** A line of metrics.jsonl. */
+export type MetricsRecord = StepRecord | EpochRecord;
+
+/** Where a non-finite value first appeared. */
+export interface FirstNonfinite {
+  step: number;
+  stage: string;
+  phase: "forward" | "backward";
+  layer: string;
+  op: string;
+  /** Count of non-finite values in that tensor. */
+  count: number;
+  shape: number[];
+  /** Batch rows holding non-finite values. */
+  rows: number[];
+  /** Sequence positions holding non-finite values (for [B, T, ...] tensors). */
+  positions: number[];
+  /** Per listed row: number of padding positions in its input. */
+  row_padding: number[];
+  /** Whether all listed positions are padding positions of their rows. */
+  all_in_padding: boolean;
+}
+
+/** Statistics of one probed tensor at one step. */
+export interface ProbeStat {
+  step: number;
+  phase: "forward" | "backward";
+  layer: string;
+  op: string;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  std: number | null;
+  nonfinite: number;
+  size: number;
+}
+
+/** Content of nan_report.json. */
+export interface NanReport {
+  first_nonfinite: FirstNonfinite | null;
+  /** Steps probed. */
+  steps: number;
+  /** Padding pattern of the first probed batch: pads per row and the padding side. */
+  input_padding: { side: "left" | "right"; pads_per_row: number[]; seq_len: number };
+  probes: ProbeStat[];
+  /** Human-readable diagnosis. */
+  diagnosis: string;
+}
+
+/** Content of summary.json. */
+export interface RunSummary {
+  status: "completed" | "diverged" | "failed";
+  model: string;
+  dataset: string;
+  seed: number;
+  val: Metrics | null;
+  test: Metrics | null;
+  best: { stage: string; epoch: number; value: number } | null;
+  nonfinite_batches: number;
+  skipped_batches: number;
+  patched_batches: number;
+  eval_nonfinite: { val: number; test: number };
+  first_nonfinite: FirstNonfinite | null;
+  parameters: Record<string, number>;
+  steps: number;
+  wall_time_s: number;
+  steps_per_s: number;
+  resumed: boolean;
+  error: string | null;
+}
