@@ -76,7 +76,12 @@ export interface TrainBatch {
   batchSize: number;
   seqLen: number;
   numNegatives: number;
-}
+  /**
+   * Seed of this step's randomness inside the model (dropout masks), set by the trainer from the run seed and
+   * the global step, so that a step can be replayed exactly (NaN locator, resume). Models must derive every
+   * dropout seed from it (e.g. `new Rng(batch.seed).fork("block0.attn")`) and not from hidden state.
+   */
+  seed: number;
 
 /** An evaluation batch for validation or test. */
 export interface EvalBatch {
