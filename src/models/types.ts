@@ -20,8 +20,11 @@ export interface Recommender {
   readonly name: string;
   /** Trainable variables per module name. Empty for non-parametric baselines. */
   modules(): Record<string, tf.Variable[]>;
-  /** Scores for a training batch in training mode (dropout on). */
-  trainScores(batch: TrainBatch, probe?: Probe): TrainScores;
+  /**
+   * Scores for a training batch in training mode (dropout seeded from `batch.seed`).
+   * `active` names the modules trained this step; parts needed by none of them may be skipped.
+   */
+  trainScores(batch: TrainBatch, probe?: Probe, active?: string[]): TrainScores;
   /** Scores [B, C] for `batch.candidates`, in eval mode. */
   scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
   /** Scores [B, numItems + 1] over every item id, in eval mode (column 0 is padding). */
