@@ -82,6 +82,7 @@ export interface TrainBatch {
    * dropout seed from it (e.g. `new Rng(batch.seed).fork("block0.attn")`) and not from hidden state.
    */
   seed: number;
+}
 
 /** An evaluation batch for validation or test. */
 export interface EvalBatch {
