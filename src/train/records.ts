@@ -66,6 +66,8 @@ export interface FirstNonfinite {
   row_padding: number[];
   /** Whether all listed positions are padding positions of their rows. */
   all_in_padding: boolean;
+  /** Distinct (row, position) pairs holding non-finite values (first 256). */
+  cells?: [number, number][];
 }
 
 /** Statistics of one probed tensor at one step. */

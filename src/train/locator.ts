@@ -1,0 +1,120 @@
+/**
+ * The first non-finite locator: replays a training step with a statistics probe on every layer's forward
+ * output and on the gradients flowing back, and reports the step, phase, layer and op where a non-finite value
+ * first appeared, the batch rows and sequence positions holding it, and the inputs' padding pattern. The
+ * diagnosis is derived from what was observed (which op, which cells, whether those cells are queries with no
+ * visible key), never assumed.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Config } from "../config/schema.ts";
+import type { TrainBatch } from "../data/types.ts";
+import type { Recommender } from "../models/types.ts";
+import { type BatchLayout, StatsProbe } from "./probes.ts";
+import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
+import { lossAndGrads } from "./step.ts";
+
+/** Pads per row of a [B, T] id batch. */
+export function padsPerRow(inputs: Int32Array, batchSize: number, seqLen: number): number[] {
+  return Array.from({ length: batchSize }, (_, b) => {
+    let pads = 0;
+    for (let t = 0; t < seqLen; t++) if (inputs[b * seqLen + t] === 0) pads++;
+    return pads;
+  });
+}
+
+/** The batch layout a probe needs to map tensor cells to rows/positions. */
+export function batchLayout(batch: TrainBatch, config: Config): BatchLayout {
+  return {
+    batchSize: batch.batchSize,
+    seqLen: batch.seqLen,
+    padsPerRow: padsPerRow(batch.inputs, batch.batchSize, batch.seqLen),
+    leftPadded: config.padding === "left",
+  };
+}
+
+/** Number of keys a causal + key-padding mask lets query `pos` of a row with `pads` pads see. */
+export function visibleKeys(pos: number, pads: number, layout: BatchLayout): number {
+  if (layout.leftPadded) return pos < pads ? 0 : pos - pads + 1;
+  const length = layout.seqLen - pads;
+  return Math.min(pos + 1, length);
+}
+
+/** Result of probing one step. */
+export interface ProbedStep {
+  first: FirstNonfinite | null;
+  stats: ProbeStat[];
+}
+
+/** Replays one training step under a probe (no parameter update) and returns what it saw. */
+export function probeStep(
+  model: Recommender,
+  batch: TrainBatch,
+  config: Config,
+  active: string[],
+  where: { step: number; stage: string },
+): ProbedStep {
+  const probe = new StatsProbe(batchLayout(batch, config), true);
+  probe.step = where.step;
+  probe.stage = where.stage;
+  const { terms, total, grads } = lossAndGrads(model, batch, config, active, probe);
+  for (const [name, g] of Object.entries(grads)) probe.record("backward", name, "param_grad", g);
+  tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
+  return { first: probe.first, stats: probe.stats };
+}
+
+/** A readable diagnosis built from the observations. */
+export function diagnose(first: FirstNonfinite | null, layout: BatchLayout, steps: number): string {
+  if (first === null) return `All probed tensors stayed finite over ${steps} step(s): no non-finite value appeared.`;
+  const lines = [
+    `First non-finite value: step ${first.step} (${first.stage}), ${first.phase} pass, layer "${first.layer}", ` +
+    `op "${first.op}": ${first.count} non-finite value(s) in a tensor of shape [${first.shape.join(", ")}].`,
+    first.phase === "forward"
+      ? "Every tensor probed before it in this forward pass was finite, so this op produced the first non-finite value."
+      : "The forward pass was finite; the first non-finite value appeared in the gradient flowing back through this op.",
+  ];
+  if (first.rows.length > 0) {
+    lines.push(
+      `Rows holding it: ${list(first.rows)} (pads per row: ${list(first.row_padding)}); ` +
+        `positions: ${list(first.positions)}; ${
+          first.all_in_padding ? "all of them are padding positions" : "not only padding positions"
+        } (padding side: ${layout.leftPadded ? "left" : "right"}).`,
+    );
+  }
+  const cells = first.cells ?? [];
+  if (cells.length > 0) {
+    const blind = cells.filter(([r, p]) => visibleKeys(p, layout.padsPerRow[r], layout) === 0).length;
+    lines.push(
+      `${blind} of ${cells.length} affected (row, position) cells are queries that see no key under the causal + ` +
+        `key-padding mask${
+          blind === cells.length
+            ? ": a softmax over a row whose logits are all -inf is 0/0 = NaN, which is the cause here."
+            : "."
+        }`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function list(xs: number[], max = 16): string {
+  return xs.length <= max ? `[${xs.join(", ")}]` : `[${xs.slice(0, max).join(", ")}, ... ${xs.length} total]`;
+}
+
+/** Assembles nan_report.json content. */
+export function nanReport(
+  first: FirstNonfinite | null,
+  stats: ProbeStat[],
+  layout: BatchLayout,
+  steps: number,
+): NanReport {
+  return {
+    first_nonfinite: first,
+    steps,
+    input_padding: {
+      side: layout.leftPadded ? "left" : "right",
+      pads_per_row: layout.padsPerRow,
+      seq_len: layout.seqLen,
+    },
+    probes: stats,
+    diagnosis: diagnose(first, layout, steps),
+  };
+}

@@ -1,0 +1,42 @@
+/** Summary statistics of a tensor that tolerate non-finite values (they are counted, not averaged). */
+import * as tf from "@tensorflow/tfjs";
+import type { ProbeStat } from "./records.ts";
+
+/** min/max/mean/std over the finite values of `t`, and the count of non-finite ones. Reads back synchronously. */
+export function tensorStats(t: tf.Tensor): Omit<ProbeStat, "step" | "phase" | "layer" | "op"> {
+  const values = tf.tidy(() => {
+    const x = t.toFloat().flatten();
+    const finite = tf.isFinite(x);
+    const n = finite.sum().toFloat();
+    const safe = tf.where(finite, x, tf.zerosLike(x));
+    const mean = safe.sum().div(tf.maximum(n, 1));
+    const variance = tf.where(finite, x.sub(mean).square(), tf.zerosLike(x)).sum().div(tf.maximum(n, 1));
+    const big = tf.scalar(3.4e38);
+    const min = tf.where(finite, x, big.broadcastTo(x.shape)).min();
+    const max = tf.where(finite, x, big.neg().broadcastTo(x.shape)).max();
+    return tf.stack([n, mean, variance.sqrt(), min, max]);
+  });
+  const [n, mean, std, min, max] = Array.from(values.dataSync());
+  values.dispose();
+  const nonfinite = t.size - n;
+  const some = n > 0;
+  return {
+    min: some ? min : null,
+    max: some ? max : null,
+    mean: some ? mean : null,
+    std: some ? std : null,
+    nonfinite,
+    size: t.size,
+  };
+}
+
+/** Number of non-finite values in each tensor, in one read-back. */
+export function countNonfinite(tensors: tf.Tensor[]): number[] {
+  if (tensors.length === 0) return [];
+  const counts = tf.tidy(() =>
+    tf.stack(tensors.map((t) => tf.logicalNot(tf.isFinite(t)).sum().toFloat())) as tf.Tensor1D
+  );
+  const out = Array.from(counts.dataSync());
+  counts.dispose();
+  return out;
+}

@@ -1,0 +1,289 @@
+/**
+ * The staged trainer: runs the configured stages in order, each training its own modules, with the NaN guard,
+ * validation every `eval_every` epochs, early stopping on `early_stop_metric`, the best checkpoint kept across
+ * stages (the original reset it per stage, spec F7), an atomic checkpoint every epoch for `--resume`, and the test
+ * split evaluated once with the best weights. Writes metrics.jsonl, nan_report.json and summary.json.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { configToYaml } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { trainBatches } from "../data/batches.ts";
+import { evaluate } from "../eval/evaluate.ts";
+import { loadWeights, saveWeights } from "../models/checkpoint.ts";
+import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { loadTensorMap, replaceDirAtomic, saveTensorMap } from "../util/tensor_io.ts";
+import { batchLayout, nanReport, probeStep } from "./locator.ts";
+import { ModuleOptimizer } from "./optimizer.ts";
+import { Progress } from "./progress.ts";
+import type { EpochRecord, FirstNonfinite, Metrics, NanReport, RunSummary, StepRecord } from "./records.ts";
+import { epochRng, prepareRun, type RunContext, stepSeed } from "./run.ts";
+import { activeModules } from "./stages.ts";
+import { trainStep } from "./step.ts";
+
+/** Options of a training run. */
+export interface TrainOptions {
+  /** Continue from `<out>/checkpoint` if it exists. */
+  resume?: boolean;
+  /** No progress output. */
+  quiet?: boolean;
+  /** Called after each epoch record (notebooks use it for live curves). */
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+/** Trainer state persisted in checkpoints. */
+interface TrainerState {
+  stageIndex: number;
+  epoch: number;
+  globalStep: number;
+  best: { stage: string; epoch: number; value: number } | null;
+  badEvals: number;
+  nonfinite: number;
+  skipped: number;
+  patched: number;
+  firstNonfinite: FirstNonfinite | null;
+  metricsBytes: number;
+  wallSeconds: number;
+  diverged: boolean;
+}
+
+function freshState(): TrainerState {
+  return {
+    stageIndex: 0,
+    epoch: 0,
+    globalStep: 0,
+    best: null,
+    badEvals: 0,
+    nonfinite: 0,
+    skipped: 0,
+    patched: 0,
+    firstNonfinite: null,
+    metricsBytes: 0,
+    wallSeconds: 0,
+    diverged: false,
+  };
+}
+
+/** Trains (or, for parameter-free baselines, just evaluates) the configured model into `outDir`. */
+export async function train(config: Config, outDir: string, opts: TrainOptions = {}): Promise<RunSummary> {
+  const started = performance.now();
+  await Deno.mkdir(outDir, { recursive: true });
+  await writeFileAtomic(`${outDir}/config.yaml`, configToYaml(config));
+  const ctx = await prepareRun(config);
+  try {
+    return await runStages(ctx, outDir, opts, started);
+  } finally {
+    ctx.model.dispose();
+  }
+}
+
+async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, started: number): Promise<RunSummary> {
+  const { config, model } = ctx;
+  const progress = new Progress(opts.quiet);
+  const moduleNames = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
+  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const metricsPath = `${outDir}/metrics.jsonl`;
+  let state = freshState();
+  let resumed = false;
+  if (opts.resume && await exists(`${outDir}/checkpoint/state.json`)) {
+    state = await restoreCheckpoint(outDir, ctx, optimizer);
+    await truncateFile(metricsPath, state.metricsBytes);
+    resumed = true;
+    progress.log(`resumed from ${outDir}/checkpoint at stage ${state.stageIndex}, epoch ${state.epoch}`);
+  } else {
+    await Deno.writeTextFile(metricsPath, "");
+  }
+  let nan: NanReport | null = await readJsonIfExists<NanReport>(`${outDir}/nan_report.json`) ?? null;
+  if (!resumed) nan = null;
+  const sessionStart = performance.now() - state.wallSeconds * 1000;
+  const append = async (record: StepRecord | EpochRecord) => {
+    const line = JSON.stringify(record) + "\n";
+    await Deno.writeTextFile(metricsPath, line, { append: true });
+  };
+
+  const stages = moduleNames.length === 0 ? [] : config.stages;
+  for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0, state.badEvals = 0) {
+    const stage = stages[state.stageIndex];
+    for (; state.epoch < config.epochs_per_stage && !state.diverged; state.epoch++) {
+      const epochStart = performance.now();
+      const batches = [...trainBatches(ctx.dataset, config, epochRng(config.seed, stage, state.epoch))];
+      progress.startEpoch(stage, state.epoch, batches.length);
+      let lossSum = 0, lossCount = 0, skipped = 0, patched = 0, bad = 0;
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i];
+        batch.seed = stepSeed(config.seed, state.globalStep);
+        const active = activeModules(stage, state.globalStep, moduleNames);
+        const outcome = trainStep(model, optimizer, batch, config, active, state.globalStep);
+        const nonfinite = outcome.nonfinite.loss + outcome.nonfinite.grads > 0;
+        if (nonfinite) {
+          bad++;
+          state.nonfinite++;
+          if (state.firstNonfinite === null) {
+            const probed = probeStep(model, batch, config, active, { step: state.globalStep, stage });
+            state.firstNonfinite = probed.first;
+            nan = nanReport(probed.first, probed.stats, batchLayout(batch, config), 1);
+            await writeJsonAtomic(`${outDir}/nan_report.json`, nan);
+          }
+        }
+        if (outcome.action === "raised") {
+          state.diverged = true;
+          progress.endEpoch(`non-finite loss/gradients at step ${state.globalStep} (nan_policy: raise)`);
+          if (nan) progress.log(nan.diagnosis);
+          break;
+        }
+        if (outcome.action === "skipped") skipped++;
+        if (outcome.action === "patched") patched++;
+        if (outcome.loss.total !== null) {
+          lossSum += outcome.loss.total;
+          lossCount++;
+        }
+        const elapsed = (performance.now() - epochStart) / 1000;
+        progress.step({ loss: outcome.loss.total, lr: Object.values(outcome.lr)[0] ?? 0, stepsPerSecond: (i + 1) / elapsed });
+        if (state.globalStep % config.log_every === 0 || outcome.action !== "ok") {
+          await append({
+            type: "step",
+            stage,
+            epoch: state.epoch,
+            step: i,
+            global_step: state.globalStep,
+            loss: outcome.loss,
+            grad_norm: outcome.grad_norm,
+            lr: outcome.lr,
+            nonfinite: outcome.nonfinite,
+            action: outcome.action === "raised" ? "skipped" : outcome.action,
+          });
+        }
+        state.globalStep++;
+      }
+      if (state.diverged) break;
+      state.skipped += skipped;
+      state.patched += patched;
+      if (bad === batches.length && batches.length > 0) {
+        state.diverged = true;
+        progress.log(`every batch of ${stage} epoch ${state.epoch} was non-finite: the run diverged`);
+      }
+      let val: Metrics | null = null;
+      let valNonfinite = 0;
+      if (!state.diverged && ((state.epoch + 1) % config.eval_every === 0 || state.epoch + 1 === config.epochs_per_stage)) {
+        const result = evaluateSplit(ctx, "val");
+        val = result.metrics;
+        valNonfinite = result.nonfinite;
+        const value = val[config.early_stop_metric];
+        if (state.best === null || value > state.best.value) {
+          state.best = { stage, epoch: state.epoch, value };
+          state.badEvals = 0;
+          await replaceDirAtomic(`${outDir}/best`, (dir) => saveWeights(model, dir));
+        } else {
+          state.badEvals++;
+        }
+      }
+      const record: EpochRecord = {
+        type: "epoch",
+        stage,
+        epoch: state.epoch,
+        global_step: state.globalStep,
+        train_loss: lossCount > 0 ? lossSum / lossCount : null,
+        val,
+        val_nonfinite: valNonfinite,
+        skipped_batches: skipped,
+        patched_batches: patched,
+        wall_s: (performance.now() - epochStart) / 1000,
+      };
+      await append(record);
+      opts.onEpoch?.(record);
+      progress.endEpoch(epochLine(record, config.early_stop_metric));
+      const stop = state.badEvals >= config.patience;
+      if (config.checkpoint_every_epoch) {
+        const next = { ...state, epoch: state.epoch + 1 };
+        if (stop || next.epoch >= config.epochs_per_stage) Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0, badEvals: 0 });
+        next.metricsBytes = (await Deno.stat(metricsPath)).size;
+        next.wallSeconds = (performance.now() - sessionStart) / 1000;
+        await saveCheckpoint(outDir, ctx, optimizer, next);
+      }
+      if (stop) {
+        progress.log(`early stop: ${config.early_stop_metric} did not improve for ${config.patience} evaluation(s)`);
+        break;
+      }
+    }
+  }
+
+  if (!state.diverged && await exists(`${outDir}/best/manifest.json`)) await loadWeights(model, `${outDir}/best`);
+  const val = state.diverged ? null : evaluateSplit(ctx, "val");
+  const test = state.diverged ? null : evaluateSplit(ctx, "test");
+  if (nan === null) {
+    const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
+    const layout = layoutBatch
+      ? batchLayout(layoutBatch, config)
+      : { batchSize: 0, seqLen: config.max_seq_len, padsPerRow: [], leftPadded: config.padding === "left" };
+    nan = nanReport(null, [], layout, state.globalStep);
+    await writeJsonAtomic(`${outDir}/nan_report.json`, nan);
+  }
+  optimizer.dispose();
+  const wall = (performance.now() - sessionStart) / 1000;
+  const summary: RunSummary = {
+    status: state.diverged ? "diverged" : "completed",
+    model: config.model,
+    dataset: config.dataset,
+    seed: config.seed,
+    val: val?.metrics ?? null,
+    test: test?.metrics ?? null,
+    best: state.best,
+    nonfinite_batches: state.nonfinite,
+    skipped_batches: state.skipped,
+    patched_batches: state.patched,
+    eval_nonfinite: { val: val?.nonfinite ?? 0, test: test?.nonfinite ?? 0 },
+    first_nonfinite: state.firstNonfinite,
+    parameters: model.parameterCounts(),
+    steps: state.globalStep,
+    wall_time_s: wall,
+    steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - started) / 1000),
+    resumed,
+    error: null,
+  };
+  await writeJsonAtomic(`${outDir}/summary.json`, summary);
+  return summary;
+}
+
+function evaluateSplit(ctx: RunContext, split: "val" | "test") {
+  return evaluate(ctx.model, split === "val" ? ctx.val : ctx.test, {
+    protocol: ctx.config.eval_protocol,
+    tiePolicy: ctx.config.tie_policy,
+    itemExists: ctx.dataset.itemExists,
+  });
+}
+
+function epochLine(r: EpochRecord, metric: string): string {
+  const loss = r.train_loss === null ? "nan" : r.train_loss.toFixed(4);
+  const v = r.val ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}` : "";
+  const guard = r.skipped_batches + r.patched_batches > 0
+    ? ` (skipped ${r.skipped_batches}, patched ${r.patched_batches})`
+    : "";
+  return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${guard} [${r.wall_s.toFixed(1)} s]`;
+}
+
+async function saveCheckpoint(outDir: string, ctx: RunContext, optimizer: ModuleOptimizer, state: TrainerState) {
+  await replaceDirAtomic(`${outDir}/checkpoint`, async (dir) => {
+    await Deno.mkdir(`${dir}/weights`);
+    await Deno.mkdir(`${dir}/optimizer`);
+    await saveWeights(ctx.model, `${dir}/weights`);
+    const opt = optimizer.getState();
+    await saveTensorMap(`${dir}/optimizer`, opt.tensors);
+    await writeJsonAtomic(`${dir}/state.json`, { trainer: state, optimizer: opt.meta });
+  });
+}
+
+async function restoreCheckpoint(outDir: string, ctx: RunContext, optimizer: ModuleOptimizer): Promise<TrainerState> {
+  const dir = `${outDir}/checkpoint`;
+  const saved = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
+  await loadWeights(ctx.model, `${dir}/weights`);
+  const tensors = await loadTensorMap(`${dir}/optimizer`);
+  optimizer.setState({ tensors, meta: saved.optimizer });
+  tf.dispose(Object.values(tensors));
+  return saved.trainer as TrainerState;
+}
+
+async function truncateFile(path: string, size: number): Promise<void> {
+  if (!(await exists(path))) return;
+  const file = await Deno.open(path, { write: true });
+  await file.truncate(size);
+  file.close();
+}
