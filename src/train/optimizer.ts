@@ -1,0 +1,191 @@
+/**
+ * AdamW over named modules of tf.Variables, as the original's two PyTorch AdamW optimisers (spec §4.2):
+ * β = (0.9, 0.999), eps 1e-8, decoupled weight decay, a learning rate per module (`sasrec_lr` for "sasrec" and
+ * "bprmf", `retriever_lr` for "retriever" and "fusion") following `learningRate`, and a global-L2 gradient clip
+ * per module (`grad_clip`, 0 = off) with PyTorch's coefficient clip / (norm + 1e-6).
+ * Only the active modules of a stage are stepped; within them, variables without a gradient are left untouched and
+ * keep their own Adam step count (PyTorch's per-parameter state), so bias correction stays exact.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Config } from "../config/schema.ts";
+import { UserError } from "../util/errors.ts";
+import { learningRate, type ScheduleConfig } from "./schedule.ts";
+
+/** Adam's first-moment decay. */
+export const ADAM_BETA1 = 0.9;
+/** Adam's second-moment decay. */
+export const ADAM_BETA2 = 0.999;
+/** Adam's denominator epsilon (PyTorch's default). */
+export const ADAM_EPS = 1e-8;
+/** Added to the gradient norm in the clip coefficient, as PyTorch's clip_grad_norm_ does. */
+const CLIP_EPS = 1e-6;
+
+/** The config key holding each module's base learning rate. */
+export const MODULE_LR_KEY: Readonly<Record<string, "sasrec_lr" | "retriever_lr">> = {
+  sasrec: "sasrec_lr",
+  bprmf: "sasrec_lr",
+  retriever: "retriever_lr",
+  fusion: "retriever_lr",
+};
+
+/** The config keys the optimizer reads. */
+export type OptimizerConfig =
+  & ScheduleConfig
+  & Pick<Config, "sasrec_lr" | "retriever_lr" | "weight_decay" | "grad_clip">;
+
+/**
+ * Optimizer state for checkpoints. `tensors` holds the Adam moments, keyed `<module>/<index>/m` and `.../v` where
+ * index is the variable's position in its module; `steps` the Adam step count per variable, keyed `<module>/<index>`.
+ */
+export interface OptimizerState {
+  tensors: tf.NamedTensorMap;
+  steps: Record<string, number>;
+}
+
+/** What one optimizer step did per stepped module: pre-clip global gradient norm and learning rate. */
+export interface StepStats {
+  gradNorm: Record<string, number>;
+  lr: Record<string, number>;
+}
+
+interface Slot {
+  key: string;
+  variable: tf.Variable;
+  m: tf.Variable;
+  v: tf.Variable;
+  steps: number;
+}
+
+/** AdamW with per-module learning rates, clipping and gradient-norm monitoring. */
+export class ModuleOptimizer {
+  private readonly slots: Record<string, Slot[]> = {};
+  private readonly totalSteps?: number;
+
+  /** `totalSteps` (the run's planned number of steps) is needed by `lr_schedule: cosine`. */
+  constructor(
+    modules: Record<string, tf.Variable[]>,
+    private readonly config: OptimizerConfig,
+    opts: { totalSteps?: number } = {},
+  ) {
+    this.totalSteps = opts.totalSteps;
+    const seen = new Set<string>();
+    for (const [module, variables] of Object.entries(modules)) {
+      if (variables.length > 0 && !(module in MODULE_LR_KEY)) {
+        throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
+      }
+      for (const variable of variables) {
+        if (seen.has(variable.name)) throw new Error(`ModuleOptimizer: variable "${variable.name}" appears twice`);
+        seen.add(variable.name);
+      }
+      this.slots[module] = variables.map((variable, i) => ({
+        key: `${module}/${i}`,
+        variable,
+        m: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+        v: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+        steps: 0,
+      }));
+    }
+  }
+
+  /** The learning rate of `module` at global step `step`. */
+  learningRate(module: string, step: number): number {
+    if (!(module in MODULE_LR_KEY)) throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
+    return learningRate(this.config[MODULE_LR_KEY[module]], step, this.config, this.totalSteps);
+  }
+
+  /**
+   * One AdamW step of the `active` modules at global step `step`. `grads` are keyed by variable name (as
+   * tf.variableGrads returns them), must be finite (the NaN guard runs first) and stay owned by the caller.
+   * Returns, for each active module that received a gradient, its pre-clip global L2 norm and learning rate.
+   */
+  step(grads: Record<string, tf.Tensor>, active: string[], step: number): StepStats {
+    const stats: StepStats = { gradNorm: {}, lr: {} };
+    for (const module of active) {
+      const slots = this.slots[module];
+      if (!slots) throw new Error(`ModuleOptimizer: unknown module "${module}"`);
+      const stepped = slots.filter((s) => grads[s.variable.name] !== undefined);
+      if (stepped.length === 0) continue;
+      const moduleGrads = stepped.map((s) => grads[s.variable.name]);
+      for (const [i, s] of stepped.entries()) {
+        if (!tf.util.arraysEqual(moduleGrads[i].shape, s.variable.shape)) {
+          throw new Error(`ModuleOptimizer: gradient of ${s.key} has shape ${moduleGrads[i].shape}`);
+        }
+      }
+      const norm = globalNorm(moduleGrads);
+      const clip = this.config.grad_clip;
+      const scale = clip > 0 && norm > clip ? clip / (norm + CLIP_EPS) : 1;
+      const lr = this.learningRate(module, step);
+      for (const [i, slot] of stepped.entries()) this.update(slot, moduleGrads[i], lr, scale);
+      stats.gradNorm[module] = norm;
+      stats.lr[module] = lr;
+    }
+    return stats;
+  }
+
+  /** AdamW on one variable. Decay and Adam update are one decrement, p - lr * (update + wd * p), equal to
+   * PyTorch's (1 - lr wd) p - lr update but without rounding 1 - lr wd to 1 in float32. */
+  private update(slot: Slot, grad: tf.Tensor, lr: number, scale: number): void {
+    slot.steps += 1;
+    const correction1 = 1 - ADAM_BETA1 ** slot.steps;
+    const correction2 = 1 - ADAM_BETA2 ** slot.steps;
+    tf.tidy(() => {
+      const g = scale === 1 ? grad : tf.mul(grad, scale);
+      const m = tf.add(tf.mul(slot.m, ADAM_BETA1), tf.mul(g, 1 - ADAM_BETA1));
+      const v = tf.add(tf.mul(slot.v, ADAM_BETA2), tf.mul(tf.square(g), 1 - ADAM_BETA2));
+      let update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), ADAM_EPS));
+      if (this.config.weight_decay > 0) update = tf.add(update, tf.mul(slot.variable, this.config.weight_decay));
+      slot.m.assign(m);
+      slot.v.assign(v);
+      slot.variable.assign(tf.sub(slot.variable, tf.mul(update, lr)));
+    });
+  }
+
+  /** The state to checkpoint. The tensors are the optimizer's own: read them, do not dispose them. */
+  getState(): OptimizerState {
+    const state: OptimizerState = { tensors: {}, steps: {} };
+    for (const slot of Object.values(this.slots).flat()) {
+      state.tensors[`${slot.key}/m`] = slot.m;
+      state.tensors[`${slot.key}/v`] = slot.v;
+      state.steps[slot.key] = slot.steps;
+    }
+    return state;
+  }
+
+  /** Restores a state from `getState` (values are copied; the caller keeps ownership of `state`'s tensors). */
+  setState(state: OptimizerState): void {
+    const slots = Object.values(this.slots).flat();
+    const expected = slots.flatMap((s) => [`${s.key}/m`, `${s.key}/v`]);
+    const extra = Object.keys(state.tensors).filter((k) => !expected.includes(k));
+    if (extra.length > 0) throw new UserError(`optimizer state: unexpected entries ${extra.join(", ")}`);
+    for (const slot of slots) {
+      const steps = state.steps[slot.key];
+      if (!Number.isInteger(steps) || steps < 0) {
+        throw new UserError(`optimizer state: step count of ${slot.key} is ${steps}, expected an integer >= 0`);
+      }
+      for (const [name, target] of [["m", slot.m], ["v", slot.v]] as const) {
+        const value = state.tensors[`${slot.key}/${name}`];
+        if (!value) throw new UserError(`optimizer state: missing ${slot.key}/${name}`);
+        if (!tf.util.arraysEqual(value.shape, target.shape)) {
+          throw new UserError(
+            `optimizer state: ${slot.key}/${name} has shape [${value.shape}], expected [${target.shape}]`,
+          );
+        }
+      }
+    }
+    for (const slot of slots) {
+      slot.m.assign(state.tensors[`${slot.key}/m`]);
+      slot.v.assign(state.tensors[`${slot.key}/v`]);
+      slot.steps = state.steps[slot.key];
+    }
+  }
+
+  /** Frees the moment tensors (not the model's variables). */
+  dispose(): void {
+    for (const slot of Object.values(this.slots).flat()) tf.dispose([slot.m, slot.v]);
+  }
+}
+
+/** Global L2 norm of a list of tensors, as a number. */
+export function globalNorm(tensors: tf.Tensor[]): number {
+  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((t) => tf.sum(tf.square(t))))).dataSync()[0]);
+}
