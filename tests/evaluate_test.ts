@@ -1,0 +1,161 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/backend.ts";
+import type { EvalBatch } from "../src/data/types.ts";
+import { evaluate, type EvaluateOptions } from "../src/eval/evaluate.ts";
+import { metricsFromRanks, rankOf, type TiePolicy } from "../src/eval/metrics.ts";
+import type { Recommender } from "../src/models/types.ts";
+import { Rng } from "../src/rng.ts";
+import { assertClose, onBackend } from "./helpers.ts";
+
+/** A recommender whose scores are the rows of a fixed [users, W] matrix. */
+function matrixModel(matrix: number[][]): Recommender {
+  return {
+    name: "matrix",
+    modules: () => ({}),
+    parameterCounts: () => ({}),
+    dispose: () => {},
+    trainScores: () => {
+      throw new Error("not used");
+    },
+    scoreAll: (b) => tf.tensor2d(Array.from(b.users, (u) => matrix[u]), [b.batchSize, matrix[0].length]),
+    scoreCandidates: (b) =>
+      tf.tensor2d(
+        Array.from(b.users, (u, r) => {
+          const ids = b.candidates!.subarray(r * b.numCandidates, (r + 1) * b.numCandidates);
+          return Array.from(ids, (id) => matrix[u][id]);
+        }),
+        [b.batchSize, b.numCandidates],
+      ),
+  };
+}
+
+function batch(users: number[], targets: number[], history: number[][], candidates?: number[][]): EvalBatch {
+  return {
+    users: Int32Array.from(users),
+    inputs: new Int32Array(users.length),
+    targets: Int32Array.from(targets),
+    candidates: candidates ? Int32Array.from(candidates.flat()) : undefined,
+    numCandidates: candidates ? candidates[0].length : 0,
+    history,
+    batchSize: users.length,
+    seqLen: 1,
+  };
+}
+
+// Item ids 0..7; id 0 is padding and id 4 is not an item.
+const ITEM_EXISTS = Uint8Array.from([0, 1, 1, 1, 0, 1, 1, 1]);
+const SCORES = [
+  // user 0: target 3 (5); history 1 (NaN) and 2 (8) and ids 0 (11), 4 (10) are masked; only id 6 (6) beats it.
+  [11, NaN, 8, 5, 10, 1, 6, 2],
+  // user 1: target 7 (2); id 5 beats it, ids 1 and 2 tie; -Inf on the non-item id 4 is ignored.
+  [0, 2, 2, 0, -Infinity, 3, -1, 2],
+  // user 2: target 1 (4), itself in the history (stays in); NaN on the competing id 6.
+  [0, 4, 1, 7, 0, 9, NaN, 0],
+  // user 3: target 5 (3) tied with all four competitors 1, 3, 6, 7; history 2 (100) masked.
+  [0, 3, 100, 3, 0, 3, 3, 3],
+];
+const FULL_BATCHES = [
+  batch([0, 1], [3, 7], [[1, 2], []]),
+  batch([2, 3], [1, 5], [[5, 1], [2]]),
+];
+
+Deno.test("evaluate: full ranking masks history, id 0 and non-items but not the target; ties follow the policy", async () => {
+  await initBackend("wasm");
+  const model = matrixModel(SCORES);
+  const expected: Record<TiePolicy, number[]> = {
+    pessimistic: [2, 4, 5, 5],
+    optimistic: [2, 2, 5, 1],
+    average: [2, 3, 5, 3],
+  };
+  for (const [tiePolicy, ranks] of Object.entries(expected) as [TiePolicy, number[]][]) {
+    const got = evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy, itemExists: ITEM_EXISTS });
+    assert.equal(got.users, 4);
+    assert.equal(got.nonfinite, 1, "user 2 (NaN on a competing item) counted, ranked last");
+    assert.deepEqual(got.metrics, metricsFromRanks(ranks), tiePolicy);
+  }
+  const pessimistic = evaluate(model, FULL_BATCHES, {
+    protocol: "full",
+    tiePolicy: "pessimistic",
+    itemExists: ITEM_EXISTS,
+  });
+  assertClose([pessimistic.metrics.MRR], [(1 / 2 + 1 / 4 + 1 / 5 + 1 / 5) / 4], 1e-12, "MRR by hand");
+  assertClose([pessimistic.metrics["HR@5"]], [1], 0, "HR@5: worst rank is 5 (4 competitors + target)");
+  assertClose(
+    [pessimistic.metrics["NDCG@5"]],
+    [(1 / Math.log2(3) + 1 / Math.log2(5) + 2 / Math.log2(6)) / 4],
+    1e-12,
+    "NDCG@5",
+  );
+});
+
+Deno.test("evaluate: sampled protocol ranks the target (column 0) against the batch's candidates", async () => {
+  await initBackend("wasm");
+  const model = matrixModel(SCORES);
+  const batches = [batch([0, 1, 2], [3, 7, 1], [[], [], []], [[3, 5, 6, 2], [7, 1, 2, 6], [1, 6, 3, 7]])];
+  const opts = (tiePolicy: TiePolicy): EvaluateOptions => ({
+    protocol: "sampled100",
+    tiePolicy,
+    itemExists: ITEM_EXISTS,
+  });
+  // user 0: 5 vs [1, 6, 8] -> rank 3; user 1: 2 vs [2, 2, -1]; user 2: NaN among candidates -> rank 4.
+  const pessimistic = evaluate(model, batches, opts("pessimistic"));
+  assert.deepEqual(pessimistic, { metrics: metricsFromRanks([3, 3, 4]), users: 3, nonfinite: 1 });
+  assert.deepEqual(evaluate(model, batches, opts("optimistic")).metrics, metricsFromRanks([3, 1, 4]));
+  assert.deepEqual(evaluate(model, batches, opts("average")).metrics, metricsFromRanks([3, 2, 4]));
+});
+
+Deno.test("evaluate: batched tensor ranks equal the per-row reference rankOf on random tied scores, cpu and wasm", async () => {
+  const rng = new Rng(7);
+  const [users, width] = [40, 60];
+  const itemExists = Uint8Array.from({ length: width }, (_, i) => (i > 0 && rng.next() > 0.1 ? 1 : 0));
+  const items = [...itemExists.keys()].filter((i) => itemExists[i]);
+  // Scores rounded to 0.1 so that ties are common; a few NaN and infinities.
+  const scores = Array.from({ length: users }, () =>
+    Array.from({ length: width }, () => {
+      const u = rng.next();
+      if (u < 0.003) return NaN;
+      if (u < 0.006) return rng.next() < 0.5 ? Infinity : -Infinity;
+      return Math.round(rng.normal() * 10) / 10;
+    }));
+  const targets = Array.from({ length: users }, () => items[rng.int(0, items.length)]);
+  const history = Array.from({ length: users }, () => Array.from({ length: rng.int(0, 12) }, () => rng.int(1, width)));
+  const batches = [0, 16, 32].map((s) => {
+    const ids = Array.from({ length: Math.min(16, users - s) }, (_, i) => s + i);
+    return batch(ids, ids.map((u) => targets[u]), ids.map((u) => history[u]));
+  });
+  for (const tiePolicy of ["pessimistic", "optimistic", "average"] as const) {
+    const ranks: number[] = [];
+    let nonfinite = 0;
+    for (let u = 0; u < users; u++) {
+      const masked = new Set([0, ...history[u]]);
+      const others = items.filter((i) => i !== targets[u] && !masked.has(i)).map((i) => scores[u][i]);
+      const row = rankOf(scores[u][targets[u]], others, tiePolicy);
+      ranks.push(row.rank);
+      nonfinite += row.nonfinite ? 1 : 0;
+    }
+    assert.ok(nonfinite > 0 && nonfinite < users, `the data exercise both cases (${nonfinite} non-finite rows)`);
+    const expected = { metrics: metricsFromRanks(ranks), users, nonfinite };
+    const opts: EvaluateOptions = { protocol: "full", tiePolicy, itemExists };
+    for (const backend of ["cpu", "wasm"] as const) {
+      const got = await onBackend(backend, () => evaluate(matrixModel(scores), batches, opts));
+      assert.deepEqual(got, expected, `${tiePolicy} on ${backend}`);
+    }
+  }
+});
+
+Deno.test("evaluate: no tensors leak; a wrong score shape is an error naming the model", async () => {
+  await initBackend("wasm");
+  const model = matrixModel(SCORES);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) {
+    evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy: "average", itemExists: ITEM_EXISTS });
+  }
+  assert.equal(tf.memory().numTensors, before);
+  const wider = Uint8Array.from([...ITEM_EXISTS, 1]);
+  assert.throws(
+    () => evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy: "average", itemExists: wider }),
+    /matrix\.scoreAll returned shape \[2,8\], expected \[2,9\]/,
+  );
+  assert.equal(tf.memory().numTensors, before, "no leak on the error path either");
+});
