@@ -124,14 +124,14 @@ Deno.test("optimizer: per-module learning rates and schedule; inactive modules s
   const after = values(modules);
   assert.notDeepEqual(after[0], before[0]);
   assert.deepEqual(after[2], before[2], "retriever not stepped");
-  assert.deepEqual(opt.getState().steps, { "sasrec/0": 1, "sasrec/1": 1, "retriever/0": 0 });
+  assert.deepEqual(opt.getState().meta.steps, { "sasrec/0": 1, "sasrec/1": 1, "retriever/0": 0 });
   assert.deepEqual(opt.step(grads, ["retriever"], 3).lr, { retriever: 0.01 });
   assert.equal(opt.learningRate("bprmf", 0), 0.1 / 4, "bprmf trains at sasrec_lr");
   assert.equal(opt.learningRate("fusion", 10), 0.01, "fusion trains at retriever_lr");
   // A variable without a gradient is skipped and keeps its own step count.
   const onlyFirst = { [modules.sasrec[0].name]: grads[modules.sasrec[0].name] };
   opt.step(onlyFirst, ["sasrec"], 4);
-  assert.deepEqual(opt.getState().steps, { "sasrec/0": 2, "sasrec/1": 1, "retriever/0": 1 });
+  assert.deepEqual(opt.getState().meta.steps, { "sasrec/0": 2, "sasrec/1": 1, "retriever/0": 1 });
   assert.throws(() => opt.step(grads, ["moe"], 5), /unknown module "moe"/);
   tf.dispose(Object.values(grads));
   opt.dispose();
@@ -172,7 +172,7 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
   const savedParams = values(first);
   const state = firstOpt.getState();
   const savedState = Object.fromEntries(Object.entries(state.tensors).map(([k, t]) => [k, [t.shape, t.dataSync()]]));
-  const savedSteps = structuredClone(state.steps);
+  const savedMeta = structuredClone(state.meta);
   firstOpt.dispose();
   disposeModules(first);
 
@@ -183,7 +183,7 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
     tensors: Object.fromEntries(
       Object.entries(savedState).map(([k, [shape, data]]) => [k, tf.tensor(data as Float32Array, shape as number[])]),
     ),
-    steps: savedSteps,
+    meta: savedMeta,
   };
   resumedOpt.setState(restored);
   tf.dispose(Object.values(restored.tensors));
@@ -192,7 +192,7 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
   assert.deepEqual(values(resumed), values(straight), "bit-for-bit equal parameters");
   const moments = (o: ModuleOptimizer) => Object.values(o.getState().tensors).map(flat);
   assert.deepEqual(moments(resumedOpt), moments(straightOpt), "bit-for-bit equal moments");
-  assert.deepEqual(resumedOpt.getState().steps, straightOpt.getState().steps);
+  assert.deepEqual(resumedOpt.getState().meta, straightOpt.getState().meta);
   for (const o of [resumedOpt, straightOpt]) o.dispose();
   disposeModules(resumed);
   disposeModules(straight);
@@ -212,7 +212,8 @@ Deno.test("optimizer: setState rejects missing, unexpected and mis-shaped entrie
       { ...good, tensors: { ...good.tensors, "sasrec/0/m": wrongShape } },
       /sasrec\/0\/m has shape \[4\], expected \[2\]/,
     ],
-    [{ ...good, steps: { ...good.steps, "sasrec/1": -1 } }, /step count of sasrec\/1 is -1/],
+    [{ ...good, meta: { steps: { ...good.meta.steps, "sasrec/1": -1 } } }, /step count of sasrec\/1 is -1/],
+    [{ ...good, meta: { steps: {} } }, /step count of sasrec\/0 is undefined/],
   ];
   for (const [state, message] of cases) {
     assert.throws(() => opt.setState(state), (e: Error) => e instanceof UserError && message.test(e.message));

@@ -34,12 +34,13 @@ export type OptimizerConfig =
   & Pick<Config, "sasrec_lr" | "retriever_lr" | "weight_decay" | "grad_clip">;
 
 /**
- * Optimizer state for checkpoints. `tensors` holds the Adam moments, keyed `<module>/<index>/m` and `.../v` where
- * index is the variable's position in its module; `steps` the Adam step count per variable, keyed `<module>/<index>`.
+ * Optimizer state for checkpoints: `tensors` holds the Adam moments, keyed `<module>/<index>/m` and `.../v` where
+ * index is the variable's position in its module; `meta` is the JSON part, the Adam step count per variable
+ * keyed `<module>/<index>`.
  */
 export interface OptimizerState {
   tensors: tf.NamedTensorMap;
-  steps: Record<string, number>;
+  meta: { steps: Record<string, number> };
 }
 
 /** What one optimizer step did per stepped module: pre-clip global gradient norm and learning rate. */
@@ -142,11 +143,11 @@ export class ModuleOptimizer {
 
   /** The state to checkpoint. The tensors are the optimizer's own: read them, do not dispose them. */
   getState(): OptimizerState {
-    const state: OptimizerState = { tensors: {}, steps: {} };
+    const state: OptimizerState = { tensors: {}, meta: { steps: {} } };
     for (const slot of Object.values(this.slots).flat()) {
       state.tensors[`${slot.key}/m`] = slot.m;
       state.tensors[`${slot.key}/v`] = slot.v;
-      state.steps[slot.key] = slot.steps;
+      state.meta.steps[slot.key] = slot.steps;
     }
     return state;
   }
@@ -154,13 +155,13 @@ export class ModuleOptimizer {
   /** Restores a state from `getState` (values are copied; the caller keeps ownership of `state`'s tensors). */
   setState(state: OptimizerState): void {
     const slots = Object.values(this.slots).flat();
-    const expected = slots.flatMap((s) => [`${s.key}/m`, `${s.key}/v`]);
-    const extra = Object.keys(state.tensors).filter((k) => !expected.includes(k));
+    const expected = new Set(slots.flatMap((s) => [`${s.key}/m`, `${s.key}/v`]));
+    const extra = Object.keys(state.tensors).filter((k) => !expected.has(k));
     if (extra.length > 0) throw new UserError(`optimizer state: unexpected entries ${extra.join(", ")}`);
-    for (const slot of slots) {
-      const steps = state.steps[slot.key];
-      if (!Number.isInteger(steps) || steps < 0) {
-        throw new UserError(`optimizer state: step count of ${slot.key} is ${steps}, expected an integer >= 0`);
+    const counts = slots.map((slot) => {
+      const count: unknown = state.meta?.steps?.[slot.key];
+      if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
+        throw new UserError(`optimizer state: step count of ${slot.key} is ${count}, expected an integer >= 0`);
       }
       for (const [name, target] of [["m", slot.m], ["v", slot.v]] as const) {
         const value = state.tensors[`${slot.key}/${name}`];
@@ -171,11 +172,12 @@ export class ModuleOptimizer {
           );
         }
       }
-    }
-    for (const slot of slots) {
+      return count;
+    });
+    for (const [i, slot] of slots.entries()) {
       slot.m.assign(state.tensors[`${slot.key}/m`]);
       slot.v.assign(state.tensors[`${slot.key}/v`]);
-      slot.steps = state.steps[slot.key];
+      slot.steps = counts[i];
     }
   }
 
