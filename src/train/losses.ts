@@ -30,7 +30,7 @@ export interface RowScores {
 export const BPR_NAIVE_EPS = 1e-10;
 
 /** Per-row losses [N] of positives [N] against negatives [N, K]; `temperature` divides the softmax logits only. */
-export function rowLoss(kind: LossKind, pos: tf.Tensor1D, neg: tf.Tensor2D, temperature = 1): tf.Tensor1D {
+function rowLoss(kind: LossKind, pos: tf.Tensor1D, neg: tf.Tensor2D, temperature = 1): tf.Tensor1D {
   return tf.tidy(() => {
     const posCol = pos.expandDims(1);
     switch (kind) {
