@@ -16,11 +16,23 @@ export interface Rating {
   timestamp: number;
 }
 
+/** One user's demographics as read from the user file (`u.user`, `users.dat`). */
+export interface UserInfo {
+  id: number;
+  age: number;
+  gender: string;
+  /** Occupation name (ML-100K) or code (ML-1M). */
+  occupation: string;
+  zip: string;
+}
+
 /** Raw dataset as loaded from disk, before preprocessing. */
 export interface RawData {
   name: string;
   items: Map<number, ItemInfo>;
   ratings: Rating[];
+  /** Users of the user file, when the format has one. */
+  users?: Map<number, UserInfo>;
 }
 
 /** Counts of what preprocessing removed, so nothing is silently dropped. */
@@ -107,4 +119,6 @@ export interface TextVectors {
   user: Float32Array;
   /** [numItems + 1, dim], row = item id (row 0 is zeros). */
   item: Float32Array;
+  /** Counts of what the text side filled in or left out (missing texts, placeholders, zero rows). */
+  report?: Record<string, number>;
 }

@@ -1,0 +1,181 @@
+/**
+ * Loaders for the MovieLens file formats into `RawData`:
+ * - ML-100K: `u.data` (tab-separated user, item, rating, timestamp), `u.item` (`|`-separated, latin-1,
+ *   19 genre flags), `u.genre` (genre names), `u.user` (demographics);
+ * - ML-1M: `ratings.dat`, `movies.dat` (latin-1, genres `|`-separated), `users.dat`, all `::`-separated.
+ * Every malformed line is a `UserError` naming the file, the line and what was expected.
+ */
+import { dirname, join } from "node:path";
+import { UserError } from "../util/errors.ts";
+import {
+  type DataLine,
+  type LineFormat,
+  parseIntField,
+  parseNumberField,
+  readDataLines,
+  splitFields,
+} from "./data_file.ts";
+import type { ItemInfo, Rating, RawData, UserInfo } from "./types.ts";
+
+/** Splits "Toy Story (1995)" into title "Toy Story" and year 1995 (the last "(dddd)" group); no year gives null. */
+export function parseTitle(raw: string): { title: string; year: number | null } {
+  const matches = [...raw.matchAll(/\s*\((\d{4})\)/g)];
+  const last = matches.at(-1);
+  if (last === undefined) return { title: raw.trim(), year: null };
+  const title = (raw.slice(0, last.index) + raw.slice(last.index + last[0].length)).trim();
+  return { title, year: Number(last[1]) };
+}
+
+/** What to tell the user when a file of dataset `name` is missing from `dir`. */
+function missingHint(name: string, dir: string, files: string): string {
+  const dataDir = dirname(dir);
+  if (name === "ml-100k") {
+    return `put the MovieLens-100K files (${files}) in ${dir}/, or download them with ` +
+      `\`deno task data ml-100k --data-dir ${dataDir}\``;
+  }
+  if (name === "ml-1m") {
+    return `put the MovieLens-1M files (${files}) in ${dir}/ ` +
+      `(from https://files.grouplens.org/datasets/movielens/ml-1m.zip)`;
+  }
+  return `put the ${name} files (${files}) in ${dir}/` +
+    (name === "synthetic" ? `, or generate them with \`deno task data synthetic --data-dir ${dataDir}\`` : "");
+}
+
+const ML100K_FILES = "u.data, u.item, u.genre, u.user";
+const ML1M_FILES = "ratings.dat, movies.dat, users.dat";
+
+const U_DATA: LineFormat = {
+  separator: "\t",
+  separatorName: "tab",
+  fieldCount: 4,
+  fieldNames: "user, item, rating, timestamp",
+};
+const U_GENRE: LineFormat = { separator: "|", separatorName: "|", fieldCount: 2, fieldNames: "genre name, index" };
+const U_USER: LineFormat = {
+  separator: "|",
+  separatorName: "|",
+  fieldCount: 5,
+  fieldNames: "id, age, gender, occupation, zip",
+};
+const RATINGS_DAT: LineFormat = {
+  separator: "::",
+  separatorName: "::",
+  fieldCount: 4,
+  fieldNames: "user, item, rating, timestamp",
+};
+const MOVIES_DAT: LineFormat = { separator: "::", separatorName: "::", fieldCount: 3, fieldNames: "id, title, genres" };
+const USERS_DAT: LineFormat = {
+  separator: "::",
+  separatorName: "::",
+  fieldCount: 5,
+  fieldNames: "id, gender, age, occupation, zip",
+};
+
+function uItemFormat(genres: string[]): LineFormat {
+  return {
+    separator: "|",
+    separatorName: "|",
+    fieldCount: 5 + genres.length,
+    fieldNames: `id, title, release date, video date, url, then ${genres.length} genre flags 0/1`,
+  };
+}
+
+/** Reads one file of `dir` into lines, with the dataset's missing-file hint. */
+function readLines(dir: string, name: string, file: string, format: LineFormat, files: string): Promise<DataLine[]> {
+  return readDataLines(join(dir, file), format, missingHint(name, dir, files));
+}
+
+function parseRatings(path: string, lines: DataLine[], format: LineFormat): Rating[] {
+  return lines.map((line) => {
+    const [user, item, rating, timestamp] = splitFields(path, line, format);
+    return {
+      user: parseIntField(path, line, "user id", user, true),
+      item: parseIntField(path, line, "item id", item, true),
+      rating: parseNumberField(path, line, "rating", rating),
+      timestamp: parseIntField(path, line, "timestamp", timestamp),
+    };
+  });
+}
+
+function addUnique<T>(map: Map<number, T>, id: number, value: T, path: string, line: DataLine, what: string): void {
+  if (map.has(id)) throw new UserError(`${path}:${line.line}: duplicate ${what} id ${id}`);
+  map.set(id, value);
+}
+
+/** Genre names by index from `u.genre` (`name|index`, indices 0, 1, 2, ... in order). */
+function parseGenres(path: string, lines: DataLine[]): string[] {
+  return lines.map((line, i) => {
+    const [name, index] = splitFields(path, line, U_GENRE);
+    if (parseIntField(path, line, "genre index", index) !== i) {
+      throw new UserError(`${path}:${line.line}: expected genre index ${i}, got ${JSON.stringify(index)}`);
+    }
+    return name;
+  });
+}
+
+function parseUItem(path: string, lines: DataLine[], genres: string[]): Map<number, ItemInfo> {
+  const format = uItemFormat(genres);
+  const items = new Map<number, ItemInfo>();
+  for (const line of lines) {
+    const fields = splitFields(path, line, format);
+    const id = parseIntField(path, line, "item id", fields[0], true);
+    const flags = fields.slice(5);
+    const bad = flags.findIndex((f) => f !== "0" && f !== "1");
+    if (bad >= 0) {
+      throw new UserError(
+        `${path}:${line.line}: genre flag ${bad + 1} (${genres[bad]}) must be 0 or 1, got ${
+          JSON.stringify(flags[bad])
+        }`,
+      );
+    }
+    const itemGenres = genres.filter((_, g) => flags[g] === "1");
+    addUnique(items, id, { id, ...parseTitle(fields[1]), genres: itemGenres }, path, line, "item");
+  }
+  return items;
+}
+
+function parseUsers(
+  path: string,
+  lines: DataLine[],
+  format: LineFormat,
+  order: "ml-100k" | "ml-1m",
+): Map<number, UserInfo> {
+  const users = new Map<number, UserInfo>();
+  for (const line of lines) {
+    const fields = splitFields(path, line, format);
+    const [id, age, gender, occupation, zip] = order === "ml-100k"
+      ? fields
+      : [fields[0], fields[2], fields[1], fields[3], fields[4]];
+    const userId = parseIntField(path, line, "user id", id, true);
+    const info = { id: userId, age: parseIntField(path, line, "age", age), gender, occupation, zip };
+    addUnique(users, userId, info, path, line, "user");
+  }
+  return users;
+}
+
+/** Loads MovieLens-100K-format files from `dir` (also used for the built-in synthetic dataset, with its `name`). */
+export async function loadMovieLens100k(dir: string, name = "ml-100k"): Promise<RawData> {
+  const read = (file: string, format: LineFormat) => readLines(dir, name, file, format, ML100K_FILES);
+  const genres = parseGenres(join(dir, "u.genre"), await read("u.genre", U_GENRE));
+  const itemPath = join(dir, "u.item");
+  const items = parseUItem(itemPath, await read("u.item", uItemFormat(genres)), genres);
+  const ratings = parseRatings(join(dir, "u.data"), await read("u.data", U_DATA), U_DATA);
+  const users = parseUsers(join(dir, "u.user"), await read("u.user", U_USER), U_USER, "ml-100k");
+  return { name, items, ratings, users };
+}
+
+/** Loads MovieLens-1M files (`ratings.dat`, `movies.dat`, `users.dat`) from `dir`. */
+export async function loadMovieLens1m(dir: string): Promise<RawData> {
+  const read = (file: string, format: LineFormat) => readLines(dir, "ml-1m", file, format, ML1M_FILES);
+  const moviesPath = join(dir, "movies.dat");
+  const items = new Map<number, ItemInfo>();
+  for (const line of await read("movies.dat", MOVIES_DAT)) {
+    const [id, title, genres] = splitFields(moviesPath, line, MOVIES_DAT);
+    const itemId = parseIntField(moviesPath, line, "movie id", id, true);
+    const info = { id: itemId, ...parseTitle(title), genres: genres.split("|").filter((g) => g !== "") };
+    addUnique(items, itemId, info, moviesPath, line, "movie");
+  }
+  const ratings = parseRatings(join(dir, "ratings.dat"), await read("ratings.dat", RATINGS_DAT), RATINGS_DAT);
+  const users = parseUsers(join(dir, "users.dat"), await read("users.dat", USERS_DAT), USERS_DAT, "ml-1m");
+  return { name: "ml-1m", items, ratings, users };
+}
