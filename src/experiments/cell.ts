@@ -1,0 +1,150 @@
+/**
+ * One cell's run directory and running a cell as a subprocess.
+ *
+ * The engine writes `config.yaml` before a run, `pid.json` while it runs and `exit.json` when the process ends; the
+ * trainer writes `summary.json` last and atomically, and its stdout/stderr go to `log.txt` (appended per attempt).
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { configToYaml } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import type { RunSummary } from "../train/records.ts";
+import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { isRunning, killAndWait, type ProcessIdentity, processIdentity } from "./process.ts";
+
+/** File names inside a cell's run directory. */
+export const CELL_FILES = {
+  config: "config.yaml",
+  summary: "summary.json",
+  exit: "exit.json",
+  pid: "pid.json",
+  log: "log.txt",
+  checkpoint: "checkpoint",
+} as const;
+
+/** How a cell's last process ended, as recorded by the engine. */
+export interface CellExit {
+  code: number;
+  signal: string | null;
+  /** Why the cell has no result when its process never reported (e.g. a lost Slurm task). */
+  error?: string;
+}
+
+/** A cell ready to run: its id, its run directory and the argv that trains it. */
+export interface CellTask {
+  id: string;
+  runDir: string;
+  command: string[];
+}
+
+/** What a run directory says about its cell. */
+export interface CellRecord {
+  summary?: Partial<RunSummary>;
+  exit?: CellExit;
+}
+
+/** A cell's status: the summary's own, "failed" when the process ended without a final summary, else "pending". */
+export type CellStatus = "completed" | "diverged" | "failed" | "pending";
+
+/** What a (re)run does with a cell: nothing (final result), start over, or continue from its checkpoint. */
+export type CellPlan = "skip" | "fresh" | "resume";
+
+/** Builds the argv that trains one cell into `out` from the config file `config`. */
+export type CellCommand = (run: { config: string; out: string; resume: boolean }) => string[];
+
+/** The trainer's command-line entry point. */
+export const TRAIN_SCRIPT = fileURLToPath(new URL("../cli/train.ts", import.meta.url));
+const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+
+/** The argv running a Deno script of this project with all permissions, whatever the working directory. */
+export function denoRun(script: string, args: string[]): string[] {
+  return [Deno.execPath(), "run", "-A", "--config", DENO_CONFIG, script, ...args];
+}
+
+/** A cell command for a script with the trainer's options: `--config FILE --out DIR [--resume]`. */
+export function scriptCommand(script: string): CellCommand {
+  return ({ config, out, resume }) =>
+    denoRun(script, ["--config", config, "--out", out, ...(resume ? ["--resume"] : [])]);
+}
+
+/** Reads the engine's and the trainer's records of a cell. */
+export async function readCellRecord(runDir: string): Promise<CellRecord> {
+  return {
+    summary: await readJsonIfExists<Partial<RunSummary>>(join(runDir, CELL_FILES.summary)),
+    exit: await readJsonIfExists<CellExit>(join(runDir, CELL_FILES.exit)),
+  };
+}
+
+function isFinal(record: CellRecord): boolean {
+  return record.summary?.status === "completed" || record.summary?.status === "diverged";
+}
+
+/** The status of a cell and, when it failed, why. */
+export function cellStatus(record: CellRecord): { status: CellStatus; error: string | null } {
+  const { summary, exit } = record;
+  if (isFinal(record)) return { status: summary!.status as CellStatus, error: summary!.error ?? null };
+  if (summary?.status === "failed") return { status: "failed", error: summary.error ?? "failed" };
+  if (exit === undefined) return { status: "pending", error: null };
+  if (exit.error) return { status: "failed", error: exit.error };
+  if (exit.signal) return { status: "failed", error: `killed by ${exit.signal}` };
+  if (exit.code !== 0) return { status: "failed", error: `exit code ${exit.code}` };
+  return { status: "failed", error: "exited without writing summary.json" };
+}
+
+/**
+ * What a rerun does with a cell: final results are kept; failed cells start over; cells that never ran or were
+ * interrupted (killed by a signal, or whose runner died) continue from their checkpoint when they have one.
+ */
+export function planCell(record: CellRecord, hasCheckpoint: boolean): CellPlan {
+  if (isFinal(record)) return "skip";
+  const interrupted = record.exit === undefined || (record.exit.signal !== null && !record.exit.error);
+  if (record.summary?.status === "failed" || !interrupted) return "fresh";
+  return hasCheckpoint ? "resume" : "fresh";
+}
+
+/** Plans a cell from its directory (see `planCell`). */
+export async function planCellDir(runDir: string): Promise<CellPlan> {
+  return planCell(await readCellRecord(runDir), await exists(join(runDir, CELL_FILES.checkpoint)));
+}
+
+/**
+ * Gets a run directory ready for `plan`: kills a cell process left running by a dead runner, clears everything but
+ * the log for a fresh start, removes the previous exit record and writes the cell's `config.yaml`.
+ */
+export async function prepareCellDir(runDir: string, config: Config, plan: Exclude<CellPlan, "skip">): Promise<void> {
+  const orphan = await readJsonIfExists<ProcessIdentity>(join(runDir, CELL_FILES.pid));
+  if (orphan && isRunning(orphan)) await killAndWait(orphan);
+  await Deno.mkdir(runDir, { recursive: true });
+  for await (const entry of Deno.readDir(runDir)) {
+    const stale = entry.name === CELL_FILES.exit || entry.name === CELL_FILES.pid;
+    if (stale || (plan === "fresh" && entry.name !== CELL_FILES.log)) {
+      await Deno.remove(join(runDir, entry.name), { recursive: true });
+    }
+  }
+  await writeFileAtomic(join(runDir, CELL_FILES.config), configToYaml(config));
+}
+
+/**
+ * Runs a cell's command with stdout and stderr appended to its `log.txt` (the process writes there itself, so it
+ * is unaffected if this runner dies), records it in `pid.json` while it runs, and writes `exit.json` when it ends.
+ * Aborting `signal` sends the process SIGTERM.
+ */
+export async function runCell(task: CellTask, signal?: AbortSignal): Promise<CellExit> {
+  const log = join(task.runDir, CELL_FILES.log);
+  await Deno.writeTextFile(log, `### ${new Date().toISOString()} ${task.command.join(" ")}\n`, { append: true });
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$@" >>"$0" 2>&1', log, ...task.command],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+    signal,
+  }).spawn();
+  const identity = processIdentity(child.pid);
+  if (identity) await writeJsonAtomic(join(task.runDir, CELL_FILES.pid), identity);
+  const status = await child.status;
+  const exit: CellExit = { code: status.code, signal: status.signal };
+  await writeJsonAtomic(join(task.runDir, CELL_FILES.exit), exit);
+  if (identity) await Deno.remove(join(task.runDir, CELL_FILES.pid));
+  return exit;
+}

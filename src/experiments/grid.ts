@@ -1,0 +1,182 @@
+/**
+ * Grid specs (`configs/grids/*.yaml`) and their expansion into cells.
+ *
+ * A grid file holds `base` (a config file path relative to the grid file, or an inline mapping of config keys),
+ * optional `set` overrides, `axes` (config key -> list of values), `seeds` and optional `exclude` (partial mappings;
+ * a cell matching every key of one is left out). Expansion is the cartesian product of the axes times the seeds,
+ * minus exclusions; each cell gets a stable id derived from its values and a fully resolved config.
+ */
+import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
+import { DATA_DIR_ENV, parseConfigYaml, parseSet, resolveConfig } from "../config/load.ts";
+import { type Config, CONFIG_KEYS } from "../config/schema.ts";
+import { nearest, UserError } from "../util/errors.ts";
+
+/** The shape of a grid file. */
+export const GridSpecSchema = z.object({
+  base: z.union([z.string(), z.record(z.string(), z.unknown())]).default({}),
+  set: z.record(z.string(), z.unknown()).default({}),
+  axes: z.record(z.string(), z.array(z.unknown()).min(1)).default({}),
+  seeds: z.array(z.number().int().min(0)).min(1),
+  exclude: z.array(z.record(z.string(), z.unknown())).default([]),
+}).strict();
+
+/** A validated grid: the config values every cell starts from, the axes (keys sorted), seeds and exclusions. */
+export interface Grid {
+  /** The grid file. */
+  path: string;
+  /** Base config values after `set` and command-line `--set` overrides (validated, not yet defaulted). */
+  base: Record<string, unknown>;
+  /** Axis key -> values in file order; keys sorted so that expansion does not depend on the file's key order. */
+  axes: Record<string, unknown[]>;
+  seeds: number[];
+  exclude: Record<string, unknown>[];
+}
+
+/** One run of a grid. */
+export interface Cell {
+  /** Stable id: readable `key=value` pairs (sorted by key, seed included) plus a short hash of the values. */
+  id: string;
+  /** Axis values and `seed`, keys sorted. */
+  values: Record<string, unknown>;
+  config: Config;
+}
+
+/** A value as it appears in ids, CSV columns and tables: lists joined by "+", everything else as text. */
+export function formatValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map(formatValue).join("+");
+  if (value !== null && typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** Canonical text of a value, used to compare values (0.1 from YAML and 0.1 from JSON are the same). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+/** The longest readable part of an id, so run directory names stay well under file-name limits. */
+const MAX_READABLE_ID = 160;
+
+/** The stable id of a set of values: independent of key order, distinct for distinct values. */
+export function cellId(values: Record<string, unknown>): string {
+  const keys = Object.keys(values).sort();
+  const readable = keys.map((k) => `${k}=${formatValue(values[k])}`).join(",").replace(/[^A-Za-z0-9._=,+-]/g, "_");
+  const hash = createHash("sha256").update(canonical(keys.map((k) => [k, values[k]]))).digest("hex").slice(0, 8);
+  return `${readable.slice(0, MAX_READABLE_ID)}-${hash}`;
+}
+
+async function readBase(spec: z.infer<typeof GridSpecSchema>, path: string): Promise<Record<string, unknown>> {
+  if (typeof spec.base !== "string") return resolveBase(spec.base, `${path}: base`);
+  const basePath = resolve(dirname(path), spec.base);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(basePath);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new UserError(`${path}: key "base": config file ${spec.base} not found (looked at ${basePath})`);
+    }
+    throw err;
+  }
+  return resolveBase(parseConfigYaml(text, basePath), basePath);
+}
+
+/** Validates config values (names `source` in errors) and returns them unchanged. */
+function resolveBase(values: Record<string, unknown>, source: string): Record<string, unknown> {
+  resolveConfig(values, source);
+  return values;
+}
+
+function checkAxes(axes: Record<string, unknown[]>, base: Record<string, unknown>, path: string): void {
+  for (const [key, values] of Object.entries(axes)) {
+    if (key === "seed") throw new UserError(`${path}: axes: "seed" is not an axis; list seeds under "seeds"`);
+    if (!CONFIG_KEYS.includes(key)) {
+      const hint = nearest(key, CONFIG_KEYS);
+      throw new UserError(`${path}: axes: unknown config key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`);
+    }
+    const seen = new Set<string>();
+    values.forEach((value, i) => {
+      if (seen.has(canonical(value))) {
+        throw new UserError(`${path}: axes.${key}: value ${canonical(value)} is listed twice`);
+      }
+      seen.add(canonical(value));
+      resolveConfig({ ...base, [key]: value }, `${path}: axes.${key}[${i}]`);
+    });
+  }
+}
+
+function checkExclusions(grid: Grid): void {
+  const levels: Record<string, unknown[]> = { ...grid.axes, seed: grid.seeds };
+  grid.exclude.forEach((rule, i) => {
+    const where = `${grid.path}: exclude[${i}]`;
+    if (Object.keys(rule).length === 0) throw new UserError(`${where}: an empty mapping would exclude every cell`);
+    for (const [key, value] of Object.entries(rule)) {
+      if (!(key in levels)) {
+        throw new UserError(`${where}: "${key}" is not an axis (axes: ${Object.keys(levels).join(", ")})`);
+      }
+      if (!levels[key].some((level) => canonical(level) === canonical(value))) {
+        throw new UserError(
+          `${where}: ${key} = ${canonical(value)} is not one of its values ${canonical(levels[key])}`,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Loads and validates a grid file. `sets` are command-line `key=value` overrides applied on top of the base and
+ * the file's `set` (they may not name an axis). Every error is a `UserError` naming the grid file and the key.
+ */
+export async function loadGrid(path: string, sets: string[] = []): Promise<Grid> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UserError(`${path}: grid file not found`);
+    throw err;
+  }
+  const parsed = GridSpecSchema.safeParse(parseConfigYaml(text, path));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${path}: key "${issue.path.join(".")}": ${issue.message}`);
+  }
+  const spec = parsed.data;
+  const base = { ...await readBase(spec, path), ...resolveBase(spec.set, `${path}: set`) };
+  for (const assignment of sets) {
+    const [key, value] = parseSet(assignment);
+    if (key in spec.axes) throw new UserError(`--set ${assignment}: "${key}" is an axis of ${path}`);
+    base[key] = value;
+    resolveBase(base, `--set ${assignment}`);
+  }
+  const envDir = Deno.env.get(DATA_DIR_ENV);
+  if (base.data_dir === undefined && envDir) base.data_dir = envDir;
+  resolveBase(base, path);
+  checkAxes(spec.axes, base, path);
+  if (new Set(spec.seeds).size !== spec.seeds.length) throw new UserError(`${path}: seeds: a seed is listed twice`);
+  const axes = Object.fromEntries(Object.keys(spec.axes).sort().map((k) => [k, spec.axes[k]]));
+  const grid: Grid = { path, base, axes, seeds: spec.seeds, exclude: spec.exclude };
+  checkExclusions(grid);
+  return grid;
+}
+
+function isExcluded(values: Record<string, unknown>, exclude: Record<string, unknown>[]): boolean {
+  return exclude.some((rule) => Object.entries(rule).every(([k, v]) => canonical(values[k]) === canonical(v)));
+}
+
+/** The cells of a grid: axes in key order (first key varies slowest), seeds innermost, exclusions removed. */
+export function expandGrid(grid: Grid): Cell[] {
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [key, levels] of Object.entries(grid.axes)) {
+    combos = combos.flatMap((combo) => levels.map((level) => ({ ...combo, [key]: level })));
+  }
+  const cells: Cell[] = [];
+  for (const combo of combos) {
+    for (const seed of grid.seeds) {
+      const unsorted: Record<string, unknown> = { ...combo, seed };
+      const values = Object.fromEntries(Object.keys(unsorted).sort().map((k) => [k, unsorted[k]]));
+      if (isExcluded(values, grid.exclude)) continue;
+      cells.push({ id: cellId(values), values, config: resolveConfig({ ...grid.base, ...values }, grid.path) });
+    }
+  }
+  return cells;
+}
