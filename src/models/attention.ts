@@ -1,0 +1,181 @@
+/**
+ * Multi-head causal self-attention with a key-padding mask, in two mask modes (`config.attention_mask`):
+ * - `torch` reproduces PyTorch `nn.MultiheadAttention` (eager path) given a boolean causal mask and a key-padding
+ *   mask: masked logits are -Infinity, so a query row whose keys are all masked (a pad row under left padding) is
+ *   softmax 0/0 = NaN, forward and backward, in training and eval (spec §6.2).
+ * - `safe` adds a large finite negative instead, zeroes the probabilities of fully masked rows, and gives the
+ *   caller a timeline mask to re-zero pad positions after each block: never NaN, whatever the padding.
+ * The mask is additive and built once per batch (no where/broadcastTo), and the attention core has a hand-written
+ * backward (perf-facts §3); a probe that watches gradients gets the plain autodiff path so it sees every op.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Dense, dropoutMask, type ForwardContext } from "./layers.ts";
+import type { ParamStore } from "./params.ts";
+import { tap } from "./probe.ts";
+
+/** `torch`: PyTorch's -inf masking (NaN on fully masked rows); `safe`: never NaN. */
+export type AttentionMaskMode = "torch" | "safe";
+
+/** The finite "minus infinity" of the safe mode. */
+export const SAFE_MASK_VALUE = -1e9;
+
+/** Masks of one batch, shared by every block. */
+export interface SequenceMasks {
+  /** [B, 1, T, T]: 0 where query t may attend key s (s <= t and key s is an item), else -Infinity or -1e9. */
+  additive: tf.Tensor4D;
+  /** Safe mode: [B, 1, T, 1], 0 on query rows without any visible key; null in torch mode. */
+  rowKeep: tf.Tensor4D | null;
+  /** Safe mode: [B, T, 1], 1 on item positions and 0 on pads; null in torch mode. */
+  timeline: tf.Tensor3D | null;
+}
+
+/** The values of `SequenceMasks` as flat arrays (additive [B, T, T], rowKeep [B, T], timeline [B, T]). */
+export function maskValues(
+  inputs: Int32Array,
+  batchSize: number,
+  seqLen: number,
+  mode: AttentionMaskMode,
+): { additive: Float32Array; rowKeep: Float32Array; timeline: Float32Array } {
+  const masked = mode === "torch" ? -Infinity : SAFE_MASK_VALUE;
+  const additive = new Float32Array(batchSize * seqLen * seqLen).fill(masked);
+  const rowKeep = new Float32Array(batchSize * seqLen);
+  const timeline = new Float32Array(batchSize * seqLen);
+  for (let b = 0; b < batchSize; b++) {
+    let seen = 0;
+    for (let t = 0; t < seqLen; t++) {
+      if (inputs[b * seqLen + t] !== 0) {
+        timeline[b * seqLen + t] = 1;
+        seen++;
+      }
+      rowKeep[b * seqLen + t] = seen > 0 ? 1 : 0;
+      const row = (b * seqLen + t) * seqLen;
+      for (let s = 0; s <= t; s++) if (inputs[b * seqLen + s] !== 0) additive[row + s] = 0;
+    }
+  }
+  return { additive, rowKeep, timeline };
+}
+
+/** Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them). */
+export function sequenceMasks(
+  inputs: Int32Array,
+  batchSize: number,
+  seqLen: number,
+  mode: AttentionMaskMode,
+): SequenceMasks {
+  const v = maskValues(inputs, batchSize, seqLen, mode);
+  const safe = mode === "safe";
+  return {
+    additive: tf.tensor4d(v.additive, [batchSize, 1, seqLen, seqLen]),
+    rowKeep: safe ? tf.tensor4d(v.rowKeep, [batchSize, 1, seqLen, 1]) : null,
+    timeline: safe ? tf.tensor3d(v.timeline, [batchSize, seqLen, 1]) : null,
+  };
+}
+
+/** Reports an intermediate to the probe (if any) under `${layer}`/`op`. */
+type Tap = <T extends tf.Tensor>(op: string, t: T) => T;
+
+/**
+ * softmax(q kᵀ + mask) · v over [B·H, T, dk] with q already scaled by 1/sqrt(dk); `keep` (broadcastable to
+ * [B, H, T, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities and output.
+ */
+function attentionForward(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  additive: tf.Tensor4D,
+  keep: tf.Tensor | null,
+  heads: number,
+  report: Tap,
+): { probs: tf.Tensor3D; kept: tf.Tensor3D; out: tf.Tensor3D } {
+  const [bh, seqLen] = q.shape;
+  const shape4 = [bh / heads, heads, seqLen, seqLen];
+  const scores = report("scores", tf.matMul(q, k, false, true).reshape(shape4).add(additive));
+  const probs4 = report("softmax", tf.softmax(scores));
+  const kept = (keep ? probs4.mul(keep) : probs4).reshape([bh, seqLen, seqLen]) as tf.Tensor3D;
+  return { probs: probs4.reshape([bh, seqLen, seqLen]), kept, out: tf.matMul(kept, v) };
+}
+
+/**
+ * The attention core with either tfjs autodiff or the hand-written backward
+ * (dV = P̃ᵀ dO; dP = (dO vᵀ) ⊙ keep; dS = P ⊙ (dP - Σ dP ⊙ P); dQ = dS k; dK = dSᵀ q, where P̃ = P ⊙ keep).
+ */
+export function attentionCore(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  additive: tf.Tensor4D,
+  keep: tf.Tensor | null,
+  heads: number,
+  customBackward: boolean,
+  report: Tap = (_op, t) => t,
+): tf.Tensor3D {
+  if (!customBackward) return attentionForward(q, k, v, additive, keep, heads, report).out;
+  const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    const { probs, kept, out } = attentionForward(qs, ks, vs, additive, keep, heads, report);
+    save(keep ? [qs, ks, vs, probs, kept, keep] : [qs, ks, vs, probs, kept]); // keep must outlive the forward tidy
+    return {
+      value: out,
+      gradFunc: (dOut: tf.Tensor3D, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, p, pk, savedKeep] = saved as tf.Tensor3D[];
+        const dv = tf.matMul(pk, dOut, true, false);
+        let dp = tf.matMul(dOut, sv, false, true);
+        if (savedKeep) dp = dp.reshape([-1, heads, ...dp.shape.slice(1)]).mul(savedKeep).reshape(dp.shape);
+        const ds = p.mul(dp.sub(dp.mul(p).sum(-1, true)));
+        return [tf.matMul(ds, sk), tf.matMul(ds, sq, true, false), dv];
+      },
+    };
+  });
+  return attend(q, k, v) as tf.Tensor3D;
+}
+
+/** [B, T, H·dk] -> [B·H, T, dk] */
+function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
+  const [b, t, d] = x.shape;
+  return x.reshape([b, t, heads, d / heads]).transpose([0, 2, 1, 3]).reshape([b * heads, t, d / heads]);
+}
+
+/** [B·H, T, dk] -> [B, T, H·dk] */
+function mergeHeads(x: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const [bh, t, dk] = x.shape;
+  return x.reshape([bh / heads, heads, t, dk]).transpose([0, 2, 1, 3]).reshape([bh / heads, t, heads * dk]);
+}
+
+/**
+ * PyTorch-style multi-head self-attention: in-projections (Xavier-uniform with the packed [3d, d] fans, zero bias),
+ * attention-probability dropout, output projection (Xavier-uniform, zero bias, as the original re-initialises it).
+ */
+export class MultiHeadSelfAttention {
+  readonly q: Dense;
+  readonly k: Dense;
+  readonly v: Dense;
+  readonly o: Dense;
+
+  constructor(
+    store: ParamStore,
+    path: string,
+    readonly dim: number,
+    readonly heads: number,
+    readonly dropoutRate: number,
+  ) {
+    const inProj = { weight: "xavier_in_proj", bias: "zeros" } as const;
+    this.q = new Dense(store, `${path}/q`, dim, dim, inProj);
+    this.k = new Dense(store, `${path}/k`, dim, dim, inProj);
+    this.v = new Dense(store, `${path}/v`, dim, dim, inProj);
+    this.o = new Dense(store, `${path}/o`, dim, dim, { weight: "xavier", bias: "zeros" });
+  }
+
+  /** Attends x [B, T, d] to itself under `masks`; intermediates are tapped as `${layer}.{scores,softmax,out}`. */
+  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string): tf.Tensor3D {
+    const [batchSize, seqLen] = x.shape;
+    const q = splitHeads(this.q.apply(x), this.heads).mul(1 / Math.sqrt(this.dim / this.heads)) as tf.Tensor3D;
+    const k = splitHeads(this.k.apply(x), this.heads);
+    const v = splitHeads(this.v.apply(x), this.heads);
+    const drop = dropoutMask(ctx, [batchSize, this.heads, seqLen, seqLen], this.dropoutRate);
+    const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
+    const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
+    const custom = !ctx.probe?.watchBackward;
+    const out = attentionCore(q, k, v, masks.additive, keep, this.heads, custom, report);
+    return report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D);
+  }
+}

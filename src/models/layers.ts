@@ -1,0 +1,164 @@
+/**
+ * Building blocks shared by the models: the forward context, fast dense and LayerNorm layers with hand-written
+ * backward passes (perf-facts §3: every gradient product stays a plain 2-D `a @ b`, which is what reaches XNNPACK on
+ * wasm), seeded dropout, and small tensor ops (GELU, L2 normalisation, NaN patch, stop-gradient).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../rng.ts";
+import { fanInUniform, xavierUniform } from "./init.ts";
+import type { ParamStore } from "./params.ts";
+import type { Probe } from "./probe.ts";
+
+/** What one forward pass needs besides its inputs. */
+export interface ForwardContext {
+  /** Training mode: dropout is active. */
+  readonly training: boolean;
+  /** Source of dropout seeds (advanced by every dropout in training mode). */
+  readonly seeds: Rng;
+  readonly probe?: Probe;
+}
+
+/**
+ * A context whose dropout seeds derive only from `seed` (a training batch's `seed`, so a step replays exactly) and
+ * the component `label`; eval contexts never draw.
+ */
+export function forwardContext(training: boolean, seed: number, label: string, probe?: Probe): ForwardContext {
+  return { training, seeds: new Rng(seed).fork(label), probe };
+}
+
+/** LayerNorm epsilon (PyTorch's default). */
+export const LN_EPS = 1e-5;
+
+type Args = (tf.Tensor | tf.GradSaveFunc)[];
+
+/** `x @ w` for 2-D tensors; the backward multiplies by materialised transposes so both products stay on XNNPACK. */
+export const matMulFast: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D = tf.customGrad((...args: Args) => {
+  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as tf.Tensor2D[];
+      return [tf.matMul(dy, ws.transpose()), tf.matMul(xs.transpose(), dy)];
+    },
+  };
+}) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * LayerNorm over the last axis of a 2-D `x` with a hand-written backward (xh = normalised input, r = 1/std):
+ * dx = (dxh - mean(dxh) - xh * mean(dxh * xh)) * r with dxh = dy * gamma; dgamma = Σ dy * xh; dbeta = Σ dy.
+ */
+export const layerNormFast: (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D = tf.customGrad(
+  (...args: Args) => {
+    const [x, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(x, -1, true);
+    const rstd = tf.rsqrt(variance.add(LN_EPS));
+    const xhat = x.sub(mean).mul(rstd);
+    save([xhat, rstd, gamma]);
+    return {
+      value: xhat.mul(gamma).add(beta),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [xh, r, g] = saved;
+        const dxhat = dy.mul(g);
+        const dx = dxhat.sub(dxhat.mean(-1, true)).sub(xh.mul(dxhat.mul(xh).mean(-1, true))).mul(r);
+        return [dx, dy.mul(xh).sum(0), dy.sum(0)];
+      },
+    };
+  },
+) as (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
+
+/** The dropout multiplier (0 or 1/(1-rate)) for `shape`, or null when dropout is off (eval mode or rate 0). */
+export function dropoutMask(ctx: ForwardContext, shape: number[], rate: number): tf.Tensor | null {
+  if (!ctx.training || rate === 0) return null;
+  const keep = 1 - rate;
+  return tf.randomUniform(shape, 0, 1, "float32", ctx.seeds.tfSeed()).add(keep).floor().div(keep);
+}
+
+/** Inverted dropout with a seed from `ctx`; `noiseShape` (broadcastable to x) shares one draw along size-1 axes. */
+export function dropout<T extends tf.Tensor>(ctx: ForwardContext, x: T, rate: number, noiseShape = x.shape): T {
+  const mask = dropoutMask(ctx, noiseShape, rate);
+  return mask ? x.mul(mask) : x;
+}
+
+/** Exact (erf) GELU, PyTorch's default. */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+}
+
+/**
+ * L2 normalisation along the last axis, x / max(|x|, 1e-6): zero rows stay zero and have finite gradients.
+ * (PyTorch's F.normalize uses eps 1e-12; the two differ only for rows with norm below 1e-6.)
+ */
+export function l2Normalize<T extends tf.Tensor>(x: T): T {
+  return x.mul(tf.rsqrt(tf.maximum(x.square().sum(-1, true), 1e-12)));
+}
+
+/** Replaces NaN by 0 (the original's patch); the gradient passes where x was not NaN and is zero where it was. */
+export function nanToZero<T extends tf.Tensor>(x: T): T {
+  return tf.where(tf.isNaN(x), tf.zerosLike(x), x);
+}
+
+/** The identity with a zero gradient. */
+export const stopGradient: <T extends tf.Tensor>(x: T) => T = tf.customGrad((...args: Args) => {
+  const x = args[0] as tf.Tensor;
+  return { value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as <T extends tf.Tensor>(x: T) => T;
+
+/** `tf.tidy` for a function returning an object of tensors (interfaces are not `TensorContainer`s to the checker). */
+export function tidyObject<T extends object>(fn: () => T): T {
+  return tf.tidy(() => fn() as unknown as tf.TensorContainer) as unknown as T;
+}
+
+/** How a dense layer's weight is initialised: Xavier-uniform, Xavier with PyTorch MHA's packed in-projection fans
+ * (fan_out = 3 * out), or PyTorch's default Linear init (uniform ±1/sqrt(fan_in)). */
+export type WeightInit = "xavier" | "xavier_in_proj" | "fan_in";
+/** How a dense layer's bias is initialised: zeros or uniform ±1/sqrt(fan_in) (PyTorch's Linear default). */
+export type BiasInit = "zeros" | "fan_in";
+
+/** Affine layer y = x W + b over the last axis (any leading shape), W stored [in, out]. */
+export class Dense {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+
+  constructor(
+    store: ParamStore,
+    path: string,
+    readonly inDim: number,
+    readonly outDim: number,
+    init: { weight: WeightInit; bias: BiasInit },
+  ) {
+    const shape = [inDim, outDim];
+    this.w = store.create(`${path}/w`, (rng) => {
+      if (init.weight === "fan_in") return fanInUniform(rng, shape, inDim);
+      return xavierUniform(rng, shape, inDim, init.weight === "xavier_in_proj" ? 3 * outDim : outDim);
+    });
+    this.b = store.create(
+      `${path}/b`,
+      (rng) => init.bias === "zeros" ? tf.zeros([outDim]) : fanInUniform(rng, [outDim], inDim),
+    );
+  }
+
+  /** Applies the layer to x [..., inDim]. */
+  apply(x: tf.Tensor): tf.Tensor {
+    const lead = x.shape.slice(0, -1);
+    const y = matMulFast(x.reshape([-1, this.inDim]), this.w as tf.Tensor2D).add(this.b);
+    return y.reshape([...lead, this.outDim]);
+  }
+}
+
+/** LayerNorm over the last axis (eps 1e-5, gamma 1, beta 0 at init). */
+export class LayerNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(store: ParamStore, path: string, readonly dim: number) {
+    this.gamma = store.create(`${path}/gamma`, () => tf.ones([dim]));
+    this.beta = store.create(`${path}/beta`, () => tf.zeros([dim]));
+  }
+
+  /** Normalises x [..., dim]. */
+  apply(x: tf.Tensor): tf.Tensor {
+    const y = layerNormFast(x.reshape([-1, this.dim]), this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D);
+    return y.reshape(x.shape);
+  }
+}

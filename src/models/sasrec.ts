@@ -1,0 +1,196 @@
+/**
+ * SASRec (Kang & McAuley 2018) as the original UR4Rec built it (spec §3.2), with switches for the paper's choices:
+ * item + learned positional embeddings (optionally scaled by sqrt(d)), N blocks of causal multi-head self-attention
+ * and a point-wise FFN (Linear -> Dropout -> ReLU -> Linear -> Dropout, inner width `sasrec_ffn_dim ?? d`), a final
+ * LayerNorm, and scores by dot product with the same (tied) item embeddings.
+ *
+ * `norm: post` (original): x = LN1(x + Drop(MHA(x))); x = LN2(x + Drop(FFN(x))) — the FFN branch is dropped twice.
+ * `norm: pre` (paper): x = x + Drop(MHA(LN1(x))); x = x + FFN(LN2(x)).
+ * `attention_mask: safe` also zeroes pad positions after the embedding and after every block (the paper's timeline
+ * mask); `torch` reproduces the original's NaN (spec §6.2), and `nan_to_zero` its NaN -> 0 patches after attention,
+ * LN1, FFN, LN2 and the final LN. Init: embeddings Normal(0, sasrec_init_std) with pad row 0 zero, attention
+ * projections Xavier-uniform with zero bias, FFN PyTorch's Conv1d default (±1/sqrt(fan_in)), LN gamma 1 / beta 0.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Config } from "../config/schema.ts";
+import type { EvalBatch, TrainBatch } from "../data/types.ts";
+import type { Rng } from "../rng.ts";
+import { UserError } from "../util/errors.ts";
+import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks } from "./attention.ts";
+import { normal, paddedEmbedding } from "./init.ts";
+import { Dense, dropout, type ForwardContext, forwardContext, LayerNorm, nanToZero, tidyObject } from "./layers.ts";
+import { countParameters, ParamStore } from "./params.ts";
+import { type Probe, tap } from "./probe.ts";
+import { positionScores, requireCandidates, scoreIds, scoreTable } from "./scoring.ts";
+import { checkIds, flatIndices, statePositions } from "./sequence.ts";
+import type { Recommender, TrainScores } from "./types.ts";
+
+/** The config keys SASRec reads. */
+export type SasRecConfig = Pick<
+  Config,
+  | "sasrec_hidden_dim"
+  | "sasrec_num_blocks"
+  | "sasrec_num_heads"
+  | "sasrec_dropout"
+  | "sasrec_init_std"
+  | "sasrec_ffn_dim"
+  | "attention_mask"
+  | "norm"
+  | "emb_scale"
+  | "state_position"
+  | "nan_to_zero"
+  | "max_seq_len"
+>;
+
+/** Point-wise feed-forward: Linear -> Dropout -> ReLU -> Linear -> Dropout (the original's 1x1 Conv1d pair). */
+class FeedForward {
+  private readonly inner: Dense;
+  private readonly outer: Dense;
+
+  constructor(store: ParamStore, path: string, dim: number, innerDim: number, private readonly rate: number) {
+    const convInit = { weight: "fan_in", bias: "fan_in" } as const;
+    this.inner = new Dense(store, `${path}/inner`, dim, innerDim, convInit);
+    this.outer = new Dense(store, `${path}/outer`, innerDim, dim, convInit);
+  }
+
+  apply(ctx: ForwardContext, x: tf.Tensor): tf.Tensor {
+    const hidden = tf.relu(dropout(ctx, this.inner.apply(x), this.rate));
+    return dropout(ctx, this.outer.apply(hidden), this.rate);
+  }
+}
+
+/** One Transformer block in post- or pre-LayerNorm arrangement. */
+class Block {
+  private readonly attn: MultiHeadSelfAttention;
+  private readonly ln1: LayerNorm;
+  private readonly ffn: FeedForward;
+  private readonly ln2: LayerNorm;
+
+  constructor(store: ParamStore, private readonly name: string, private readonly config: SasRecConfig) {
+    const d = config.sasrec_hidden_dim;
+    const path = `sasrec/${name}`;
+    this.attn = new MultiHeadSelfAttention(store, `${path}/attn`, d, config.sasrec_num_heads, config.sasrec_dropout);
+    this.ln1 = new LayerNorm(store, `${path}/ln1`, d);
+    this.ffn = new FeedForward(store, `${path}/ffn`, d, config.sasrec_ffn_dim ?? d, config.sasrec_dropout);
+    this.ln2 = new LayerNorm(store, `${path}/ln2`, d);
+  }
+
+  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks): tf.Tensor3D {
+    const rate = this.config.sasrec_dropout;
+    const patch = <T extends tf.Tensor>(t: T): T => this.config.nan_to_zero ? nanToZero(t) : t;
+    const report = <T extends tf.Tensor>(op: string, t: T): T => tap(ctx.probe, this.name, op, t);
+    const attend = (h: tf.Tensor3D) => patch(this.attn.apply(ctx, h, masks, `${this.name}.attn`));
+    if (this.config.norm === "post") {
+      x = report("ln1", patch(this.ln1.apply(x.add(dropout(ctx, attend(x), rate))))) as tf.Tensor3D;
+      const f = report("ffn", patch(this.ffn.apply(ctx, x)));
+      x = report("ln2", patch(this.ln2.apply(x.add(dropout(ctx, f, rate))))) as tf.Tensor3D;
+    } else {
+      const h = report("ln1", patch(this.ln1.apply(x))) as tf.Tensor3D;
+      x = x.add(dropout(ctx, attend(h), rate));
+      const f = report("ffn", patch(this.ffn.apply(ctx, report("ln2", patch(this.ln2.apply(x))))));
+      x = x.add(f);
+    }
+    if (masks.timeline) x = x.mul(masks.timeline);
+    return report("out", x);
+  }
+}
+
+/** SASRec next-item recommender. Variables live under `sasrec/`. */
+export class SasRec implements Recommender {
+  readonly name = "sasrec";
+  /** Item embeddings [numItems + 1, d], row 0 = padding; also the output embeddings. */
+  readonly itemEmb: tf.Variable<tf.Rank.R2>;
+  private readonly posEmb: tf.Variable;
+  private readonly blocks: Block[];
+  private readonly finalLn: LayerNorm;
+  private readonly store: ParamStore;
+
+  constructor(readonly config: SasRecConfig, readonly numItems: number, rng: Rng) {
+    const d = config.sasrec_hidden_dim;
+    if (d % config.sasrec_num_heads !== 0) {
+      throw new UserError(`sasrec_num_heads=${config.sasrec_num_heads} must divide sasrec_hidden_dim=${d}`);
+    }
+    this.store = new ParamStore(rng.fork("sasrec/params"));
+    const std = config.sasrec_init_std;
+    this.itemEmb = this.store.create("sasrec/item_emb", (r) => paddedEmbedding(r, numItems + 1, d, std)) as tf.Variable<
+      tf.Rank.R2
+    >;
+    this.posEmb = this.store.create("sasrec/pos_emb", (r) => normal(r, [config.max_seq_len, d], std));
+    this.blocks = Array.from(
+      { length: config.sasrec_num_blocks },
+      (_, i) => new Block(this.store, `block${i}`, config),
+    );
+    this.finalLn = new LayerNorm(this.store, "sasrec/final_ln", d);
+  }
+
+  /** A forward context whose dropout seeds derive from `seed` (a training batch's seed; unused in eval). */
+  context(training: boolean, probe?: Probe, seed = 0): ForwardContext {
+    return forwardContext(training, seed, "sasrec", probe);
+  }
+
+  /** Hidden states [B, T, d] of input ids [B, T]. */
+  encode(ctx: ForwardContext, inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor3D {
+    if (seqLen > this.config.max_seq_len) {
+      throw new UserError(`batch sequence length ${seqLen} exceeds max_seq_len=${this.config.max_seq_len}`);
+    }
+    checkIds(inputs, this.numItems, "sasrec inputs");
+    const d = this.config.sasrec_hidden_dim;
+    const masks = sequenceMasks(inputs, batchSize, seqLen, this.config.attention_mask);
+    const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
+    const items = tf.gather(this.itemEmb, ids).mul(this.config.emb_scale ? Math.sqrt(d) : 1);
+    const emb = tap(ctx.probe, "emb", "sum", items.add(this.posEmb.slice([0, 0], [seqLen, d])) as tf.Tensor3D);
+    let x = dropout(ctx, emb, this.config.sasrec_dropout);
+    if (masks.timeline) x = x.mul(masks.timeline);
+    for (const block of this.blocks) x = block.apply(ctx, x, masks);
+    const out = this.finalLn.apply(x) as tf.Tensor3D;
+    return tap(ctx.probe, "final_ln", "out", this.config.nan_to_zero ? nanToZero(out) : out);
+  }
+
+  /** Rows of hidden [B, T, d] at one position per row -> [B, d]. */
+  gatherPositions(hidden: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
+    const [batchSize, seqLen, d] = hidden.shape;
+    const rows = tf.tensor1d(flatIndices(positions, seqLen), "int32");
+    return tf.gather(hidden.reshape([batchSize * seqLen, d]), rows) as tf.Tensor2D;
+  }
+
+  /** The user state [B, d]: hidden at the position chosen by `state_position`. */
+  userState(hidden: tf.Tensor3D, inputs: Int32Array): tf.Tensor2D {
+    const [batchSize, seqLen] = hidden.shape;
+    return this.gatherPositions(hidden, statePositions(inputs, batchSize, seqLen, this.config.state_position));
+  }
+
+  modules(): Record<string, tf.Variable[]> {
+    return { sasrec: this.store.module("sasrec") };
+  }
+
+  trainScores(batch: TrainBatch, probe?: Probe): TrainScores {
+    return tidyObject(() => {
+      const hidden = this.encode(this.context(true, probe, batch.seed), batch.inputs, batch.batchSize, batch.seqLen);
+      return { sasrec: positionScores(this.itemEmb, hidden, batch, probe) };
+    });
+  }
+
+  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+    const candidates = requireCandidates(batch);
+    return tf.tidy(() => {
+      const hidden = this.encode(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userState(hidden, batch.inputs);
+      return tap(probe, "logits", "candidates", scoreIds(this.itemEmb, states, candidates));
+    });
+  }
+
+  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+    return tf.tidy(() => {
+      const hidden = this.encode(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
+      return tap(probe, "logits", "all", scoreTable(this.itemEmb, this.userState(hidden, batch.inputs)));
+    });
+  }
+
+  parameterCounts(): Record<string, number> {
+    return { sasrec: countParameters(this.store.module("sasrec")) };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}

@@ -1,0 +1,238 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import type { Config } from "../src/config/schema.ts";
+import { SasRec } from "../src/models/sasrec.ts";
+import { Rng } from "../src/rng.ts";
+import { assertClose, onBackend } from "./helpers.ts";
+import {
+  argMaxAbs,
+  CaptureProbe,
+  disposeScores,
+  evalBatch,
+  finiteDifference,
+  lossAndGrads,
+  take,
+  tinyConfig,
+  trainBatch,
+  variable,
+} from "./models_fixtures.ts";
+
+const N = 12;
+const T = 6;
+/** Sequences of 7, 5 and 3 items: inputs of 6 (no pad), 4 (2 pads) and 2 (4 pads). */
+const SEQUENCES = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7]];
+
+function model(overrides: Partial<Config> = {}, seed = 1): SasRec {
+  return new SasRec(tinyConfig(overrides), N, new Rng(seed));
+}
+
+/** Which [B, T] cells of a captured [B, T, ...] tensor hold a NaN, as strings of "N" and ".". */
+function nanRows(capture: { shape: number[]; values: Float32Array }): string[] {
+  const [b, t] = capture.shape;
+  const inner = capture.values.length / (b * t);
+  return Array.from({ length: b }, (_, row) =>
+    Array.from({ length: t }, (_, pos) => {
+      const cell = capture.values.subarray((row * t + pos) * inner, (row * t + pos + 1) * inner);
+      return cell.some(Number.isNaN) ? "N" : ".";
+    }).join(""));
+}
+
+Deno.test("sasrec: shapes of training, candidate and full-ranking scores; mask marks targets", async () => {
+  await onBackend("cpu", () => {
+    const m = model();
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N, numNegatives: 3 });
+    const scores = m.trainScores(batch);
+    assert.deepEqual(scores.sasrec!.pos.shape, [3, T]);
+    assert.deepEqual(scores.sasrec!.neg.shape, [3, T, 3]);
+    assert.deepEqual(Array.from(scores.sasrec!.mask.dataSync()), [
+      ...[1, 1, 1, 1, 1, 1],
+      ...[0, 0, 1, 1, 1, 1],
+      ...[0, 0, 0, 0, 1, 1],
+    ]);
+    disposeScores(scores);
+    const eb = evalBatch([[1, 2], [3, 4, 5]], { seqLen: T, candidates: [[1, 2, 3, 4], [5, 6, 7, 8]] });
+    assert.deepEqual(m.scoreCandidates(eb).shape, [2, 4]);
+    assert.deepEqual(m.scoreAll(eb).shape, [2, N + 1]);
+    m.dispose();
+  });
+});
+
+Deno.test("sasrec: gradients match central finite differences (post and pre norm, cpu)", async () => {
+  await onBackend("cpu", () => {
+    for (const norm of ["post", "pre"] as const) {
+      const m = model({ norm, emb_scale: norm === "pre" });
+      const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+      const { grads } = lossAndGrads(m, batch);
+      for (
+        const name of [
+          "sasrec/item_emb",
+          "sasrec/pos_emb",
+          "sasrec/block0/attn/q/w",
+          "sasrec/block1/ffn/inner/w",
+          "sasrec/block0/ln1/gamma",
+          "sasrec/final_ln/beta",
+        ]
+      ) {
+        const g = grads.get(name)!;
+        const i = argMaxAbs(g);
+        const fd = finiteDifference(m, batch, name, i, 1e-2);
+        assert.ok(Math.abs(g[i]) > 1e-3, `${norm} ${name}: gradient ${g[i]} too small to check`);
+        assert.ok(
+          Math.abs(fd - g[i]) <= 2e-2 * Math.abs(g[i]) + 2e-3,
+          `${norm} ${name}[${i}]: autodiff ${g[i]}, FD ${fd}`,
+        );
+      }
+      m.dispose();
+    }
+  });
+});
+
+Deno.test("sasrec torch mask: NaN exactly on left-padded pad rows after one block, everywhere in padded rows after two", async () => {
+  await onBackend("cpu", () => {
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const eb = evalBatch(SEQUENCES.map((s) => s.slice(0, -1)), { seqLen: T });
+    const expected: Record<number, string[]> = {
+      1: ["......", "NN....", "NNNN.."],
+      2: ["......", "NNNNNN", "NNNNNN"],
+    };
+    for (const blocks of [1, 2]) {
+      const m = model({ attention_mask: "torch", norm: "post", sasrec_num_blocks: blocks, sasrec_dropout: 0.2 });
+      const train = new CaptureProbe();
+      disposeScores(m.trainScores(batch, train));
+      const evalProbe = new CaptureProbe();
+      m.scoreAll(eb, evalProbe).dispose();
+      for (const [mode, probe] of [["train", train], ["eval", evalProbe]] as const) {
+        assert.deepEqual(nanRows(probe.get(`block${blocks - 1}.out`)), expected[blocks], `${blocks} block(s), ${mode}`);
+        assert.deepEqual(nanRows(probe.get("final_ln.out")), expected[blocks], `${blocks} block(s), ${mode}, final LN`);
+      }
+      assert.deepEqual(nanRows(train.get("logits.train")), expected[blocks], "train logits");
+      m.dispose();
+    }
+  });
+});
+
+Deno.test("sasrec torch mask + nan_to_zero (the original's patch): forward finite, attention weight gradients NaN", async () => {
+  await onBackend("cpu", () => {
+    const m = model({ attention_mask: "torch", norm: "post", sasrec_num_blocks: 1, nan_to_zero: true });
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const { loss, grads } = lossAndGrads(m, batch);
+    assert.ok(Number.isFinite(loss), `loss ${loss}`);
+    for (const w of ["q", "k", "v"]) {
+      assert.ok(grads.get(`sasrec/block0/attn/${w}/w`)!.some(Number.isNaN), `${w} gradient has NaN`);
+    }
+    m.dispose();
+  });
+});
+
+Deno.test("sasrec safe mask: finite scores and gradients for every length 0..T, both paddings, train and eval", async () => {
+  await onBackend("cpu", () => {
+    for (const padding of ["left", "right"] as const) {
+      for (const norm of ["post", "pre"] as const) {
+        const m = model({ norm, sasrec_dropout: 0.3 });
+        const sequences = Array.from({ length: T + 1 }, (_, len) => Array.from({ length: len + 1 }, (_, i) => 1 + i));
+        const batch = trainBatch(sequences, { seqLen: T, numItems: N, padding });
+        const { loss, grads } = lossAndGrads(m, batch);
+        assert.ok(Number.isFinite(loss), `${padding}/${norm}: loss ${loss}`);
+        for (const [name, g] of grads) assert.ok(g.every(Number.isFinite), `${padding}/${norm}: ${name} gradient`);
+        const eb = evalBatch(sequences.map((s) => s.slice(0, -1)), { seqLen: T, padding });
+        assert.ok(take(m.scoreAll(eb)).every(Number.isFinite), `${padding}/${norm}: eval scores`);
+        m.dispose();
+      }
+    }
+  });
+});
+
+Deno.test("sasrec state position: last reads the last item for both paddings; stale reads index len-1 (F2)", async () => {
+  await onBackend("cpu", () => {
+    const rows = [[4, 5, 6], [4, 5, 7]]; // differ only in the last item
+    for (const padding of ["left", "right"] as const) {
+      for (const state of ["last", "stale"] as const) {
+        const m = model({ state_position: state });
+        const probe = new CaptureProbe();
+        const scores = take(m.scoreAll(evalBatch(rows, { seqLen: T, padding }), probe));
+        const hidden = probe.get("final_ln.out").values; // [2, T, d]
+        const read = state === "stale" || padding === "right" ? 2 : T - 1;
+        const emb = variable(m, "sasrec/item_emb").arraySync() as number[][];
+        const d = 8;
+        const expected = [0, 1].flatMap((b) =>
+          emb.map((e) => e.reduce((s, x, j) => s + x * hidden[(b * T + read) * d + j], 0))
+        );
+        assertClose(scores, expected, 1e-5, `${padding}/${state} scores = hidden[${read}] · E`);
+        const same = scores.slice(0, N + 1).every((v, i) => Math.abs(v - scores[N + 1 + i]) < 1e-6);
+        assert.equal(same, state === "stale" && padding === "left", `${padding}/${state}: last item seen?`);
+        m.dispose();
+      }
+    }
+  });
+});
+
+Deno.test("sasrec parameter count: the spec formula (N+1)d + Td + blocks(6d²+10d) + 2d, 5,622,272 for d=512", async () => {
+  await onBackend("cpu", () => {
+    const formula = (n: number, d: number, t: number, blocks: number) =>
+      (n + 1) * d + t * d + blocks * (6 * d * d + 10 * d) + 2 * d;
+    const original = new SasRec(
+      tinyConfig({ sasrec_hidden_dim: 512, sasrec_num_blocks: 3, sasrec_num_heads: 8, max_seq_len: 50, norm: "post" }),
+      1682,
+      new Rng(0),
+    );
+    assert.equal(formula(1682, 512, 50, 3), 5_622_272);
+    assert.deepEqual(original.parameterCounts(), { sasrec: 5_622_272 });
+    original.dispose();
+    const wide = model({ sasrec_ffn_dim: 20 });
+    const d = 8, f = 20;
+    assert.equal(wide.parameterCounts().sasrec, formula(N, d, T, 2) + 2 * (2 * d * f + f + d - (2 * d * d + 2 * d)));
+    wide.dispose();
+  });
+});
+
+Deno.test("sasrec dropout depends only on batch.seed; eval has none", async () => {
+  await onBackend("cpu", () => {
+    const m = model({ sasrec_dropout: 0.3 });
+    const run = (seed: number) => {
+      const scores = m.trainScores(trainBatch(SEQUENCES, { seqLen: T, numItems: N, seed }));
+      const pos = Array.from(scores.sasrec!.pos.dataSync());
+      disposeScores(scores);
+      return pos;
+    };
+    assert.deepEqual(run(3), run(3));
+    assert.notDeepEqual(run(3), run(4));
+    const eb = evalBatch([[1, 2, 3]], { seqLen: T });
+    assert.deepEqual(Array.from(take(m.scoreAll(eb))), Array.from(take(m.scoreAll(eb))));
+    m.dispose();
+  });
+});
+
+Deno.test("sasrec: wasm and cpu agree on scores and gradients (< 1e-4), with dropout", async () => {
+  const run = () => {
+    const m = model({ sasrec_dropout: 0.2, norm: "post" }, 7);
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const { loss, grads } = lossAndGrads(m, batch);
+    const eb = evalBatch(SEQUENCES.map((s) => s.slice(0, -1)), { seqLen: T });
+    const all = take(m.scoreAll(eb));
+    m.dispose();
+    return { loss, grads, all };
+  };
+  const cpu = await onBackend("cpu", run);
+  const wasm = await onBackend("wasm", run);
+  assertClose([wasm.loss], [cpu.loss], 1e-4, "loss");
+  assertClose(wasm.all, cpu.all, 1e-4, "scoreAll");
+  for (const [name, g] of cpu.grads) assertClose(wasm.grads.get(name)!, g, 1e-4, `grad ${name}`);
+});
+
+Deno.test("sasrec: no tensors leak across training steps and evaluation (wasm)", async () => {
+  await onBackend("wasm", () => {
+    const m = model({ sasrec_dropout: 0.2 });
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2], [3, 4]] });
+    const step = () => {
+      lossAndGrads(m, batch);
+      m.scoreAll(eb).dispose();
+      m.scoreCandidates(eb).dispose();
+    };
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    assert.equal(tf.memory().numTensors, before);
+    m.dispose();
+  });
+});
