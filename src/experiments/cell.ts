@@ -82,7 +82,9 @@ function isFinal(record: CellRecord): boolean {
 /** The status of a cell and, when it failed, why. */
 export function cellStatus(record: CellRecord): { status: CellStatus; error: string | null } {
   const { summary, exit } = record;
-  if (isFinal(record)) return { status: summary!.status as CellStatus, error: summary!.error ?? null };
+  if (summary?.status === "completed" || summary?.status === "diverged") {
+    return { status: summary.status, error: summary.error ?? null };
+  }
   if (summary?.status === "failed") return { status: "failed", error: summary.error ?? "failed" };
   if (exit === undefined) return { status: "pending", error: null };
   if (exit.error) return { status: "failed", error: exit.error };

@@ -37,16 +37,20 @@ export function createProgress(total: number, options: ProgressOptions = {}): Pr
   const print = options.print ?? console.log;
   const startedAt = Date.now();
   let ended = 0, failed = 0, running = 0;
-  const counts = () => ({ running, failed });
-  const bar = tty
-    ? new cliProgress.SingleBar({
-      format: "cells {bar} {value}/{total} ended | {running} running | {failed} failed | ETA {eta_formatted}",
+  const eta = () => {
+    if (ended === 0) return "-";
+    return formatDuration(((Date.now() - startedAt) / 1000 / ended) * (total - ended));
+  };
+  const counts = () => ({ running, failed, remaining: eta() });
+  const bars = tty
+    ? new cliProgress.MultiBar({
+      format: "cells {bar} {value}/{total} ended | {running} running | {failed} failed | ETA {remaining}",
       stream: process.stdout,
       hideCursor: true,
-      etaBuffer: 20,
+      barsize: 20,
     }, cliProgress.Presets.shades_classic)
     : undefined;
-  bar?.start(total, 0, counts());
+  const bar = bars?.create(total, 0, counts());
   return {
     started() {
       running++;
@@ -56,20 +60,16 @@ export function createProgress(total: number, options: ProgressOptions = {}): Pr
       running--;
       ended++;
       if (status === "failed") failed++;
-      if (bar) {
-        if (note) bar.log(`${status} ${id}: ${note}\n`);
+      const line = `${status} ${id}${note ? `: ${note}` : ""}`;
+      if (bars) {
+        if (note) bars.log(`${line}\n`);
         bar.update(ended, counts());
-        return;
+      } else {
+        print(`[${ended}/${total}] ${line} | ${running} running | ${failed} failed | ETA ${eta()}`);
       }
-      const elapsed = (Date.now() - startedAt) / 1000;
-      const eta = ended < total ? formatDuration((elapsed / ended) * (total - ended)) : "0m00s";
-      print(
-        `[${ended}/${total}] ${status} ${id}${note ? `: ${note}` : ""} | ${running} running | ${failed} failed | ` +
-          `ETA ${eta}`,
-      );
     },
     stop() {
-      bar?.stop();
+      bars?.stop();
     },
   };
 }
