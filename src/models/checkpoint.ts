@@ -1,0 +1,129 @@
+/**
+ * Model weights on disk: a directory holding `manifest.json` (format, model name, and per variable its stable name,
+ * shape and offset in floats) and `weights.bin` (every variable's float32 values, little-endian, concatenated).
+ * `saveWeights` writes a complete new directory `<dir>.tmp-<id>` and then renames it over `dir`, so a reader never
+ * sees a half-written checkpoint. Non-trainable state derived from the seed (the faithful retriever's frozen item
+ * description vectors) is not saved: load into a model built with the same seed.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { z } from "zod";
+import { UserError } from "../util/errors.ts";
+import { exists } from "../util/fs.ts";
+import { stableName } from "./params.ts";
+import type { Recommender } from "./types.ts";
+
+/** Manifest file name inside a weights directory. */
+export const MANIFEST_FILE = "manifest.json";
+/** Binary file name inside a weights directory. */
+export const WEIGHTS_FILE = "weights.bin";
+/** Format tag written into (and required from) every manifest. */
+export const WEIGHTS_FORMAT = "ur4rec-weights/1";
+
+const ManifestSchema = z.object({
+  format: z.literal(WEIGHTS_FORMAT),
+  model: z.string(),
+  variables: z.array(z.object({
+    name: z.string(),
+    shape: z.array(z.number().int().min(0)),
+    offset: z.number().int().min(0),
+  })),
+});
+
+/** The contents of `manifest.json`. */
+export type WeightsManifest = z.infer<typeof ManifestSchema>;
+
+/** Every variable of the model with its stable name, in module order. */
+function namedVariables(model: Recommender): [string, tf.Variable][] {
+  const named = Object.values(model.modules()).flat().map((v): [string, tf.Variable] => [stableName(v), v]);
+  const names = new Set(named.map(([name]) => name));
+  if (names.size !== named.length) throw new Error(`model ${model.name} has duplicate variable names`);
+  return named;
+}
+
+/** Writes all variables of `model` to `dir` (replacing it atomically). */
+export async function saveWeights(model: Recommender, dir: string): Promise<void> {
+  const named = namedVariables(model);
+  const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, model: model.name, variables: [] };
+  let total = 0;
+  for (const [name, v] of named) {
+    manifest.variables.push({ name, shape: v.shape, offset: total });
+    total += v.size;
+  }
+  const values = new Float32Array(total);
+  for (let i = 0; i < named.length; i++) values.set(await named[i][1].data(), manifest.variables[i].offset);
+
+  const tmp = `${dir}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(tmp, { recursive: true });
+  try {
+    await Deno.writeFile(join(tmp, WEIGHTS_FILE), new Uint8Array(values.buffer));
+    await Deno.writeTextFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+    await replaceDirectory(tmp, dir);
+  } catch (err) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Renames `from` to `to`; an existing `to` is moved aside first and removed afterwards. */
+async function replaceDirectory(from: string, to: string): Promise<void> {
+  if (!(await exists(to))) return await Deno.rename(from, to);
+  const old = `${to}.old-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.rename(to, old);
+  await Deno.rename(from, to);
+  await Deno.remove(old, { recursive: true });
+}
+
+/** Reads and validates `dir/manifest.json`. */
+export async function readManifest(dir: string): Promise<WeightsManifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UserError(`${path}: no weights manifest (not a checkpoint?)`);
+    if (err instanceof SyntaxError) throw new UserError(`${path}: not valid JSON (${err.message})`);
+    throw err;
+  }
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${path}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Loads every variable of `model` from `dir`; the checkpoint must hold exactly the model's variables and shapes. */
+export async function loadWeights(model: Recommender, dir: string): Promise<void> {
+  const manifest = await readManifest(dir);
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (manifest.model !== model.name) {
+    throw new UserError(`${manifestPath}: weights of model "${manifest.model}", cannot load into "${model.name}"`);
+  }
+  const named = namedVariables(model);
+  const total = named.reduce((n, [, v]) => n + v.size, 0);
+  const saved = new Map(manifest.variables.map((entry) => [entry.name, entry]));
+  const problems: string[] = [];
+  const placed: [tf.Variable, number][] = [];
+  for (const [name, v] of named) {
+    const entry = saved.get(name);
+    saved.delete(name);
+    if (!entry) problems.push(`missing ${name}`);
+    else if (entry.shape.join(",") !== v.shape.join(",")) {
+      problems.push(`${name} has shape [${entry.shape}], the model expects [${v.shape}]`);
+    } else if (entry.offset + v.size > total) problems.push(`${name} has offset ${entry.offset} past the end`);
+    else placed.push([v, entry.offset]);
+  }
+  for (const name of saved.keys()) problems.push(`unexpected ${name}`);
+  if (problems.length > 0) throw new UserError(`${manifestPath}: does not match the model: ${problems.join("; ")}`);
+
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  const bytes = await Deno.readFile(weightsPath);
+  if (bytes.length !== 4 * total) {
+    throw new UserError(`${weightsPath}: ${bytes.length} bytes, the manifest describes ${4 * total}`);
+  }
+  const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  for (const [v, offset] of placed) {
+    tf.tidy(() => v.assign(tf.tensor(values.subarray(offset, offset + v.size), v.shape)));
+  }
+}

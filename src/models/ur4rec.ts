@@ -1,0 +1,171 @@
+/**
+ * UR4Rec: SASRec + the MoE text retriever, fused per (user, candidate) score (spec §3.6). Modules: `sasrec`,
+ * `retriever`, `fusion`.
+ * `fusion_method: weighted` (original): s = sasrec_weight · s_sas + retriever_weight · s_ret.
+ * `fusion_method: learned`: s = a_sas · s_sas + a_ret · s_ret with per-user weights a = softplus(W f + b) from
+ * features f = [sequence length / max_seq_len, |h_u| / sqrt(d)] (h_u: the SASRec state that scores the row, with its
+ * gradient stopped). W starts at zero and b at softplus⁻¹ of the configured weights, so training starts from the
+ * weighted fusion. The original's `learned` fed a constant input, i.e. one global pair (spec F12).
+ * `TrainScores.fused` (at each row's last target) is always returned, so `fused_loss_weight` > 0 trains the fusion.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Config } from "../config/schema.ts";
+import type { Dataset, EvalBatch, TextVectors, TrainBatch } from "../data/types.ts";
+import type { Rng } from "../rng.ts";
+import { type ForwardContext, stopGradient, tidyObject } from "./layers.ts";
+import { countParameters, ParamStore } from "./params.ts";
+import { type Probe, tap } from "./probe.ts";
+import { Retriever } from "./retriever.ts";
+import { SasRec } from "./sasrec.ts";
+import { positionScores, requireCandidates, scoreIds, scoreTable } from "./scoring.ts";
+import { flatIndices, lastTargetPositions, realCounts } from "./sequence.ts";
+import type { Recommender, TrainScores } from "./types.ts";
+
+/** Smallest starting weight of the learned gate (softplus⁻¹ needs a positive value). */
+const MIN_GATE_WEIGHT = 1e-3;
+
+/** Combines SASRec and retriever scores with fixed or learned per-user weights. Variables live under `fusion/`. */
+export class Fusion {
+  private readonly gateW: tf.Variable | null = null;
+  private readonly gateB: tf.Variable | null = null;
+
+  constructor(
+    private readonly config: Pick<
+      Config,
+      "fusion_method" | "sasrec_weight" | "retriever_weight" | "max_seq_len" | "sasrec_hidden_dim"
+    >,
+    store: ParamStore,
+  ) {
+    if (config.fusion_method !== "learned") return;
+    const start = [config.sasrec_weight, config.retriever_weight].map((w) => Math.max(w, MIN_GATE_WEIGHT));
+    this.gateW = store.create("fusion/gate/w", () => tf.zeros([2, 2]));
+    this.gateB = store.create("fusion/gate/b", () => tf.tensor1d(start.map((w) => Math.log(Math.expm1(w)))));
+  }
+
+  /** Per-row weights [B, 2] (a_sas, a_ret) for input rows [B, T] scored by SASRec states [B, d]. */
+  weights(inputs: Int32Array, seqLen: number, states: tf.Tensor2D): tf.Tensor2D {
+    const batchSize = states.shape[0];
+    if (!this.gateW || !this.gateB) {
+      const fixed = [this.config.sasrec_weight, this.config.retriever_weight];
+      return tf.tensor2d(fixed, [1, 2]).tile([batchSize, 1]) as tf.Tensor2D;
+    }
+    const lengths = Float32Array.from(realCounts(inputs, batchSize, seqLen), (n) => n / this.config.max_seq_len);
+    const stateNorm = stopGradient(states).square().sum(-1, true).sqrt().div(Math.sqrt(this.config.sasrec_hidden_dim));
+    const features = tf.concat([tf.tensor2d(lengths, [batchSize, 1]), stateNorm], 1);
+    return tf.softplus(tf.matMul(features, this.gateW).add(this.gateB)) as tf.Tensor2D;
+  }
+
+  /** a_sas · sas + a_ret · ret for scores [B, C] and weights [B, 2]. */
+  fuse(weights: tf.Tensor2D, sas: tf.Tensor2D, ret: tf.Tensor2D): tf.Tensor2D {
+    const [b] = weights.shape;
+    return weights.slice([0, 0], [b, 1]).mul(sas).add(weights.slice([0, 1], [b, 1]).mul(ret));
+  }
+}
+
+/** SASRec + MoE retriever with score fusion. */
+export class Ur4Rec implements Recommender {
+  readonly name = "ur4rec";
+  readonly sasrec: SasRec;
+  readonly retriever: Retriever;
+  private readonly fusionStore: ParamStore;
+  private readonly fusion: Fusion;
+
+  constructor(readonly config: Config, ds: Pick<Dataset, "numItems" | "userIds">, texts: TextVectors, rng: Rng) {
+    this.sasrec = new SasRec(config, ds.numItems, rng);
+    this.retriever = new Retriever(config, ds.numItems, ds.userIds.length, texts, rng);
+    this.fusionStore = new ParamStore(rng.fork("fusion/params"));
+    this.fusion = new Fusion(config, this.fusionStore);
+  }
+
+  private contexts(training: boolean, probe?: Probe, seed = 0): { sas: ForwardContext; ret: ForwardContext } {
+    return { sas: this.sasrec.context(training, probe, seed), ret: this.retriever.context(training, probe, seed) };
+  }
+
+  private fused(
+    inputs: Int32Array,
+    seqLen: number,
+    states: tf.Tensor2D,
+    sas: tf.Tensor2D,
+    ret: tf.Tensor2D,
+    probe?: Probe,
+  ) {
+    const weights = tap(probe, "fusion", "weights", this.fusion.weights(inputs, seqLen, states));
+    return tap(probe, "fusion", "scores", this.fusion.fuse(weights, sas, ret));
+  }
+
+  modules(): Record<string, tf.Variable[]> {
+    return { ...this.sasrec.modules(), ...this.retriever.modules(), fusion: this.fusionStore.module("fusion") };
+  }
+
+  /**
+   * Training scores. `active` (the modules being trained; default: all) skips work that cannot matter: SASRec
+   * scores are computed when `sasrec` is active, retriever scores when `retriever` is, and fused scores (which
+   * need both) when `active` is not given or `fused_loss_weight` > 0.
+   */
+  trainScores(batch: TrainBatch, probe?: Probe, active?: string[]): TrainScores {
+    const trains = (module: string) => !active || active.includes(module);
+    const fused = !active || (this.config.fused_loss_weight > 0 && active.length > 0);
+    const withSasrec = fused || trains("sasrec");
+    const withRetriever = fused || trains("retriever");
+    return tidyObject(() => {
+      const { batchSize: b, seqLen: t, numNegatives: k } = batch;
+      const ctx = this.contexts(true, probe, batch.seed);
+      const scores: TrainScores = {};
+      let hidden: tf.Tensor3D | null = null;
+      if (withSasrec) {
+        hidden = this.sasrec.encode(ctx.sas, batch.inputs, b, t);
+        scores.sasrec = positionScores(this.sasrec.itemEmb, hidden, batch, probe);
+      }
+      if (withRetriever) Object.assign(scores, this.retriever.retrieverScores(ctx.ret, batch));
+      if (!fused || !hidden || !scores.sasrec || !scores.retriever) return scores;
+      const positions = lastTargetPositions(batch.positives, b, t);
+      const rows = tf.tensor1d(flatIndices(positions, t), "int32");
+      const sasLast = tf.concat([
+        tf.gather(scores.sasrec.pos.reshape([b * t, 1]), rows),
+        tf.gather(scores.sasrec.neg.reshape([b * t, k]), rows),
+      ], 1) as tf.Tensor2D;
+      const retLast = tf.concat([scores.retriever.pos.reshape([b, 1]), scores.retriever.neg], 1) as tf.Tensor2D;
+      const states = this.sasrec.gatherPositions(hidden, positions);
+      const both = this.fused(batch.inputs, t, states, sasLast, retLast, probe);
+      scores.fused = { pos: both.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D, neg: both.slice([0, 1], [b, k]) };
+      return scores;
+    });
+  }
+
+  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+    const candidates = requireCandidates(batch);
+    return tf.tidy(() => {
+      const ctx = this.contexts(false, probe);
+      const hidden = this.sasrec.encode(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.sasrec.userState(hidden, batch.inputs);
+      const sas = scoreIds(this.sasrec.itemEmb, states, candidates);
+      const ret = this.retriever.scorePairs(ctx.ret, batch.users, batch.inputs, batch.seqLen, candidates).scores;
+      return this.fused(batch.inputs, batch.seqLen, states, sas, ret, probe);
+    });
+  }
+
+  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+    return tf.tidy(() => {
+      const ctx = this.contexts(false, probe);
+      const hidden = this.sasrec.encode(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.sasrec.userState(hidden, batch.inputs);
+      const sas = scoreTable(this.sasrec.itemEmb, states);
+      const ret = this.retriever.scoreEveryItem(ctx.ret, batch.users, batch.inputs, batch.seqLen);
+      return this.fused(batch.inputs, batch.seqLen, states, sas, ret, probe);
+    });
+  }
+
+  parameterCounts(): Record<string, number> {
+    return {
+      ...this.sasrec.parameterCounts(),
+      ...this.retriever.parameterCounts(),
+      fusion: countParameters(this.fusionStore.module("fusion")),
+    };
+  }
+
+  dispose(): void {
+    this.sasrec.dispose();
+    this.retriever.dispose();
+    this.fusionStore.dispose();
+  }
+}

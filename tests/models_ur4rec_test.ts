@@ -1,0 +1,164 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import type { Config } from "../src/config/schema.ts";
+import { BprMf, Popularity } from "../src/models/baselines.ts";
+import { createModel } from "../src/models/factory.ts";
+import { stableName } from "../src/models/params.ts";
+import { Ur4Rec } from "../src/models/ur4rec.ts";
+import { Rng } from "../src/rng.ts";
+import { UserError } from "../src/util/errors.ts";
+import { assertClose, onBackend } from "./helpers.ts";
+import {
+  CaptureProbe,
+  disposeScores,
+  evalBatch,
+  lossAndGrads,
+  take,
+  tinyConfig,
+  tinyDataset,
+  tinyTexts,
+  trainBatch,
+  variable,
+} from "./models_fixtures.ts";
+
+const N = 12;
+const T = 6;
+const SEQUENCES = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7]];
+const DS = tinyDataset(N, 3);
+const TEXTS = tinyTexts(3, N);
+
+function ur4rec(overrides: Partial<Config> = {}): Ur4Rec {
+  return new Ur4Rec(tinyConfig({ model: "ur4rec", ...overrides }), DS, TEXTS, new Rng(1));
+}
+
+Deno.test("ur4rec weighted fusion: 0.4 · SASRec + 0.6 · retriever, for candidates, full ranking and training", async () => {
+  await onBackend("cpu", () => {
+    const m = ur4rec({ sasrec_weight: 0.4, retriever_weight: 0.6 });
+    const eb = evalBatch([[1, 2], [3, 4, 5]], { seqLen: T, candidates: [[1, 2, 3], [4, 5, 6]] });
+    for (const method of ["scoreCandidates", "scoreAll"] as const) {
+      const sas = take(m.sasrec[method](eb)), ret = take(m.retriever[method](eb));
+      assertClose(take(m[method](eb)), sas.map((s, i) => 0.4 * s + 0.6 * ret[i]), 1e-5, method);
+    }
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const scores = m.trainScores(batch);
+    const sasPos = scores.sasrec!.pos.arraySync() as number[][];
+    const sasNeg = scores.sasrec!.neg.arraySync() as number[][][];
+    const retPos = scores.retriever!.pos.arraySync() as number[];
+    const retNeg = scores.retriever!.neg.arraySync() as number[][];
+    // every row's last target is at position T-1 (left padding)
+    assertClose(scores.fused!.pos.dataSync(), [0, 1, 2].map((b) => 0.4 * sasPos[b][T - 1] + 0.6 * retPos[b]), 1e-5);
+    const negs = [0, 1, 2].flatMap((b) => [0, 1].map((k) => 0.4 * sasNeg[b][T - 1][k] + 0.6 * retNeg[b][k]));
+    assertClose(scores.fused!.neg.dataSync(), negs, 1e-5, "fused negatives");
+    disposeScores(scores);
+    assert.deepEqual(m.modules().fusion, []);
+    m.dispose();
+  });
+});
+
+Deno.test("ur4rec learned fusion: starts at the configured weights, depends on the input, and is trained by the fused loss", async () => {
+  await onBackend("cpu", () => {
+    const m = ur4rec({ fusion_method: "learned", sasrec_weight: 0.4, retriever_weight: 0.6 });
+    const eb = evalBatch([[1, 2], [3, 4, 5, 6, 7, 8]], { seqLen: T });
+    const probe = new CaptureProbe();
+    take(m.scoreAll(eb, probe));
+    assertClose(probe.get("fusion.weights").values, [0.4, 0.6, 0.4, 0.6], 1e-6, "initial weights");
+    variable(m, "fusion/gate/w").assign(tf.tensor2d([[1, -1], [0.5, 0.2]]));
+    take(m.scoreAll(eb, probe));
+    const [a, b, c, d] = probe.get("fusion.weights").values;
+    assert.ok(Math.abs(a - c) > 1e-3 && Math.abs(b - d) > 1e-3, "rows of different length get different weights");
+    // softplus(W f + b) with f = [len / T, |h| / sqrt(d)] (bias softplus⁻¹(0.4), softplus⁻¹(0.6)): check row 0 by hand
+    const hidden = probe.get("final_ln.out").values;
+    const h = hidden.subarray((T - 1) * 8, T * 8);
+    const f = [2 / T, Math.hypot(...h) / Math.sqrt(8)];
+    const softplus = (x: number) => Math.log1p(Math.exp(x));
+    const bias = [0.4, 0.6].map((w) => Math.log(Math.expm1(w)));
+    assertClose([a, b], [softplus(f[0] + 0.5 * f[1] + bias[0]), softplus(-f[0] + 0.2 * f[1] + bias[1])], 1e-5);
+    const { grads } = lossAndGrads(m, trainBatch(SEQUENCES, { seqLen: T, numItems: N }));
+    assert.ok(grads.get("fusion/gate/w")!.some((g) => Math.abs(g) > 1e-4), "the gate receives gradients");
+    m.dispose();
+  });
+});
+
+Deno.test("ur4rec: modules and parameter counts; `active` skips what the step does not train", async () => {
+  await onBackend("cpu", () => {
+    const m = ur4rec({ fusion_method: "learned" });
+    assert.deepEqual(Object.keys(m.modules()), ["sasrec", "retriever", "fusion"]);
+    for (const [module, vars] of Object.entries(m.modules())) {
+      assert.ok(vars.every((v) => stableName(v).startsWith(`${module}/`)), module);
+      assert.equal(m.parameterCounts()[module], vars.reduce((n, v) => n + v.size, 0));
+    }
+    assert.equal(m.parameterCounts().fusion, 6);
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const keys = (active: string[]) => {
+      const scores = m.trainScores(batch, undefined, active);
+      const present = Object.keys(scores).sort();
+      disposeScores(scores);
+      return present;
+    };
+    assert.deepEqual(keys(["sasrec"]), ["sasrec"]);
+    assert.deepEqual(keys(["retriever", "fusion"]), ["aux", "retriever"]);
+    m.dispose();
+    const withFused = ur4rec({ fused_loss_weight: 1 });
+    const scores = withFused.trainScores(batch, undefined, ["sasrec"]);
+    assert.deepEqual(Object.keys(scores).sort(), ["aux", "fused", "retriever", "sasrec"]);
+    disposeScores(scores);
+    withFused.dispose();
+  });
+});
+
+Deno.test("ur4rec: safe masks keep every score and gradient finite; wasm agrees with cpu", async () => {
+  const run = () => {
+    const m = ur4rec({ sasrec_dropout: 0.2, moe_dropout: 0.1, fused_loss_weight: 1 });
+    const { loss, grads } = lossAndGrads(m, trainBatch(SEQUENCES, { seqLen: T, numItems: N }));
+    const all = take(m.scoreAll(evalBatch([[1], [2, 3]], { seqLen: T })));
+    m.dispose();
+    return { loss, grads, all };
+  };
+  const cpu = await onBackend("cpu", run);
+  const wasm = await onBackend("wasm", run);
+  assert.ok(Number.isFinite(cpu.loss) && cpu.all.every(Number.isFinite));
+  for (const [name, g] of cpu.grads) assert.ok(g.every(Number.isFinite), name);
+  assertClose([wasm.loss], [cpu.loss], 1e-4, "loss");
+  assertClose(wasm.all, cpu.all, 1e-4, "scoreAll");
+  for (const [name, g] of cpu.grads) assertClose(wasm.grads.get(name)!, g, 1e-4, `grad ${name}`);
+});
+
+Deno.test("baselines: popularity scores are train counts; BPR-MF scores are user · item dot products", async () => {
+  await onBackend("cpu", () => {
+    const pop = new Popularity(DS);
+    const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2, 3], [4, 5, 6]] });
+    const counts = Array.from(DS.trainPopularity);
+    assert.deepEqual(Array.from(take(pop.scoreCandidates(eb))), [1, 2, 3, 4, 5, 6].map((i) => counts[i]));
+    assert.deepEqual(Array.from(take(pop.scoreAll(eb))), [...counts, ...counts]);
+    assert.deepEqual(pop.modules(), {});
+    assert.deepEqual(pop.trainScores(trainBatch(SEQUENCES, { seqLen: T, numItems: N })), {});
+    pop.dispose();
+
+    const mf = new BprMf(tinyConfig(), DS, new Rng(2));
+    const users = variable(mf, "bprmf/user_emb").arraySync() as number[][];
+    const items = variable(mf, "bprmf/item_emb").arraySync() as number[][];
+    const dot = (u: number, i: number) => users[u].reduce((s, x, j) => s + x * items[i][j], 0);
+    assertClose(take(mf.scoreCandidates(eb)), [dot(0, 1), dot(0, 2), dot(0, 3), dot(1, 4), dot(1, 5), dot(1, 6)], 1e-6);
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const scores = mf.trainScores(batch);
+    const pos = scores.sasrec!.pos.arraySync() as number[][];
+    assertClose([pos[1][2], pos[1][5]], [dot(1, 9), dot(1, 12)], 1e-6, "user vector at every position");
+    disposeScores(scores);
+    assert.equal(mf.parameterCounts().bprmf, 3 * 8 + (N + 1) * 8);
+    mf.dispose();
+  });
+});
+
+Deno.test("factory: builds each model by name; ur4rec without texts is a user error", async () => {
+  await onBackend("cpu", () => {
+    for (const model of ["sasrec", "ur4rec", "pop", "bprmf"] as const) {
+      const m = createModel(tinyConfig({ model }), DS, new Rng(1), TEXTS);
+      assert.equal(m.name, model);
+      m.dispose();
+    }
+    assert.throws(
+      () => createModel(tinyConfig({ model: "ur4rec" }), DS, new Rng(1)),
+      (e: Error) => e instanceof UserError && /model=ur4rec needs text vectors/.test(e.message),
+    );
+  });
+});
