@@ -15,14 +15,20 @@ for arg in "$@"; do
   esac
 done
 
-# 1. npm packages, pinned by package-lock.json (this installs Deno itself, from the npm package `deno`).
-stamp=node_modules/.ur4rec-installed
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-  echo "setup: npm ci (Deno, TensorFlow.js, Plot, danfojs, ...)"
-  npm ci --no-audit --no-fund --loglevel=error
-  touch "$stamp"
-fi
-export PATH="$root/node_modules/.bin:$PATH"
+# 1. npm packages, pinned by package-lock.json files: Deno itself (npm package `deno`, in tools/) and the
+#    project's packages (TensorFlow.js, Plot, danfojs, ...). Deno lives apart from node_modules/.bin because
+#    `deno task` would run a `deno` found there as a JavaScript file (denoland/deno#27114).
+install_npm() { # dir
+  local stamp="$1/node_modules/.ur4rec-installed"
+  if [ ! -f "$stamp" ] || [ "$1/package-lock.json" -nt "$stamp" ]; then
+    echo "setup: npm ci in ${1#$root/}"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+install_npm "$root/tools"
+install_npm "$root"
+export PATH="$root/tools/node_modules/.bin:$PATH"
 
 [ "$want_test" = 1 ] || exit 0
 
@@ -46,7 +52,7 @@ deno jupyter --install >/dev/null 2>&1 || deno jupyter --install
 mkdir -p .jupyter/kernels/ur4rec
 cat > .jupyter/kernels/ur4rec/kernel.json <<JSON
 {
-  "argv": ["$root/node_modules/.bin/deno", "jupyter", "--kernel", "--conn", "{connection_file}"],
+  "argv": ["$root/tools/node_modules/.bin/deno", "jupyter", "--kernel", "--conn", "{connection_file}"],
   "display_name": "Deno (ur4rec-lab)",
   "language": "typescript",
   "env": {"NO_COLOR": "1"}

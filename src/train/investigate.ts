@@ -11,13 +11,16 @@ import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
 import { epochRng, prepareRun, stepSeed } from "./run.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
+import { plannedSteps } from "./trainer.ts";
 
 /** Probes the first `investigate_steps` training steps of the first stage and returns the report. */
 export async function investigate(config: Config, outDir?: string): Promise<NanReport> {
   const ctx = await prepareRun(config);
   const { model } = ctx;
   const modules = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const optimizer = new ModuleOptimizer(model.modules(), config, {
+    totalSteps: plannedSteps(ctx, config.stages.length),
+  });
   const stage = config.stages[0];
   const stats: ProbeStat[] = [];
   let first: FirstNonfinite | null = null;

@@ -10,7 +10,7 @@ export interface ProgressInfo {
 
 /** Progress display for one run. */
 export class Progress {
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: InstanceType<typeof cliProgress.SingleBar> | null = null;
   private readonly live: boolean;
 
   constructor(private readonly quiet = false) {

@@ -80,7 +80,8 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
   const { config, model } = ctx;
   const progress = new Progress(opts.quiet);
   const moduleNames = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const stages = moduleNames.length === 0 ? [] : config.stages;
+  const optimizer = new ModuleOptimizer(model.modules(), config, { totalSteps: plannedSteps(ctx, stages.length) });
   const metricsPath = `${outDir}/metrics.jsonl`;
   let state = freshState();
   let resumed = false;
@@ -100,7 +101,6 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
     await Deno.writeTextFile(metricsPath, line, { append: true });
   };
 
-  const stages = moduleNames.length === 0 ? [] : config.stages;
   for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0, state.badEvals = 0) {
     const stage = stages[state.stageIndex];
     for (; state.epoch < config.epochs_per_stage && !state.diverged; state.epoch++) {
@@ -124,12 +124,6 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
             await writeJsonAtomic(`${outDir}/nan_report.json`, nan);
           }
         }
-        if (outcome.action === "raised") {
-          state.diverged = true;
-          progress.endEpoch(`non-finite loss/gradients at step ${state.globalStep} (nan_policy: raise)`);
-          if (nan) progress.log(nan.diagnosis);
-          break;
-        }
         if (outcome.action === "skipped") skipped++;
         if (outcome.action === "patched") patched++;
         if (outcome.loss.total !== null) {
@@ -137,7 +131,11 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
           lossCount++;
         }
         const elapsed = (performance.now() - epochStart) / 1000;
-        progress.step({ loss: outcome.loss.total, lr: Object.values(outcome.lr)[0] ?? 0, stepsPerSecond: (i + 1) / elapsed });
+        progress.step({
+          loss: outcome.loss.total,
+          lr: Object.values(outcome.lr)[0] ?? 0,
+          stepsPerSecond: (i + 1) / elapsed,
+        });
         if (state.globalStep % config.log_every === 0 || outcome.action !== "ok") {
           await append({
             type: "step",
@@ -152,6 +150,12 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
             action: outcome.action === "raised" ? "skipped" : outcome.action,
           });
         }
+        if (outcome.action === "raised") {
+          state.diverged = true;
+          progress.endEpoch(`non-finite loss/gradients at step ${state.globalStep} (nan_policy: raise)`);
+          if (nan) progress.log(nan.diagnosis);
+          break;
+        }
         state.globalStep++;
       }
       if (state.diverged) break;
@@ -163,7 +167,9 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
       }
       let val: Metrics | null = null;
       let valNonfinite = 0;
-      if (!state.diverged && ((state.epoch + 1) % config.eval_every === 0 || state.epoch + 1 === config.epochs_per_stage)) {
+      if (
+        !state.diverged && ((state.epoch + 1) % config.eval_every === 0 || state.epoch + 1 === config.epochs_per_stage)
+      ) {
         const result = evaluateSplit(ctx, "val");
         val = result.metrics;
         valNonfinite = result.nonfinite;
@@ -194,7 +200,9 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
       const stop = state.badEvals >= config.patience;
       if (config.checkpoint_every_epoch) {
         const next = { ...state, epoch: state.epoch + 1 };
-        if (stop || next.epoch >= config.epochs_per_stage) Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0, badEvals: 0 });
+        if (stop || next.epoch >= config.epochs_per_stage) {
+          Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0, badEvals: 0 });
+        }
         next.metricsBytes = (await Deno.stat(metricsPath)).size;
         next.wallSeconds = (performance.now() - sessionStart) / 1000;
         await saveCheckpoint(outDir, ctx, optimizer, next);
@@ -243,6 +251,15 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
   return summary;
 }
 
+/** Steps of a full run if no stage stops early (for schedules that anneal to the end). */
+export function plannedSteps(ctx: RunContext, stageCount: number): number {
+  const perEpoch = Math.min(
+    Math.ceil(ctx.dataset.userIds.length / ctx.config.batch_size),
+    ctx.config.max_steps_per_epoch ?? Infinity,
+  );
+  return Math.max(1, stageCount * ctx.config.epochs_per_stage * perEpoch);
+}
+
 function evaluateSplit(ctx: RunContext, split: "val" | "test") {
   return evaluate(ctx.model, split === "val" ? ctx.val : ctx.test, {
     protocol: ctx.config.eval_protocol,
@@ -253,7 +270,9 @@ function evaluateSplit(ctx: RunContext, split: "val" | "test") {
 
 function epochLine(r: EpochRecord, metric: string): string {
   const loss = r.train_loss === null ? "nan" : r.train_loss.toFixed(4);
-  const v = r.val ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}` : "";
+  const v = r.val
+    ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}`
+    : "";
   const guard = r.skipped_batches + r.patched_batches > 0
     ? ` (skipped ${r.skipped_batches}, patched ${r.patched_batches})`
     : "";
