@@ -32,13 +32,6 @@ export function batchLayout(batch: TrainBatch, config: Config): BatchLayout {
   };
 }
 
-/** Number of keys a causal + key-padding mask lets query `pos` of a row with `pads` pads see. */
-export function visibleKeys(pos: number, pads: number, layout: BatchLayout): number {
-  if (layout.leftPadded) return pos < pads ? 0 : pos - pads + 1;
-  const length = layout.seqLen - pads;
-  return Math.min(pos + 1, length);
-}
-
 /** Result of probing one step. */
 export interface ProbedStep {
   first: FirstNonfinite | null;
@@ -65,13 +58,19 @@ export function probeStep(
 /** A readable diagnosis built from the observations. */
 export function diagnose(first: FirstNonfinite | null, layout: BatchLayout, steps: number): string {
   if (first === null) return `All probed tensors stayed finite over ${steps} step(s): no non-finite value appeared.`;
+  const what = first.kind === "nan" ? "NaN" : "infinite";
   const lines = [
-    `First non-finite value: step ${first.step} (${first.stage}), ${first.phase} pass, layer "${first.layer}", ` +
-    `op "${first.op}": ${first.count} non-finite value(s) in a tensor of shape [${first.shape.join(", ")}].`,
+    `First ${what} value: step ${first.step} (${first.stage}), ${first.phase} pass, layer "${first.layer}", ` +
+    `op "${first.op}": ${first.count} ${what} value(s) in a tensor of shape [${first.shape.join(", ")}].`,
     first.phase === "forward"
-      ? "Every tensor probed before it in this forward pass was finite, so this op produced the first non-finite value."
-      : "The forward pass was finite; the first non-finite value appeared in the gradient flowing back through this op.",
+      ? `No tensor probed before it in this forward pass held NaN, so this op produced the first NaN.`
+      : "The forward pass held no NaN; the first one appeared in the gradient flowing back through this op.",
   ];
+  const infinite = first.preceded_by ?? [];
+  if (first.kind === "nan" && infinite.length > 0) {
+    const inf = infinite.map((p) => `${p.layer} ${p.op} (${p.neginf} -inf, ${p.posinf} +inf)`).join("; ");
+    lines.push(`Infinite values were present before it: ${inf}.`);
+  }
   if (first.rows.length > 0) {
     lines.push(
       `Rows holding it: ${list(first.rows)} (pads per row: ${list(first.row_padding)}); ` +
@@ -80,14 +79,14 @@ export function diagnose(first: FirstNonfinite | null, layout: BatchLayout, step
         } (padding side: ${layout.leftPadded ? "left" : "right"}).`,
     );
   }
-  const cells = first.cells ?? [];
-  if (cells.length > 0) {
-    const blind = cells.filter(([r, p]) => visibleKeys(p, layout.padsPerRow[r], layout) === 0).length;
+  const cellCount = first.cell_count ?? 0;
+  if (cellCount > 0) {
+    const blind = first.blind_cells ?? 0;
     lines.push(
-      `${blind} of ${cells.length} affected (row, position) cells are queries that see no key under the causal + ` +
+      `${blind} of ${cellCount} affected (row, position) cells are queries that see no key under the causal + ` +
         `key-padding mask${
-          blind === cells.length
-            ? ": a softmax over a row whose logits are all -inf is 0/0 = NaN, which is the cause here."
+          blind === cellCount && /softmax/i.test(first.op)
+            ? ": the softmax of a row whose logits are all -inf is 0/0 = NaN, which is the cause here."
             : "."
         }`,
     );

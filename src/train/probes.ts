@@ -36,9 +36,17 @@ export function isPadding(position: number, pads: number, layout: BatchLayout): 
   return layout.leftPadded ? position < pads : position >= layout.seqLen - pads;
 }
 
-/** Builds the FirstNonfinite record from a tensor's finiteness mask. */
+/** Number of keys a causal + key-padding mask lets query `pos` of a row with `pads` pads see. */
+export function visibleKeys(pos: number, pads: number, layout: BatchLayout): number {
+  if (layout.leftPadded) return pos < pads ? 0 : pos - pads + 1;
+  return Math.min(pos + 1, layout.seqLen - pads);
+}
+
+type Where = { step: number; stage: string; phase: "forward" | "backward"; layer: string; op: string };
+
+/** Builds the FirstNonfinite record from a tensor's finiteness mask (1 = finite). */
 export function describeNonfinite(
-  where: { step: number; stage: string; phase: "forward" | "backward"; layer: string; op: string },
+  where: Where & { kind: "nan" | "inf" },
   shape: number[],
   finiteMask: ArrayLike<number | boolean>,
   layout: BatchLayout,
@@ -54,10 +62,11 @@ export function describeNonfinite(
     const [row, pos] = rowAndPosition(shape, i, layout);
     if (row >= 0) rows.add(row);
     if (pos >= 0) positions.add(pos);
-    if (row >= 0 && pos >= 0 && cells.size < 256) cells.set(`${row},${pos}`, [row, pos]);
+    if (row >= 0 && pos >= 0) cells.set(`${row},${pos}`, [row, pos]);
     if (row < 0 || pos < 0 || !isPadding(pos, layout.padsPerRow[row], layout)) allPad = false;
   }
   const sortedRows = [...rows].sort((a, b) => a - b);
+  const allCells = [...cells.values()];
   return {
     ...where,
     count,
@@ -66,16 +75,25 @@ export function describeNonfinite(
     positions: [...positions].sort((a, b) => a - b),
     row_padding: sortedRows.map((r) => layout.padsPerRow[r]),
     all_in_padding: allPad && count > 0,
-    cells: [...cells.values()],
+    cells: allCells.slice(0, 256),
+    cell_count: allCells.length,
+    blind_cells: allCells.filter(([r, p]) => visibleKeys(p, layout.padsPerRow[r], layout) === 0).length,
   };
 }
 
-/** A Probe that records statistics and the first non-finite tensor. */
+/** A Probe that records statistics, the first NaN-holding tensor and the first infinity-holding one. */
 export class StatsProbe implements Probe {
   readonly stats: ProbeStat[] = [];
-  first: FirstNonfinite | null = null;
+  private firstNan: FirstNonfinite | null = null;
+  private firstInf: FirstNonfinite | null = null;
+  private infinite: NonNullable<FirstNonfinite["preceded_by"]> = [];
   step = 0;
   stage = "";
+
+  /** The first NaN if one appeared (with the infinities seen before it), else the first ±Infinity. */
+  get first(): FirstNonfinite | null {
+    return this.firstNan ?? this.firstInf;
+  }
 
   constructor(readonly layout: BatchLayout, readonly watchBackward = true) {}
 
@@ -91,16 +109,18 @@ export class StatsProbe implements Probe {
   record(phase: "forward" | "backward", layer: string, op: string, t: tf.Tensor): void {
     const s = tensorStats(t);
     this.stats.push({ step: this.step, phase, layer, op, ...s });
-    if (s.nonfinite > 0 && this.first === null) {
-      const finite = t.isFinite();
-      const mask = finite.dataSync();
-      finite.dispose();
-      this.first = describeNonfinite(
-        { step: this.step, stage: this.stage, phase, layer, op },
-        t.shape,
-        mask,
-        this.layout,
-      );
+    if (s.nonfinite === 0 || this.firstNan !== null) return;
+    const kind = s.nan > 0 ? "nan" : "inf";
+    if (kind === "inf") {
+      if (this.infinite.length < 32) this.infinite.push({ phase, layer, op, posinf: s.posinf, neginf: s.neginf });
+      if (this.firstInf !== null) return;
     }
+    const finite = kind === "nan" ? t.isNaN().logicalNot() : t.isFinite();
+    const mask = finite.dataSync();
+    finite.dispose();
+    const where = { step: this.step, stage: this.stage, phase, layer, op, kind } as const;
+    const found = describeNonfinite(where, t.shape, mask, this.layout);
+    if (kind === "nan") this.firstNan = { ...found, preceded_by: [...this.infinite] };
+    else this.firstInf = found;
   }
 }

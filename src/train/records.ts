@@ -48,8 +48,10 @@ export interface EpochRecord {
 /** A line of metrics.jsonl. */
 export type MetricsRecord = StepRecord | EpochRecord;
 
-/** Where a non-finite value first appeared. */
+/** Where a non-finite value first appeared: the first NaN if any appeared, else the first ±Infinity. */
 export interface FirstNonfinite {
+  /** "nan" when the tensor holds NaN, "inf" when it holds only infinities. */
+  kind: "nan" | "inf";
   step: number;
   stage: string;
   phase: "forward" | "backward";
@@ -68,6 +70,11 @@ export interface FirstNonfinite {
   all_in_padding: boolean;
   /** Distinct (row, position) pairs holding non-finite values (first 256). */
   cells?: [number, number][];
+  /** Distinct (row, position) pairs in all, and how many of them are queries that see no key (causal + padding mask). */
+  cell_count?: number;
+  blind_cells?: number;
+  /** Tensors seen earlier in the same step that held ±Infinity but no NaN (e.g. -inf masked attention logits). */
+  preceded_by?: { phase: "forward" | "backward"; layer: string; op: string; posinf: number; neginf: number }[];
 }
 
 /** Statistics of one probed tensor at one step. */
@@ -81,6 +88,9 @@ export interface ProbeStat {
   mean: number | null;
   std: number | null;
   nonfinite: number;
+  nan: number;
+  posinf: number;
+  neginf: number;
   size: number;
 }
 

@@ -14,9 +14,11 @@ export function tensorStats(t: tf.Tensor): Omit<ProbeStat, "step" | "phase" | "l
     const big = tf.scalar(3.4e38);
     const min = tf.where(finite, x, big.broadcastTo(x.shape)).min();
     const max = tf.where(finite, x, big.neg().broadcastTo(x.shape)).max();
-    return tf.stack([n, mean, variance.sqrt(), min, max]);
+    const nan = tf.isNaN(x).sum().toFloat();
+    const posinf = x.equal(Infinity).sum().toFloat();
+    return tf.stack([n, mean, variance.sqrt(), min, max, nan, posinf]);
   });
-  const [n, mean, std, min, max] = Array.from(values.dataSync());
+  const [n, mean, std, min, max, nan, posinf] = Array.from(values.dataSync());
   values.dispose();
   const nonfinite = t.size - n;
   const some = n > 0;
@@ -26,6 +28,9 @@ export function tensorStats(t: tf.Tensor): Omit<ProbeStat, "step" | "phase" | "l
     mean: some ? mean : null,
     std: some ? std : null,
     nonfinite,
+    nan,
+    posinf,
+    neginf: nonfinite - nan - posinf,
     size: t.size,
   };
 }
