@@ -152,7 +152,9 @@ export function lsaVectors(a: CsrMatrix, k: number, seed: number): Float64Array 
       out[r * k + c] = sum * sigma;
       if (Math.abs(out[r * k + c]) > Math.abs(best)) best = out[r * k + c];
     }
-    if (best < 0) { for (let r = 0; r < a.rows; r++) out[r * k + c] = -out[r * k + c]; }
+    if (best < 0) {
+      for (let r = 0; r < a.rows; r++) out[r * k + c] = -out[r * k + c] || 0; // `|| 0`: +0, not -0
+    }
   }
   return out;
 }
