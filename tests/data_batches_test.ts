@@ -123,7 +123,7 @@ Deno.test("batches: sampled candidates avoid the whole history, are distinct and
     Int32Array.from(b),
   );
   assert.throws(() => evalBatches(ds, testConfig({ eval_protocol: "sampled100", eval_candidates: 6 }), "val"), {
-    message: "negative sampling: asked for 5 distinct items, only 4 available",
+    message: "eval_candidates = 6: user 100 has only 4 items outside their history to sample from",
   });
 });
 

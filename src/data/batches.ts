@@ -9,6 +9,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { Rng } from "../rng.ts";
+import { UserError } from "../util/errors.ts";
 import { NegativeSampler } from "./negatives.ts";
 import type { Dataset, EvalBatch, TrainBatch } from "./types.ts";
 
@@ -79,7 +80,13 @@ export function evalBatches(ds: Dataset, config: Config, split: "val" | "test"):
       targets[row] = target;
       history.push([...new Set(input)]);
       if (candidates) {
-        sampler.exclude([...s.testInput, s.testTarget, target]);
+        sampler.exclude([...s.testInput, s.testTarget]); // the user's whole sequence (val target included)
+        if (sampler.available() < numCandidates - 1) {
+          throw new UserError(
+            `eval_candidates = ${numCandidates}: user ${ds.userIds[u]} has only ${sampler.available()} items ` +
+              "outside their history to sample from",
+          );
+        }
         const negatives = sampler.drawDistinct(candidateRng.fork(String(ds.userIds[u])), numCandidates - 1);
         candidates.set([target, ...negatives], row * numCandidates);
       }

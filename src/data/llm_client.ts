@@ -47,8 +47,6 @@ export type Completion = string | null;
 /** Sends chat completions one at a time, rate-limited and retried. */
 export class ChatClient {
   private nextStart = 0;
-  /** Requests sent, retries included. */
-  requests = 0;
 
   constructor(private readonly options: ChatClientOptions) {}
 
@@ -66,7 +64,6 @@ export class ChatClient {
       let status: number;
       let retryAfterMs = 0;
       try {
-        this.requests++;
         const response = await fetch(url, {
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${this.options.apiKey}` },
