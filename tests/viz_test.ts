@@ -113,6 +113,9 @@ function fixtureProbes(): ProbeStat[] {
         mean: bad ? null : 0,
         std: bad ? null : 1,
         nonfinite: bad ? 7 : 0,
+        nan: bad ? 7 : 0,
+        posinf: 0,
+        neginf: 0,
         size: 10,
       };
     })
@@ -120,6 +123,7 @@ function fixtureProbes(): ProbeStat[] {
 }
 
 const FIRST: FirstNonfinite = {
+  kind: "nan",
   step: 3,
   stage: "pretrain_sasrec",
   phase: "forward",
