@@ -1,6 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { Config } from "../src/config/schema.ts";
+import { gelu } from "../src/models/layers.ts";
+import { Router } from "../src/models/moe.ts";
+import { ParamStore } from "../src/models/params.ts";
 import { Retriever } from "../src/models/retriever.ts";
 import { Rng } from "../src/rng.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -218,5 +221,35 @@ Deno.test("retriever: bad sizes are user errors naming what was expected", async
       () => new Retriever(tinyConfig({ moe_num_heads: 3 }), N, USERS, texts, new Rng(1)),
       (e: Error) => e instanceof UserError && /moe_num_heads=3 must divide retriever_output_dim=8/.test(e.message),
     );
+  });
+});
+
+Deno.test("router: part-wise LN + Linear equals LN over the broadcast concatenation (values and gradients)", async () => {
+  await onBackend("cpu", () => {
+    const rng = new Rng(8);
+    const randn = (shape: number[], scale = 1, shift = 0) =>
+      tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b) }, () => shift + scale * rng.normal()), shape);
+    const store = new ParamStore(new Rng(1));
+    const router = new Router(store, "router", 4, 0.7);
+    router.ln.gamma.assign(randn([16], 0.5, 1));
+    router.ln.beta.assign(randn([16], 0.5));
+    const parts = [randn([1, 5, 4], 2, 1), randn([3, 1, 4]), randn([1, 5, 4], 3), randn([1, 5, 4], 1, -2)];
+    const reference = (...ps: tf.Tensor[]) => {
+      const features = tf.concat(ps.map((p) => p.broadcastTo([3, 5, 4])), -1);
+      const hidden = router.hidden.apply(router.ln.apply(features));
+      return tf.softmax(router.logits.apply(gelu(hidden)).div(0.7));
+    };
+    const partwise = (...ps: tf.Tensor[]) => router.apply(ps as tf.Tensor3D[]);
+    assertClose(partwise(...parts).dataSync(), reference(...parts).dataSync(), 1e-5, "router weights");
+    const dy = randn([3, 5, 3]);
+    const variables = [router.ln.gamma, router.ln.beta, router.hidden.w, router.hidden.b];
+    const gradsOf = (f: (...ps: tf.Tensor[]) => tf.Tensor) => {
+      const wrtParts = tf.grads((...ps: tf.Tensor[]) => f(...ps).mul(dy).sum())(parts);
+      const { grads } = tf.variableGrads(() => f(...parts).mul(dy).sum() as tf.Scalar, variables);
+      return [...wrtParts, ...variables.map((v) => grads[v.name])];
+    };
+    const fast = gradsOf(partwise), plain = gradsOf(reference);
+    fast.forEach((g, i) => assertClose(g.dataSync(), plain[i].dataSync(), 1e-4, `gradient ${i}`));
+    store.dispose();
   });
 });

@@ -87,28 +87,43 @@ Deno.test("sasrec: gradients match central finite differences (post and pre norm
   });
 });
 
-Deno.test("sasrec torch mask: NaN exactly on left-padded pad rows after one block, everywhere in padded rows after two", async () => {
-  await onBackend("cpu", () => {
-    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
-    const eb = evalBatch(SEQUENCES.map((s) => s.slice(0, -1)), { seqLen: T });
-    const expected: Record<number, string[]> = {
-      1: ["......", "NN....", "NNNN.."],
-      2: ["......", "NNNNNN", "NNNNNN"],
-    };
-    for (const blocks of [1, 2]) {
-      const m = model({ attention_mask: "torch", norm: "post", sasrec_num_blocks: blocks, sasrec_dropout: 0.2 });
-      const train = new CaptureProbe();
-      disposeScores(m.trainScores(batch, train));
-      const evalProbe = new CaptureProbe();
-      m.scoreAll(eb, evalProbe).dispose();
-      for (const [mode, probe] of [["train", train], ["eval", evalProbe]] as const) {
-        assert.deepEqual(nanRows(probe.get(`block${blocks - 1}.out`)), expected[blocks], `${blocks} block(s), ${mode}`);
-        assert.deepEqual(nanRows(probe.get("final_ln.out")), expected[blocks], `${blocks} block(s), ${mode}, final LN`);
+Deno.test("sasrec torch mask: NaN exactly on left-padded pad rows after one block, everywhere in padded rows after two (cpu, wasm)", async () => {
+  const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+  const eb = evalBatch(SEQUENCES.map((s) => s.slice(0, -1)), { seqLen: T });
+  const expected: Record<number, string[]> = {
+    1: ["......", "NN....", "NNNN.."],
+    2: ["......", "NNNNNN", "NNNNNN"],
+  };
+  for (const backend of ["cpu", "wasm"] as const) {
+    await onBackend(backend, () => {
+      for (const blocks of [1, 2]) {
+        const m = model({ attention_mask: "torch", norm: "post", sasrec_num_blocks: blocks, sasrec_dropout: 0.2 });
+        const train = new CaptureProbe();
+        disposeScores(m.trainScores(batch, train));
+        const evalProbe = new CaptureProbe();
+        m.scoreAll(eb, evalProbe).dispose();
+        for (const [mode, probe] of [["train", train], ["eval", evalProbe]] as const) {
+          const where = `${backend}, ${blocks} block(s), ${mode}`;
+          const last = `block${blocks - 1}`;
+          for (const name of [`${last}.ffn`, `${last}.out`, "final_ln.out"]) {
+            assert.deepEqual(nanRows(probe.get(name)), expected[blocks], `${where}: ${name}`);
+          }
+          // logits before the mask are finite; the softmax of a row whose keys are all masked is 0/0
+          assert.ok(probe.get("block0.attn.scores").values.every(Number.isFinite), `${where}: scores`);
+          const softmax = probe.get("block0.attn.softmax").values; // [B, H=2, T, T]: head 0 rows per query
+          const queries = [0, 1, 2].map((b) =>
+            Array.from({ length: T }, (_, t) => {
+              const row = softmax.subarray((b * 2 * T + t) * T, (b * 2 * T + t + 1) * T);
+              return row.every(Number.isNaN) ? "N" : row.some(Number.isNaN) ? "?" : ".";
+            }).join("")
+          );
+          assert.deepEqual(queries, expected[1], `${where}: softmax rows`);
+        }
+        assert.deepEqual(nanRows(train.get("logits.train")), expected[blocks], `${backend} train logits`);
+        m.dispose();
       }
-      assert.deepEqual(nanRows(train.get("logits.train")), expected[blocks], "train logits");
-      m.dispose();
-    }
-  });
+    });
+  }
 });
 
 Deno.test("sasrec torch mask + nan_to_zero (the original's patch): forward finite, attention weight gradients NaN", async () => {

@@ -89,8 +89,8 @@ function attentionForward(
 ): { probs: tf.Tensor3D; kept: tf.Tensor3D; out: tf.Tensor3D } {
   const [bh, seqLen] = q.shape;
   const shape4 = [bh / heads, heads, seqLen, seqLen];
-  const scores = report("scores", tf.matMul(q, k, false, true).reshape(shape4).add(additive));
-  const probs4 = report("softmax", tf.softmax(scores));
+  const scores = report("scores", tf.matMul(q, k, false, true).reshape(shape4)); // before the mask: finite
+  const probs4 = report("softmax", tf.softmax(scores.add(additive)));
   const kept = (keep ? probs4.mul(keep) : probs4).reshape([bh, seqLen, seqLen]) as tf.Tensor3D;
   return { probs: probs4.reshape([bh, seqLen, seqLen]), kept, out: tf.matMul(kept, v) };
 }
@@ -165,7 +165,10 @@ export class MultiHeadSelfAttention {
     this.o = new Dense(store, `${path}/o`, dim, dim, { weight: "xavier", bias: "zeros" });
   }
 
-  /** Attends x [B, T, d] to itself under `masks`; intermediates are tapped as `${layer}.{scores,softmax,out}`. */
+  /**
+   * Attends x [B, T, d] to itself under `masks`. Taps under `layer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so
+   * the -Infinity of torch mode is not reported as a non-finite value), `softmax` (masked probabilities), `out`.
+   */
   apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string): tf.Tensor3D {
     const [batchSize, seqLen] = x.shape;
     const q = splitHeads(this.q.apply(x), this.heads).mul(1 / Math.sqrt(this.dim / this.heads)) as tf.Tensor3D;

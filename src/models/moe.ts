@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { normal } from "./init.ts";
-import { Dense, dropout, type ForwardContext, gelu, LayerNorm, matMulFast } from "./layers.ts";
+import { Dense, dropout, type ForwardContext, gelu, LayerNorm, LN_EPS, matMulFast } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
 import { tap } from "./probe.ts";
 
@@ -60,21 +60,40 @@ class Expert {
   }
 }
 
-/** Dense soft router over the three experts. */
-class Router {
-  private readonly ln: LayerNorm;
-  private readonly hidden: Dense;
-  private readonly logits: Dense;
+/**
+ * Dense soft router over the three experts: softmax(Linear D->3(GELU(Linear 4D->D(LN([q; p_u; d; ê])))) / T).
+ * The four parts come at their own shapes (item parts [R, C, D], the user part [B, 1, D]) and are never
+ * concatenated or broadcast to [B, C, 4D] (on wasm that Tile dominated full ranking): LN over the concatenation
+ * followed by the first Linear equals, per pair, rstd · (Σ_p (z_p ⊙ γ_p) W_p − mean · γW) + βW + b, where mean and
+ * rstd come from the parts' sums and sums of squares and W_p is the block of W's rows for part p.
+ */
+export class Router {
+  readonly ln: LayerNorm;
+  readonly hidden: Dense;
+  readonly logits: Dense;
 
-  constructor(store: ParamStore, path: string, dim: number, private readonly temperature: number) {
+  constructor(store: ParamStore, path: string, private readonly dim: number, private readonly temperature: number) {
     this.ln = new LayerNorm(store, `${path}/ln`, 4 * dim);
     this.hidden = new Dense(store, `${path}/hidden`, 4 * dim, dim, TORCH_LINEAR);
     this.logits = new Dense(store, `${path}/logits`, dim, NUM_EXPERTS, TORCH_LINEAR);
   }
 
-  /** Expert weights [B, C, 3] from router features [B, C, 4D]. */
-  apply(features: tf.Tensor3D): tf.Tensor3D {
-    return tf.softmax(this.logits.apply(gelu(this.hidden.apply(this.ln.apply(features)))).div(this.temperature));
+  /** Expert weights [B, C, 3] for the parts [q, p_u, d, ê], each broadcastable to [B, C, D]. */
+  apply(parts: tf.Tensor3D[]): tf.Tensor3D {
+    const d = this.dim, width = 4 * d;
+    const w = this.hidden.w as tf.Tensor2D, gamma = this.ln.gamma, beta = this.ln.beta;
+    const total = (ts: tf.Tensor[]) => ts.reduce((a, b) => a.add(b));
+    const mean = total(parts.map((p) => p.sum(-1, true))).div(width);
+    const meanSquare = total(parts.map((p) => p.square().sum(-1, true))).div(width);
+    const rstd = tf.rsqrt(tf.relu(meanSquare.sub(mean.square())).add(LN_EPS));
+    const projected = total(parts.map((p, i) => {
+      const scaled = p.mul(gamma.slice(i * d, d)).reshape([-1, d]) as tf.Tensor2D;
+      return matMulFast(scaled, w.slice([i * d, 0], [d, d])).reshape([...p.shape.slice(0, 2), d]);
+    }));
+    const gammaW = matMulFast(gamma.reshape([1, width]), w);
+    const betaW = matMulFast(beta.reshape([1, width]), w).add(this.hidden.b);
+    const hidden = projected.sub(mean.mul(gammaW)).mul(rstd).add(betaW);
+    return tf.softmax(this.logits.apply(gelu(hidden)).div(this.temperature));
   }
 }
 
@@ -193,12 +212,11 @@ export class MoeBlock {
     const numCandidates = items.q.shape[1];
     const grid = [batchSize, numCandidates, dim];
     const userExpert = this.experts[0].apply(ctx, items.q, user, grid.slice(0, 2));
-    const features = [items.q, user, items.desc, items.emb].map((t) => t.broadcastTo(grid));
     const weights = tap(
       ctx.probe,
       "retriever.router",
       "weights",
-      this.router.apply(tf.concat(features, -1) as tf.Tensor3D),
+      this.router.apply([items.q, user, items.desc, items.emb]),
     );
     const outputs = [userExpert, items.descExpert, items.embExpert];
     const mixture = outputs

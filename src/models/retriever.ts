@@ -206,7 +206,7 @@ export class Retriever implements Recommender {
       pos: scores.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D,
       neg: scores.slice([0, 1], [b, k]),
     };
-    if (this.config.retriever_mode === "faithful") return { retriever };
+    if (this.config.retriever_mode === "faithful" || this.config.moe_balance_weight === 0) return { retriever };
     const importance = weights.reshape([-1, NUM_EXPERTS]).mean(0);
     const balance = routedFractions(weights).mul(importance).sum().mul(NUM_EXPERTS * this.config.moe_balance_weight);
     return { retriever, aux: { moe_balance: balance as tf.Scalar } };

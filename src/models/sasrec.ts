@@ -54,7 +54,8 @@ class FeedForward {
   }
 
   apply(ctx: ForwardContext, x: tf.Tensor): tf.Tensor {
-    const hidden = tf.relu(dropout(ctx, this.inner.apply(x), this.rate));
+    // max(x, 0), not tf.relu: wasm's Relu turns sign-negative NaN into 0, PyTorch (and this) keep NaN
+    const hidden = tf.maximum(dropout(ctx, this.inner.apply(x), this.rate), 0);
     return dropout(ctx, this.outer.apply(hidden), this.rate);
   }
 }
