@@ -48,7 +48,7 @@ fi
 
 # 3. Kernelspecs: the user-wide one (`deno jupyter --install`) and a project-local one that the
 #    notebook runner and `deno task jupyter` use through JUPYTER_PATH=.jupyter (absolute deno path, no colours).
-deno jupyter --install >/dev/null 2>&1 || deno jupyter --install
+deno jupyter --install --force >/dev/null
 mkdir -p .jupyter/kernels/ur4rec
 cat > .jupyter/kernels/ur4rec/kernel.json <<JSON
 {
