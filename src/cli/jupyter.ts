@@ -1,7 +1,7 @@
 /**
  * `deno task jupyter [--port N]`: starts Jupyter Notebook 6 on 127.0.0.1 serving notebooks/, with the project's
  * Deno kernel ("Deno (ur4rec-lab)", kernelspec `ur4rec`) available, and prints the URL with its token.
- * Ctrl-C stops the server and its kernels.
+ * Ctrl-C (or SIGTERM) stops the server and its kernels.
  */
 import { parseArgs } from "node:util";
 import { requireJupyter, startNotebookServer } from "../notebooks/jupyter.ts";
@@ -29,8 +29,7 @@ async function main(): Promise<void> {
   const { port } = parseJupyterArgs(Deno.args);
   await requireJupyter();
   const server = await startNotebookServer({ port, echoLog: true });
-  Deno.addSignalListener("SIGINT", () => server.signal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => server.signal("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => server.stop());
   console.log(`\nJupyter Notebook with the ur4rec Deno kernel: ${server.url}\n(Ctrl-C stops it)\n`);
   const status = await server.status;
   Deno.exit(status.code);

@@ -79,9 +79,7 @@ export interface NotebookServer {
   token: string;
   /** Resolves when the server process exits. */
   status: Promise<Deno.CommandStatus>;
-  /** Sends a signal to the server (SIGINT from Ctrl-C makes it stop, SIGTERM stops it and its kernels). */
-  signal(signal: Deno.Signal): void;
-  /** Stops the server with SIGTERM (SIGKILL after 15 s) and waits for it to exit. */
+  /** Stops the server and its kernels (SIGTERM; SIGKILL after 15 s) and waits for it to exit. */
   stop(): Promise<Deno.CommandStatus>;
 }
 
@@ -108,7 +106,8 @@ export function freePort(): number {
 
 /**
  * Starts Jupyter Notebook 6 on 127.0.0.1 serving notebooks/ with the `ur4rec` kernel available, and waits until it
- * answers. Ctrl-C needs no confirmation (answer_yes). Throws with the server's log when it exits or does not answer.
+ * answers. Throws with the server's log when it exits or does not answer. Its stdin is not a terminal, so it does
+ * not ask for confirmation on SIGINT; `stop()` sends SIGTERM, which it always handles by shutting down its kernels.
  */
 export async function startNotebookServer(options: ServerOptions): Promise<NotebookServer> {
   const token = options.token ?? crypto.randomUUID().replaceAll("-", "");
@@ -120,7 +119,7 @@ export async function startNotebookServer(options: ServerOptions): Promise<Noteb
     "--NotebookApp.port_retries=0",
     `--NotebookApp.token=${token}`,
     `--notebook-dir=${NOTEBOOKS_DIR}`,
-    "--NotebookApp.answer_yes=True",
+    `--FileCheckpoints.checkpoint_dir=${join(JUPYTER_PATH, "checkpoints")}`, // git-ignored, not notebooks/
   ];
   if (Deno.uid() === 0) args.push("--allow-root");
   const child = new Deno.Command(JUPYTER_BIN, {
@@ -156,9 +155,6 @@ export async function startNotebookServer(options: ServerOptions): Promise<Noteb
     port: options.port,
     token,
     status,
-    signal: (signal) => {
-      if (!exited) child.kill(signal);
-    },
     stop,
   };
 }
