@@ -86,15 +86,14 @@ export interface NotebookServer {
 /** Options of `startNotebookServer`. */
 export interface ServerOptions {
   port: number;
-  /** Access token; random when not given. */
-  token?: string;
   /** Extra environment for the server and its kernels. */
   env?: Record<string, string>;
   /** Copy the server's log to this process's stderr (the CLI does; tests keep it for error messages). */
   echoLog?: boolean;
-  /** Seconds to wait for the server to answer. */
-  startTimeoutS?: number;
 }
+
+/** Seconds a starting server has to answer. */
+const START_TIMEOUT_S = 60;
 
 /** A free TCP port on the loopback interface. */
 export function freePort(): number {
@@ -110,7 +109,7 @@ export function freePort(): number {
  * not ask for confirmation on SIGINT; `stop()` sends SIGTERM, which it always handles by shutting down its kernels.
  */
 export async function startNotebookServer(options: ServerOptions): Promise<NotebookServer> {
-  const token = options.token ?? crypto.randomUUID().replaceAll("-", "");
+  const token = crypto.randomUUID().replaceAll("-", "");
   const args = [
     "notebook",
     "--no-browser",
@@ -134,12 +133,12 @@ export async function startNotebookServer(options: ServerOptions): Promise<Noteb
   let exited = false;
   status.then(() => (exited = true));
   const base = `http://127.0.0.1:${options.port}/`;
-  const deadline = performance.now() + 1000 * (options.startTimeoutS ?? 60);
+  const deadline = performance.now() + 1000 * START_TIMEOUT_S;
   while (!(await answers(`${base}api/status?token=${token}`))) {
     if (exited || performance.now() > deadline) {
       if (!exited) child.kill("SIGKILL");
       await status;
-      throw new Error(`jupyter notebook did not start on port ${options.port}:\n${log.tail()}`);
+      throw new UserError(`jupyter notebook did not start on port ${options.port}:\n${log.tail()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
