@@ -73,12 +73,8 @@ export class BprMf implements Recommender {
   ) {
     const d = config.sasrec_hidden_dim, std = config.sasrec_init_std;
     this.store = new ParamStore(rng.fork("bprmf/params"));
-    this.users = this.store.create("bprmf/user_emb", (r) => normal(r, [ds.userIds.length, d], std)) as tf.Variable<
-      tf.Rank.R2
-    >;
-    this.items = this.store.create("bprmf/item_emb", (r) => paddedEmbedding(r, ds.numItems + 1, d, std)) as tf.Variable<
-      tf.Rank.R2
-    >;
+    this.users = this.store.create("bprmf/user_emb", (r) => normal(r, [ds.userIds.length, d], std) as tf.Tensor2D);
+    this.items = this.store.create("bprmf/item_emb", (r) => paddedEmbedding(r, ds.numItems + 1, d, std));
   }
 
   private userVectors(users: Int32Array): tf.Tensor2D {

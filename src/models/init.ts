@@ -24,14 +24,14 @@ export function uniform(rng: Rng, shape: number[], bound: number): tf.Tensor {
 }
 
 /** An embedding table [rows, dim] drawn from Normal(0, std) whose padding row 0 is then zeroed. */
-export function paddedEmbedding(rng: Rng, rows: number, dim: number, std: number): tf.Tensor {
-  return sample([rows, dim], () => rng.normal() * std, true);
+export function paddedEmbedding(rng: Rng, rows: number, dim: number, std: number): tf.Tensor2D {
+  return sample([rows, dim], () => rng.normal() * std, true) as tf.Tensor2D;
 }
 
 /** A table [rows, dim] with Xavier-uniform rows (fans = dim, rows) whose padding row 0 is then zeroed. */
-export function paddedXavierTable(rng: Rng, rows: number, dim: number): tf.Tensor {
+export function paddedXavierTable(rng: Rng, rows: number, dim: number): tf.Tensor2D {
   const bound = Math.sqrt(6 / (rows + dim));
-  return sample([rows, dim], () => (2 * rng.next() - 1) * bound, true);
+  return sample([rows, dim], () => (2 * rng.next() - 1) * bound, true) as tf.Tensor2D;
 }
 
 /** Xavier (Glorot) uniform: bound sqrt(6 / (fanIn + fanOut)). */

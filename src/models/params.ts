@@ -25,7 +25,7 @@ export class ParamStore {
   constructor(private readonly rng: Rng) {}
 
   /** Creates the trainable variable `name` with the tensor returned by `init` (called inside a tidy). */
-  create(name: string, init: (rng: Rng) => tf.Tensor): tf.Variable {
+  create<R extends tf.Rank>(name: string, init: (rng: Rng) => tf.Tensor<R>): tf.Variable<R> {
     if (this.variables.some((v) => stableName(v) === name)) throw new Error(`variable ${name} created twice`);
     const value = tf.tidy(() => init(this.rng.fork(name)));
     const v = tf.variable(value, true, `${name}@${this.instance}`);

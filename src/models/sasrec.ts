@@ -113,9 +113,7 @@ export class SasRec implements Recommender {
     }
     this.store = new ParamStore(rng.fork("sasrec/params"));
     const std = config.sasrec_init_std;
-    this.itemEmb = this.store.create("sasrec/item_emb", (r) => paddedEmbedding(r, numItems + 1, d, std)) as tf.Variable<
-      tf.Rank.R2
-    >;
+    this.itemEmb = this.store.create("sasrec/item_emb", (r) => paddedEmbedding(r, numItems + 1, d, std));
     this.posEmb = this.store.create("sasrec/pos_emb", (r) => normal(r, [config.max_seq_len, d], std));
     this.blocks = Array.from(
       { length: config.sasrec_num_blocks },
@@ -138,7 +136,8 @@ export class SasRec implements Recommender {
     const d = this.config.sasrec_hidden_dim;
     const masks = sequenceMasks(inputs, batchSize, seqLen, this.config.attention_mask);
     const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
-    const items = tf.gather(this.itemEmb, ids).mul(this.config.emb_scale ? Math.sqrt(d) : 1);
+    const lookup = tf.gather(this.itemEmb, ids);
+    const items = this.config.emb_scale ? lookup.mul(Math.sqrt(d)) : lookup;
     const emb = tap(ctx.probe, "emb", "sum", items.add(this.posEmb.slice([0, 0], [seqLen, d])) as tf.Tensor3D);
     let x = dropout(ctx, emb, this.config.sasrec_dropout);
     if (masks.timeline) x = x.mul(masks.timeline);
