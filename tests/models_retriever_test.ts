@@ -253,3 +253,19 @@ Deno.test("router: part-wise LN + Linear equals LN over the broadcast concatenat
     store.dispose();
   });
 });
+
+Deno.test("retriever parameter count: spec §3.7 formula without the dead memory module and the experts' unused W_q, W_k", async () => {
+  await onBackend("cpu", () => {
+    const [d, e, p] = [8, 5, 3];
+    const spec = e * d + 3 * d + 3 * (8 * d * d + 9 * d) + (4 * d * d + 12 * d + 3) + p * d + (4 * d * d + 4 * d) +
+      2 * d +
+      (N + 1) * d;
+    const unusedQK = 3 * 2 * (d * d + d);
+    for (const mode of ["faithful", "fixed"] as const) {
+      const r = retriever({ retriever_mode: mode });
+      const historyProjection = mode === "fixed" ? e * d + 3 * d : 0;
+      assert.deepEqual(r.parameterCounts(), { retriever: spec - unusedQK + historyProjection });
+      r.dispose();
+    }
+  });
+});
