@@ -103,6 +103,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
 
   for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0, state.badEvals = 0) {
     const stage = stages[state.stageIndex];
+    if (activeModules(stage, 0, moduleNames).length + activeModules(stage, 1, moduleNames).length === 0) continue;
     for (; state.epoch < config.epochs_per_stage && !state.diverged; state.epoch++) {
       const epochStart = performance.now();
       const batches = [...trainBatches(ctx.dataset, config, epochRng(config.seed, stage, state.epoch))];
@@ -112,6 +113,10 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
         const batch = batches[i];
         batch.seed = stepSeed(config.seed, state.globalStep);
         const active = activeModules(stage, state.globalStep, moduleNames);
+        if (active.length === 0) { // joint_finetune's other half for a model that has only one side
+          state.globalStep++;
+          continue;
+        }
         const outcome = trainStep(model, optimizer, batch, config, active, state.globalStep);
         const nonfinite = outcome.nonfinite.loss + outcome.nonfinite.grads > 0;
         if (nonfinite) {
