@@ -14,7 +14,7 @@ import { freePort, JUPYTER_BIN, requireJupyter, startNotebookServer } from "../s
 import { exists } from "../src/util/fs.ts";
 
 /** The notebook the browser opens (a name in notebooks/). */
-const BROWSER_NOTEBOOK = Deno.env.get("UR4REC_BROWSER_NOTEBOOK") ?? "00_kit_tour.ipynb";
+const BROWSER_NOTEBOOK = Deno.env.get("UR4REC_BROWSER_NOTEBOOK") ?? "01_nan_investigation.ipynb";
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--headless",

@@ -1,0 +1,40 @@
+/** Reading a training run directory's `metrics.jsonl` (see src/train/records.ts) for charts and reports. */
+import { join } from "node:path";
+import type { EpochRecord, MetricsRecord, StepRecord } from "../train/records.ts";
+import { UserError } from "../util/errors.ts";
+
+/** The records of `<runDir>/metrics.jsonl` in file order; a line that is not a step/epoch record is a UserError. */
+export async function readMetrics(runDir: string): Promise<MetricsRecord[]> {
+  const path = join(runDir, "metrics.jsonl");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UserError(`${path}: not found (is ${runDir} a run directory?)`);
+    throw err;
+  }
+  return text.split("\n").flatMap((line, i) => {
+    if (line.trim() === "") return [];
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (err) {
+      throw new UserError(`${path}:${i + 1}: not JSON (${(err as Error).message})`);
+    }
+    const type = (record as { type?: unknown } | null)?.type;
+    if (type !== "step" && type !== "epoch") {
+      throw new UserError(`${path}:${i + 1}: expected a record with "type": "step" or "epoch"`);
+    }
+    return [record as MetricsRecord];
+  });
+}
+
+/** The step records of a run. */
+export function stepRecordsOf(records: readonly MetricsRecord[]): StepRecord[] {
+  return records.filter((r): r is StepRecord => r.type === "step");
+}
+
+/** The epoch records of a run. */
+export function epochRecordsOf(records: readonly MetricsRecord[]): EpochRecord[] {
+  return records.filter((r): r is EpochRecord => r.type === "epoch");
+}
