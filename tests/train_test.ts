@@ -1,0 +1,159 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { resolveConfig } from "../src/config/load.ts";
+import type { Config } from "../src/config/schema.ts";
+import { trainBatches } from "../src/data/batches.ts";
+import { investigate } from "../src/train/investigate.ts";
+import { ModuleOptimizer } from "../src/train/optimizer.ts";
+import type { EpochRecord, MetricsRecord, NanReport, RunSummary } from "../src/train/records.ts";
+import { epochRng, prepareRun, stepSeed } from "../src/train/run.ts";
+import { trainStep } from "../src/train/step.ts";
+import { train } from "../src/train/trainer.ts";
+import { tempDir } from "./helpers.ts";
+
+const dataDir = await Deno.makeTempDir({ prefix: "ur4rec-train-data-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(dataDir, { recursive: true }));
+
+function tinyConfig(overrides: Record<string, unknown> = {}): Config {
+  return resolveConfig({
+    dataset: "synthetic",
+    data_dir: dataDir,
+    synthetic_users: 64,
+    synthetic_items: 80,
+    max_seq_len: 20,
+    sasrec_hidden_dim: 16,
+    sasrec_num_blocks: 2,
+    batch_size: 16,
+    epochs_per_stage: 3,
+    patience: 5,
+    sasrec_lr: 0.005,
+    log_every: 1,
+    seed: 3,
+    ...overrides,
+  }, "test");
+}
+
+async function readRecords(dir: string): Promise<MetricsRecord[]> {
+  const text = await Deno.readTextFile(`${dir}/metrics.jsonl`);
+  return text.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+const readJson = async <T>(path: string) => JSON.parse(await Deno.readTextFile(path)) as T;
+
+Deno.test("train: a run writes metrics.jsonl, nan_report.json and summary.json; same seed, same numbers", async () => {
+  await using a = await tempDir();
+  await using b = await tempDir();
+  const first = await train(tinyConfig(), a.path, { quiet: true });
+  const second = await train(tinyConfig(), b.path, { quiet: true });
+  assert.equal(first.status, "completed");
+  assert.deepEqual(first.test, second.test);
+  assert.deepEqual(first.val, second.val);
+  const records = await readRecords(a.path);
+  const epochs = records.filter((r): r is EpochRecord => r.type === "epoch");
+  assert.equal(epochs.length, 3);
+  assert.equal(records.filter((r) => r.type === "step").length, first.steps);
+  for (const key of ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"] as const) {
+    assert.ok(first.test![key] >= 0 && first.test![key] <= 1, key);
+  }
+  assert.ok(first.test!["HR@20"] >= first.test!["HR@10"]);
+  assert.equal(first.nonfinite_batches, 0);
+  assert.equal((await readJson<NanReport>(`${a.path}/nan_report.json`)).first_nonfinite, null);
+  assert.equal(first.best?.value, Math.max(...epochs.map((e) => e.val!["NDCG@10"])));
+});
+
+Deno.test("train: a run interrupted after an epoch and resumed ends exactly like an uninterrupted one", async () => {
+  await using whole = await tempDir();
+  await using cut = await tempDir();
+  const reference = await train(tinyConfig(), whole.path, { quiet: true });
+  await assert.rejects(
+    train(tinyConfig(), cut.path, {
+      quiet: true,
+      onEpoch: (r) => {
+        if (r.epoch === 1) throw new Error("simulated crash");
+      },
+    }),
+    /simulated crash/,
+  );
+  const resumed = await train(tinyConfig(), cut.path, { quiet: true, resume: true });
+  assert.equal(resumed.resumed, true);
+  assert.deepEqual(resumed.val, reference.val);
+  assert.deepEqual(resumed.test, reference.test);
+  assert.deepEqual(resumed.best, reference.best);
+  const strip = (rs: MetricsRecord[]) => rs.map((r) => r.type === "epoch" ? { ...r, wall_s: 0 } : r);
+  assert.deepEqual(strip(await readRecords(cut.path)), strip(await readRecords(whole.path)));
+});
+
+const torchConfig = (policy: string) =>
+  tinyConfig({
+    attention_mask: "torch",
+    padding: "left",
+    max_seq_len: 60,
+    nan_policy: policy,
+    epochs_per_stage: 1,
+  });
+
+Deno.test("train: nan_policy raise stops with a diagnosis, skip and zero count every batch they touch", async () => {
+  await using raise = await tempDir();
+  const raised = await train(torchConfig("raise"), raise.path, { quiet: true });
+  assert.equal(raised.status, "diverged");
+  assert.equal(raised.test, null);
+  assert.equal(raised.first_nonfinite?.kind, "nan");
+  assert.equal(raised.first_nonfinite?.op, "softmax");
+  assert.equal(raised.first_nonfinite?.all_in_padding, true);
+
+  await using skip = await tempDir();
+  const skipped = await train(torchConfig("skip"), skip.path, { quiet: true });
+  assert.ok(skipped.skipped_batches > 0);
+  assert.equal(skipped.skipped_batches, skipped.nonfinite_batches);
+  const skipRecords = (await readRecords(skip.path)).filter((r) => r.type === "step" && r.action === "skipped");
+  assert.equal(skipRecords.length, skipped.skipped_batches);
+
+  await using zero = await tempDir();
+  const patched = await train(torchConfig("zero"), zero.path, { quiet: true });
+  assert.ok(patched.patched_batches > 0);
+  assert.equal(patched.patched_batches, patched.nonfinite_batches);
+});
+
+Deno.test("investigate: locates the softmax of fully masked queries under torch masking, nothing under safe", async () => {
+  const torch = await investigate(tinyConfig({ attention_mask: "torch", max_seq_len: 60, investigate_steps: 2 }));
+  const first = torch.first_nonfinite!;
+  assert.equal(first.step, 0);
+  assert.equal(first.phase, "forward");
+  assert.equal(first.layer, "block0.attn");
+  assert.equal(first.op, "softmax");
+  assert.equal(first.all_in_padding, true);
+  assert.ok(first.cell_count! > 0);
+  assert.equal(first.blind_cells, first.cell_count);
+  assert.match(torch.diagnosis, /0\/0 = NaN, which is the cause here/);
+  assert.ok(torch.probes.some((p) => p.phase === "backward" && p.op === "param_grad"));
+
+  const safe = await investigate(tinyConfig({ attention_mask: "safe", max_seq_len: 60, investigate_steps: 2 }));
+  assert.equal(safe.first_nonfinite, null);
+  assert.equal(safe.steps, 2);
+  assert.ok(safe.probes.every((p) => p.nonfinite === 0));
+});
+
+Deno.test("train step: tensor count is flat across steps", async () => {
+  const config = tinyConfig();
+  const ctx = await prepareRun(config);
+  const optimizer = new ModuleOptimizer(ctx.model.modules(), config, { totalSteps: 100 });
+  const batches = [...trainBatches(ctx.dataset, config, epochRng(config.seed, "s", 0))];
+  const counts: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const batch = batches[i % batches.length];
+    batch.seed = stepSeed(config.seed, i);
+    trainStep(ctx.model, optimizer, batch, config, ["sasrec"], i);
+    counts.push(tf.memory().numTensors);
+  }
+  optimizer.dispose();
+  ctx.model.dispose();
+  assert.deepEqual(counts.slice(2), Array(6).fill(counts[2]), `tensor counts ${counts}`);
+});
+
+Deno.test("train: Popularity needs no training and is evaluated once", async () => {
+  await using out = await tempDir();
+  const summary: RunSummary = await train(tinyConfig({ model: "pop" }), out.path, { quiet: true });
+  assert.equal(summary.status, "completed");
+  assert.equal(summary.steps, 0);
+  assert.ok(summary.test!["HR@20"] > 0);
+});
