@@ -1,15 +1,15 @@
 /**
- * Model weights on disk: a directory holding `manifest.json` (format, model name, and per variable its stable name,
- * shape and offset in floats) and `weights.bin` (every variable's float32 values, little-endian, concatenated).
- * `saveWeights` writes a complete new directory `<dir>.tmp-<id>` and then renames it over `dir`, so a reader never
- * sees a half-written checkpoint. Non-trainable state derived from the seed (the faithful retriever's frozen item
+ * Named float32 tensors on disk, used for model weights and optimizer state: a directory holding `manifest.json`
+ * (format, owner — the model name for weights —, and per tensor its name, shape and offset in floats) and
+ * `weights.bin` (the values, little-endian, concatenated). Directories are replaced atomically (temp dir + rename),
+ * so a reader never sees a half-written checkpoint. Non-trainable state derived from the seed (the faithful retriever's frozen item
  * description vectors) is not saved: load into a model built with the same seed.
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
-import { exists } from "../util/fs.ts";
+import { replaceDirAtomic } from "../util/fs.ts";
 import { stableName } from "./params.ts";
 import type { Recommender } from "./types.ts";
 
@@ -41,37 +41,25 @@ function namedVariables(model: Recommender): [string, tf.Variable][] {
   return named;
 }
 
-/** Writes all variables of `model` to `dir` (replacing it atomically). */
-export async function saveWeights(model: Recommender, dir: string): Promise<void> {
-  const named = namedVariables(model);
-  const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, model: model.name, variables: [] };
+/** Writes named float32 tensors to `dir` (replacing it atomically) under the manifest owner `owner`. */
+export async function saveTensors(dir: string, owner: string, named: [string, tf.Tensor][]): Promise<void> {
+  const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, model: owner, variables: [] };
   let total = 0;
-  for (const [name, v] of named) {
-    manifest.variables.push({ name, shape: v.shape, offset: total });
-    total += v.size;
+  for (const [name, t] of named) {
+    manifest.variables.push({ name, shape: t.shape, offset: total });
+    total += t.size;
   }
   const values = new Float32Array(total);
   for (let i = 0; i < named.length; i++) values.set(await named[i][1].data(), manifest.variables[i].offset);
-
-  const tmp = `${dir}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.mkdir(tmp, { recursive: true });
-  try {
+  await replaceDirAtomic(dir, async (tmp) => {
     await Deno.writeFile(join(tmp, WEIGHTS_FILE), new Uint8Array(values.buffer));
     await Deno.writeTextFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
-    await replaceDirectory(tmp, dir);
-  } catch (err) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw err;
-  }
+  });
 }
 
-/** Renames `from` to `to`; an existing `to` is moved aside first and removed afterwards. */
-async function replaceDirectory(from: string, to: string): Promise<void> {
-  if (!(await exists(to))) return await Deno.rename(from, to);
-  const old = `${to}.old-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.rename(to, old);
-  await Deno.rename(from, to);
-  await Deno.remove(old, { recursive: true });
+/** Writes all variables of `model` to `dir` (replacing it atomically). */
+export function saveWeights(model: Recommender, dir: string): Promise<void> {
+  return saveTensors(dir, model.name, namedVariables(model));
 }
 
 /** Reads and validates `dir/manifest.json`. */
@@ -117,13 +105,31 @@ export async function loadWeights(model: Recommender, dir: string): Promise<void
   for (const name of saved.keys()) problems.push(`unexpected ${name}`);
   if (problems.length > 0) throw new UserError(`${manifestPath}: does not match the model: ${problems.join("; ")}`);
 
+  const values = await readValues(dir, total);
+  for (const [v, offset] of placed) {
+    tf.tidy(() => v.assign(tf.tensor(values.subarray(offset, offset + v.size), v.shape)));
+  }
+}
+
+async function readValues(dir: string, total: number): Promise<Float32Array> {
   const weightsPath = join(dir, WEIGHTS_FILE);
   const bytes = await Deno.readFile(weightsPath);
   if (bytes.length !== 4 * total) {
     throw new UserError(`${weightsPath}: ${bytes.length} bytes, the manifest describes ${4 * total}`);
   }
-  const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  for (const [v, offset] of placed) {
-    tf.tidy(() => v.assign(tf.tensor(values.subarray(offset, offset + v.size), v.shape)));
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+/** Reads tensors written by `saveTensors` under `owner`; the caller owns (and disposes) them. */
+export async function loadTensors(dir: string, owner: string): Promise<Record<string, tf.Tensor>> {
+  const manifest = await readManifest(dir);
+  if (manifest.model !== owner) {
+    throw new UserError(`${join(dir, MANIFEST_FILE)}: tensors of "${manifest.model}", expected "${owner}"`);
   }
+  const total = manifest.variables.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
+  const values = await readValues(dir, total);
+  return Object.fromEntries(manifest.variables.map((e) => {
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    return [e.name, tf.tensor(values.slice(e.offset, e.offset + size), e.shape)];
+  }));
 }

@@ -9,9 +9,8 @@ import { configToYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
 import { evaluate } from "../eval/evaluate.ts";
-import { loadWeights, saveWeights } from "../models/checkpoint.ts";
-import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
-import { loadTensorMap, replaceDirAtomic, saveTensorMap } from "../util/tensor_io.ts";
+import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/checkpoint.ts";
+import { exists, readJsonIfExists, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { batchLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { Progress } from "./progress.ts";
@@ -182,7 +181,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
         if (state.best === null || value > state.best.value) {
           state.best = { stage, epoch: state.epoch, value };
           state.badEvals = 0;
-          await replaceDirAtomic(`${outDir}/best`, (dir) => saveWeights(model, dir));
+          await saveWeights(model, `${outDir}/best`);
         } else {
           state.badEvals++;
         }
@@ -286,11 +285,9 @@ function epochLine(r: EpochRecord, metric: string): string {
 
 async function saveCheckpoint(outDir: string, ctx: RunContext, optimizer: ModuleOptimizer, state: TrainerState) {
   await replaceDirAtomic(`${outDir}/checkpoint`, async (dir) => {
-    await Deno.mkdir(`${dir}/weights`);
-    await Deno.mkdir(`${dir}/optimizer`);
     await saveWeights(ctx.model, `${dir}/weights`);
     const opt = optimizer.getState();
-    await saveTensorMap(`${dir}/optimizer`, opt.tensors);
+    await saveTensors(`${dir}/optimizer`, "optimizer", Object.entries(opt.tensors));
     await writeJsonAtomic(`${dir}/state.json`, { trainer: state, optimizer: opt.meta });
   });
 }
@@ -299,7 +296,7 @@ async function restoreCheckpoint(outDir: string, ctx: RunContext, optimizer: Mod
   const dir = `${outDir}/checkpoint`;
   const saved = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
   await loadWeights(ctx.model, `${dir}/weights`);
-  const tensors = await loadTensorMap(`${dir}/optimizer`);
+  const tensors = await loadTensors(`${dir}/optimizer`, "optimizer");
   optimizer.setState({ tensors, meta: saved.optimizer });
   tf.dispose(Object.values(tensors));
   return saved.trainer as TrainerState;

@@ -31,3 +31,24 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
   if (!(await exists(path))) return undefined;
   return JSON.parse(await Deno.readTextFile(path)) as T;
 }
+
+/**
+ * Replaces directory `dir` atomically: `fill` writes a fresh temp directory beside it, which is then renamed over
+ * `dir` (an existing `dir` is moved aside first and removed after), so readers never see a half-written directory.
+ */
+export async function replaceDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const tmp = `${dir}.tmp-${tag}`;
+  await Deno.mkdir(tmp, { recursive: true });
+  try {
+    await fill(tmp);
+  } catch (err) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  if (!(await exists(dir))) return await Deno.rename(tmp, dir);
+  const old = `${dir}.old-${tag}`;
+  await Deno.rename(dir, old);
+  await Deno.rename(tmp, dir);
+  await Deno.remove(old, { recursive: true });
+}
