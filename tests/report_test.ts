@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { defaultConfig } from "../src/config/schema.ts";
+import { type Cell, cellId } from "../src/experiments/grid.ts";
+import {
+  compareSentence,
+  findCell,
+  gridSection,
+  readGridResults,
+  readGridResultsIfExists,
+  reportHtml,
+  reportMarkdown,
+} from "../src/experiments/report.ts";
+import { writeJsonAtomic } from "../src/util/fs.ts";
+import { tempDir } from "./helpers.ts";
+
+/** One fake run: axis values, final status and test NDCG@10 (null: no test metrics). */
+type FakeRun = { values: Record<string, unknown>; status: "completed" | "diverged"; ndcg10: number | null };
+
+/** Writes a grid directory as the runner leaves it: grid.json and one summary.json per cell. */
+async function fakeGrid(dir: string, gridFile: string, axes: Record<string, unknown[]>, runs: FakeRun[]) {
+  const cells: Cell[] = runs.map((r) => ({ id: cellId(r.values), values: r.values, config: defaultConfig() }));
+  await writeJsonAtomic(join(dir, "grid.json"), { grid: gridFile, axes, seeds: [1, 2, 3], cells });
+  for (const [i, r] of runs.entries()) {
+    const metric = r.ndcg10 === null ? null : { "HR@10": 2 * r.ndcg10, "NDCG@10": r.ndcg10, MRR: r.ndcg10 / 2 };
+    await writeJsonAtomic(join(dir, "runs", cells[i].id, "summary.json"), {
+      status: r.status,
+      test: metric,
+      val: metric,
+      nonfinite_batches: r.status === "diverged" ? 3 : 0,
+      first_nonfinite: null,
+    });
+  }
+}
+
+const seeds = (values: Record<string, unknown>, ndcg: (number | null)[], status: FakeRun["status"] = "completed") =>
+  ndcg.map((ndcg10, i) => ({ values: { ...values, seed: i + 1 }, status, ndcg10 }));
+
+Deno.test("report of two grid directories: means, 95% CIs, sentences, commands and run paths", async () => {
+  await using tmp = await tempDir();
+  const root = tmp.path;
+  const models = join(root, "runs", "results", "models");
+  const nan = join(root, "runs", "results", "nan");
+  await fakeGrid(models, join(root, "configs", "grids", "models.yaml"), { model: ["pop", "sasrec"] }, [
+    ...seeds({ model: "pop" }, [0.1, 0.2, 0.3]),
+    ...seeds({ model: "sasrec" }, [0.7, 0.8, 0.9]),
+  ]);
+  await fakeGrid(nan, "configs/grids/nan.yaml", { attention_mask: ["torch", "safe"] }, [
+    ...seeds({ attention_mask: "torch" }, [null], "diverged"),
+    ...seeds({ attention_mask: "safe" }, [0.25]),
+  ]);
+  const m = await readGridResults(models);
+  const n = (await readGridResultsIfExists(nan))!;
+  assert.equal(await readGridResultsIfExists(join(root, "absent")), undefined);
+
+  // mean 0.2, sample std 0.1, n 3: half-width t(0.975, 2) * 0.1 / sqrt(3) = 4.3027 * 0.057735 = 0.24842
+  const pop = findCell(m.summary, { model: "pop" })!;
+  assert.ok(Math.abs(pop.ndcg10.mean! - 0.2) < 1e-12 && Math.abs(pop.ndcg10.ci95! - 0.248417) < 1e-5);
+  const sasrec = findCell(m.summary, { model: "sasrec" })!;
+  assert.equal(
+    compareSentence({ label: "SASRec", score: sasrec.ndcg10 }, { label: "Popularity", score: pop.ndcg10 }, "NDCG@10"),
+    "SASRec beats Popularity (NDCG@10 0.8000 ± 0.2484 vs 0.2000 ± 0.2484).",
+  );
+  assert.match(
+    compareSentence({ label: "Popularity", score: pop.ndcg10 }, { label: "SASRec", score: sasrec.ndcg10 }, "NDCG@10"),
+    /^Popularity does not beat SASRec: it is below it/,
+  );
+
+  const report = {
+    title: "Results",
+    sections: [gridSection("Models", m, root), gridSection("NaN ablation", n, root)],
+  };
+  const md = reportMarkdown(report);
+  assert.ok(md.includes("| pop | 3 | 0.00 | 0.4000 ± 0.4968 | 0.2000 ± 0.2484 | 0.1000 ± 0.1242 |"), md);
+  assert.ok(md.includes("| sasrec | 3 | 0.00 | 1.6000 ± 0.4968 | 0.8000 ± 0.2484 | 0.4000 ± 0.1242 |"), md);
+  assert.ok(md.includes("| torch | 1 | 1.00 | - | - | - |"), md);
+  assert.ok(md.includes("| safe | 1 | 0.00 | 0.5000 ± ? | 0.2500 ± ? | 0.1250 ± ? |"), md);
+  assert.ok(md.includes("deno task ablate --grid configs/grids/models.yaml --out runs/results/models"), md);
+  assert.ok(md.includes("deno task ablate --grid configs/grids/nan.yaml --out runs/results/nan"), md);
+  assert.ok(md.includes("model pop -> sasrec changes the NaN rate by +0.00 and test NDCG@10 by +0.6000."), md);
+  assert.ok(
+    md.includes(
+      "attention_mask torch -> safe changes the NaN rate by -1.00 (test NDCG@10 not comparable: no finished run " +
+        "with a test metric at attention_mask=torch).",
+    ),
+    md,
+  );
+  for (const id of [...m.rows, ...n.rows].map((r) => r.id)) {
+    assert.ok(md.includes(`runs/results/${id.startsWith("model") ? "models" : "nan"}/runs/${id}`), id);
+  }
+  assert.ok(md.includes("6 of 6 runs finished") && md.includes("2 of 2 runs finished"));
+
+  const html = reportHtml(report);
+  assert.ok(html.startsWith("<!DOCTYPE html>"));
+  assert.ok(html.includes("<td>0.2000 ± 0.2484</td>") && html.includes("<code>runs/results/models</code>"));
+  assert.equal((html.match(/<table>/g) ?? []).length, 2);
+});
