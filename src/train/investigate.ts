@@ -5,10 +5,10 @@
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
-import { batchLayout, nanReport, probeStep } from "./locator.ts";
+import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
-import { epochRng, prepareRun, stepSeed } from "./run.ts";
+import { epochRng, prepareRun, stepSeed, trainableModules } from "./run.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
 import { plannedSteps } from "./trainer.ts";
@@ -17,7 +17,7 @@ import { plannedSteps } from "./trainer.ts";
 export async function investigate(config: Config, outDir?: string): Promise<NanReport> {
   const ctx = await prepareRun(config);
   const { model } = ctx;
-  const modules = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
+  const modules = trainableModules(model);
   const optimizer = new ModuleOptimizer(model.modules(), config, {
     totalSteps: plannedSteps(ctx, config.stages.length),
   });
@@ -54,7 +54,7 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
   const report = nanReport(
     first,
     stats,
-    layout ?? { batchSize: 0, seqLen: config.max_seq_len, padsPerRow: [], leftPadded: config.padding === "left" },
+    layout ?? emptyLayout(config),
     step,
   );
   if (outDir) {

@@ -32,6 +32,11 @@ export function batchLayout(batch: TrainBatch, config: Config): BatchLayout {
   };
 }
 
+/** The layout to report when no batch was probed. */
+export function emptyLayout(config: Config): BatchLayout {
+  return { batchSize: 0, seqLen: config.max_seq_len, padsPerRow: [], leftPadded: config.padding === "left" };
+}
+
 /** Result of probing one step. */
 export interface ProbedStep {
   first: FirstNonfinite | null;

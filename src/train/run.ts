@@ -46,3 +46,9 @@ export function stepSeed(seed: number, globalStep: number): number {
 export function epochRng(seed: number, stage: string, epoch: number): Rng {
   return new Rng(seed).fork(`batches:${stage}:${epoch}`);
 }
+
+/** Names of the model's modules that have trainable variables. */
+export function trainableModules(model: Recommender): string[] {
+  const modules = model.modules();
+  return Object.keys(modules).filter((m) => modules[m].length > 0);
+}

@@ -11,11 +11,11 @@ import { trainBatches } from "../data/batches.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/checkpoint.ts";
 import { exists, readJsonIfExists, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
-import { batchLayout, nanReport, probeStep } from "./locator.ts";
+import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { Progress } from "./progress.ts";
 import type { EpochRecord, FirstNonfinite, Metrics, NanReport, RunSummary, StepRecord } from "./records.ts";
-import { epochRng, prepareRun, type RunContext, stepSeed } from "./run.ts";
+import { epochRng, prepareRun, type RunContext, stepSeed, trainableModules } from "./run.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
 
@@ -78,7 +78,7 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
 async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, started: number): Promise<RunSummary> {
   const { config, model } = ctx;
   const progress = new Progress(opts.quiet);
-  const moduleNames = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
+  const moduleNames = trainableModules(model);
   const stages = moduleNames.length === 0 ? [] : config.stages;
   const optimizer = new ModuleOptimizer(model.modules(), config, { totalSteps: plannedSteps(ctx, stages.length) });
   const metricsPath = `${outDir}/metrics.jsonl`;
@@ -92,8 +92,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
   } else {
     await Deno.writeTextFile(metricsPath, "");
   }
-  let nan: NanReport | null = await readJsonIfExists<NanReport>(`${outDir}/nan_report.json`) ?? null;
-  if (!resumed) nan = null;
+  let nan = resumed ? await readJsonIfExists<NanReport>(`${outDir}/nan_report.json`) ?? null : null;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
   const append = async (record: StepRecord | EpochRecord) => {
     const line = JSON.stringify(record) + "\n";
@@ -223,9 +222,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
   const test = state.diverged ? null : evaluateSplit(ctx, "test");
   if (nan === null) {
     const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
-    const layout = layoutBatch
-      ? batchLayout(layoutBatch, config)
-      : { batchSize: 0, seqLen: config.max_seq_len, padsPerRow: [], leftPadded: config.padding === "left" };
+    const layout = layoutBatch ? batchLayout(layoutBatch, config) : emptyLayout(config);
     nan = nanReport(null, [], layout, state.globalStep);
     await writeJsonAtomic(`${outDir}/nan_report.json`, nan);
   }
