@@ -16,6 +16,8 @@ await runMain(async () => {
     const summary = await train(config, out, { resume: args.resume, quiet: Boolean(args.values.quiet) });
     const fmt = (m: Record<string, number> | null) =>
       m ? `HR@10 ${m["HR@10"].toFixed(4)} NDCG@10 ${m["NDCG@10"].toFixed(4)} MRR ${m["MRR"].toFixed(4)}` : "n/a";
+    const params = Object.entries(summary.parameters).map(([m, n]) => `${m} ${n.toLocaleString("en-US")}`);
+    console.log(`parameters: ${params.join(", ") || "none"}`);
     console.log(`${summary.status}: val ${fmt(summary.val)} | test ${fmt(summary.test)}`);
     console.log(`non-finite batches ${summary.nonfinite_batches}; wrote ${out}/summary.json`);
   } catch (err) {
