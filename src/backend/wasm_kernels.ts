@@ -1,9 +1,13 @@
 /**
- * Kernels that the models' forward and backward passes need but tfjs-backend-wasm 4.22 lacks.
- * Found by running real training steps on wasm: gather's gradient is an UnsortedSegmentSum.
- * Every kernel listed in `WASM_POLYFILLS` is tested against the cpu backend (tests/backend_test.ts).
+ * Kernels that the models' forward and backward passes need but tfjs-backend-wasm 4.22 lacks (`WASM_POLYFILLS`;
+ * found by running real training steps on wasm: gather's gradient is an UnsortedSegmentSum), and faster
+ * replacements of stock wasm kernels (`WASM_OVERRIDES`). Every kernel in either list is tested against the cpu
+ * backend (tests/backend_test.ts, tests/backend_matmul_test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
+import { fastBatchMatMul } from "./batch_matmul.ts";
+import { fastGatherV2, fastSum, fastTranspose } from "./heap_kernels.ts";
+import { registerOverride } from "./override.ts";
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
 interface WasmBackendLike {
@@ -39,9 +43,13 @@ const unsortedSegmentSum: tf.KernelConfig = {
 /** The kernels this project registers on wasm, by name. */
 export const WASM_POLYFILLS: readonly tf.KernelConfig[] = [unsortedSegmentSum];
 
-/** Registers every polyfill that the wasm backend does not already provide. Idempotent. */
+/** Stock wasm kernels this project replaces by faster ones (each falls back to the stock kernel where it loses). */
+export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [fastBatchMatMul, fastGatherV2, fastSum, fastTranspose];
+
+/** Registers every polyfill that the wasm backend does not already provide, and the overrides. Idempotent. */
 export function registerWasmPolyfills(): void {
   for (const config of WASM_POLYFILLS) {
     if (!tf.getKernel(config.kernelName, "wasm")) tf.registerKernel(config);
   }
+  for (const config of WASM_OVERRIDES) registerOverride(config);
 }

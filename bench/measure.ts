@@ -1,0 +1,65 @@
+/**
+ * Timing of one benchmark case: warm-up runs, then timed runs, summarised as one JSON-ready record with the median,
+ * min and max, the live tensor count before and after (a leak shows as a difference), and peak memory.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** One benchmark result line. */
+export interface BenchRecord {
+  name: string;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  runs: number;
+  tensors_before: number;
+  tensors_after: number;
+  /** Largest resident set size seen after a run, MiB. */
+  peak_rss_mib: number;
+  /** Largest tfjs backend memory seen after a run (the wasm heap size on wasm), MiB. */
+  peak_tf_mib: number;
+  [extra: string]: unknown;
+}
+
+/** How many warm-up and timed runs. */
+export interface RunCounts {
+  warmup: number;
+  runs: number;
+}
+
+/** Median of a non-empty list. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const MIB = 1024 * 1024;
+
+/** Runs `run` `counts.warmup` times untimed, then `counts.runs` times timed (run must read its results back). */
+export function measure(name: string, run: () => void, counts: RunCounts, extra: Record<string, unknown> = {}) {
+  for (let i = 0; i < counts.warmup; i++) run();
+  const tensorsBefore = tf.memory().numTensors;
+  const times: number[] = [];
+  let peakRss = 0, peakTf = 0;
+  for (let i = 0; i < counts.runs; i++) {
+    const start = performance.now();
+    run();
+    times.push(performance.now() - start);
+    peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+    peakTf = Math.max(peakTf, tf.memory().numBytes);
+  }
+  const round = (x: number) => Math.round(x * 10) / 10;
+  const record: BenchRecord = {
+    name,
+    median_ms: round(median(times)),
+    min_ms: round(Math.min(...times)),
+    max_ms: round(Math.max(...times)),
+    runs: counts.runs,
+    tensors_before: tensorsBefore,
+    tensors_after: tf.memory().numTensors,
+    peak_rss_mib: round(peakRss / MIB),
+    peak_tf_mib: round(peakTf / MIB),
+    ...extra,
+  };
+  return record;
+}

@@ -1,0 +1,113 @@
+/**
+ * A faster BatchMatMul for tfjs-backend-wasm 4.22. The stock kernel sends a product to XNNPACK only when it is a
+ * plain 2-D `a @ b` (no transpose flag, batch 1); everything else runs a scalar C++ loop at ~1 GFLOP/s
+ * (perf-facts §1). This kernel materialises transposed operands once (wasm Transpose kernel) and then runs one
+ * XNNPACK product per batch slice on views into the wasm heap: each slice is registered with the C++ side as a
+ * tensor at an offset inside its parent's buffer, multiplied straight into its place in the preallocated output, and
+ * unregistered again (no copies). A broadcast `b` (batch 1, e.g. `[B, T, d] @ W`) becomes one [B·T, d] product.
+ * Products whose slices are too small to amortise the per-slice calls go to the stock kernel.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
+
+/** Slices with fewer multiply-adds than this go to the stock kernel (the per-slice calls would cost more). */
+export const MIN_SLICE_MACS = 4096;
+
+/** Per backend instance: a 6-int scratch area in the heap for the two [1, rows, cols] shapes. */
+const shapeScratch = new WeakMap<object, number>();
+
+/** Product of a shape's entries. */
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** For each output batch index, the batch index of an operand with outer dims `dims` broadcast to `outDims`. */
+function broadcastBatchIndex(dims: number[], outDims: number[]): Int32Array {
+  const total = size(outDims);
+  const index = new Int32Array(total);
+  const padded = [...Array(outDims.length - dims.length).fill(1), ...dims];
+  for (let i = 0; i < total; i++) {
+    let rest = i;
+    let flat = 0;
+    let stride = 1;
+    for (let axis = outDims.length - 1; axis >= 0; axis--) {
+      const coord = rest % outDims[axis];
+      rest = Math.floor(rest / outDims[axis]);
+      if (padded[axis] !== 1) flat += coord * stride;
+      stride *= padded[axis];
+    }
+    index[i] = flat;
+  }
+  return index;
+}
+
+/** `x` as [batch, cols, rows] from [batch, rows, cols] (a new buffer), via the wasm Transpose kernel. */
+function swapLastAxes(backend: WasmBackend, x: tf.TensorInfo, batch: number, rows: number, cols: number) {
+  const transpose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
+  const x3 = { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype };
+  const kernelBackend = backend as unknown as tf.KernelBackend;
+  return transpose({ inputs: { x: x3 }, backend: kernelBackend, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
+}
+
+/** Registers a tensor id for `count` floats at byte `offset` of the heap, for the C++ side only. */
+function view(backend: WasmBackend, offset: number, count: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, count, offset);
+  return id;
+}
+
+function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const backend = wasmBackend(args);
+  const ra = a.shape.length, rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const dimsA = a.shape.slice(0, -2), dimsB = b.shape.slice(0, -2);
+  const batchA = size(dimsA), batchB = size(dimsB);
+  const plain = !transposeA && !transposeB && batchA === 1 && batchB === 1;
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  if (plain || a.dtype !== "float32" || b.dtype !== "float32" || k !== kb || m * n * k < MIN_SLICE_MACS) return null;
+  const outDims = tf.broadcast_util.assertAndGetBroadcastShape(dimsA, dimsB);
+  const batch = size(outDims);
+
+  const temps: tf.TensorInfo[] = [];
+  const materialise = (x: tf.TensorInfo, xBatch: number, rows: number, cols: number) => {
+    const t = swapLastAxes(backend, x, xBatch, rows, cols);
+    temps.push(t);
+    return t;
+  };
+  const aData = transposeA ? materialise(a, batchA, k, m) : a;
+  const bData = transposeB ? materialise(b, batchB, n, k) : b;
+  const out = backend.makeOutput([...outDims, m, n], "float32");
+
+  // A single product when b is shared by every slice: a's slices are contiguous rows of one [batch·m, k] matrix.
+  const merged = batchB === 1 && batchA === batch;
+  const rows = merged ? batch * m : m;
+  const slices = merged ? 1 : batch;
+  let scratch = shapeScratch.get(backend);
+  if (scratch === undefined) {
+    scratch = backend.wasm._malloc(24);
+    shapeScratch.set(backend, scratch);
+  }
+  backend.wasm.HEAP32.set([1, rows, k, 1, k, n], scratch / 4);
+
+  const offsetA = backend.dataIdMap.get(aData.dataId).memoryOffset;
+  const offsetB = backend.dataIdMap.get(bData.dataId).memoryOffset;
+  const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const indexA = broadcastBatchIndex(dimsA, outDims), indexB = broadcastBatchIndex(dimsB, outDims);
+  for (let s = 0; s < slices; s++) {
+    const idA = view(backend, offsetA + indexA[s] * m * k * 4, rows * k);
+    const idB = view(backend, offsetB + indexB[s] * k * n * 4, k * n);
+    const idOut = view(backend, offsetOut + s * m * n * 4, rows * n);
+    backend.wasm._BatchMatMul(idA, scratch, 3, idB, scratch + 12, 3, 0, 0, idOut);
+    // Unregistering also drops the XNNPACK operator cached on idB (it holds b's packed copy).
+    for (const id of [idA, idB, idOut]) backend.wasm.tfjs.disposeData(id);
+  }
+  for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+}
+
+/** The override of wasm's BatchMatMul (see the module comment). */
+export const fastBatchMatMul: tf.KernelConfig = overrideKernel("BatchMatMul", batchMatMulFast);

@@ -1,0 +1,86 @@
+/**
+ * Replacing stock tfjs-backend-wasm kernels by faster ones that fall back to the stock kernel: an override's fast
+ * function returns null for the inputs it does not handle (or would not win on), and the captured stock kernel runs
+ * instead. `setFastKernels(false)` routes everything to the stock kernels (A/B timings in bench/).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** What a kernel function receives. */
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
+/** A fast path: the output, or null to let the stock kernel run. */
+export type FastKernel = (args: KernelArgs) => tf.TensorInfo | null;
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` the overrides touch (its class is not exported as a type). */
+export interface WasmBackend {
+  dataIdMap: { get(dataId: unknown): { id: number; memoryOffset: number } };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: unknown): boolean;
+  wasm: {
+    HEAP32: Int32Array;
+    HEAPF32: Float32Array;
+    _malloc(bytes: number): number;
+    _BatchMatMul(
+      aId: number,
+      aShape: number,
+      aRank: number,
+      bId: number,
+      bShape: number,
+      bRank: number,
+      transposeA: number,
+      transposeB: number,
+      outId: number,
+    ): void;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
+}
+
+/** The kernel's backend as the wasm backend. */
+export function wasmBackend(args: KernelArgs): WasmBackend {
+  return args.backend as unknown as WasmBackend;
+}
+
+/** Float32 index (not byte offset) of a tensor's data in the wasm heap. */
+export function heapIndex(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset >>> 2;
+}
+
+let fastEnabled = true;
+/** Stock kernels by name, captured when their override was registered. */
+const stock = new Map<string, tf.KernelConfig>();
+/** Runs the stock wasm kernel `name`. */
+function runStock(name: string, args: KernelArgs): tf.TensorInfo {
+  return stock.get(name)!.kernelFunc(args) as tf.TensorInfo;
+}
+
+/**
+ * A wasm kernel config that tries `fast` and otherwise runs the stock kernel of the same name. Its setup runs the
+ * stock kernel's setup: the engine sets up only registered kernels, and stock kernels call each other's module-level
+ * functions (the stock Sum calls the stock transpose), which exist only after their own setup.
+ */
+export function overrideKernel(kernelName: string, fast: FastKernel): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: "wasm",
+    setupFunc: (backend) => stock.get(kernelName)?.setupFunc?.(backend),
+    kernelFunc: (args) => (fastEnabled ? fast(args) : null) ?? runStock(kernelName, args),
+  };
+}
+
+/**
+ * Puts `config` in place of the stock wasm kernel of the same name, which is kept to fall back to. Idempotent; must
+ * come after tfjs-backend-wasm registered its kernels (on import).
+ */
+export function registerOverride(config: tf.KernelConfig): void {
+  const current = tf.getKernel(config.kernelName, "wasm");
+  if (!current) throw new Error(`tfjs-backend-wasm is not loaded: no stock ${config.kernelName} to override`);
+  if (current.kernelFunc === config.kernelFunc) return;
+  stock.set(config.kernelName, current);
+  tf.unregisterKernel(config.kernelName, "wasm");
+  tf.registerKernel(config);
+}
+
+/** Lets the overrides take the inputs they handle (`true`, the default) or routes everything to the stock kernels. */
+export function setFastKernels(enabled: boolean): void {
+  fastEnabled = enabled;
+}

@@ -1,0 +1,157 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/backend.ts";
+import { MIN_SLICE_MACS } from "../src/backend/batch_matmul.ts";
+import { WASM_OVERRIDES } from "../src/backend/wasm_kernels.ts";
+import { Rng } from "../src/rng.ts";
+import { assertClose, onBackend } from "./helpers.ts";
+
+/** Deterministic normal values of `shape`. */
+function values(shape: number[], seed: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+}
+
+/** Runs `fn` on wasm and on cpu; returns both flat results. */
+async function both(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ wasm: number[][]; cpu: number[][] }> {
+  const read = () => tf.tidy(() => [fn()].flat()).map((t) => Array.from(t.dataSync()));
+  return { wasm: await onBackend("wasm", read), cpu: await onBackend("cpu", read) };
+}
+
+/** The backend's count of live buffers (views registered by the overrides must not stay behind). */
+function liveBuffers(): number {
+  return tf.engine().backend.numDataIds();
+}
+
+Deno.test("every override replaces a stock wasm kernel that the cpu backend also has", async () => {
+  await initBackend("wasm");
+  for (const k of WASM_OVERRIDES) {
+    assert.equal(tf.getKernel(k.kernelName, "wasm")?.kernelFunc, k.kernelFunc, `${k.kernelName} overridden`);
+    assert.ok(tf.getKernel(k.kernelName, "cpu"), `${k.kernelName} on cpu`);
+  }
+});
+
+Deno.test("BatchMatMul fast path: hand-computed batched product (ones times per-slice constants)", async () => {
+  const out = await onBackend("wasm", () =>
+    tf.tidy(() => {
+      const a = tf.ones([2, 16, 16]);
+      const b = tf.concat([tf.fill([1, 16, 16], 1), tf.fill([1, 16, 16], 2)]);
+      return Array.from(tf.matMul(a, b, true, false).dataSync());
+    }));
+  assert.ok(16 * 16 * 16 >= MIN_SLICE_MACS, "the case takes the fast path");
+  assert.deepEqual([...new Set(out.slice(0, 256))], [16]);
+  assert.deepEqual([...new Set(out.slice(256))], [32]);
+});
+
+/** [a shape, b shape] pairs: batched, broadcast (one side without batch: rank-2 b or a), 2-D, odd sizes. (tfjs
+ * 4.22's cpu kernel does not broadcast two batch shapes against each other, e.g. [3,1,..] x [1,4,..].) */
+const MATMUL_SHAPES: [number[], number[]][] = [
+  [[5, 17, 23], [5, 23, 13]],
+  [[6, 17, 23], [23, 13]],
+  [[17, 23], [6, 23, 13]],
+  [[2, 3, 19, 31], [31, 9]],
+  [[2, 3, 19, 31], [2, 3, 31, 9]],
+  [[37, 29], [29, 41]],
+  [[3, 4, 5], [3, 5, 2]], // below MIN_SLICE_MACS: the stock kernel
+];
+
+/** The operand shape that, with the flag set, gives the product `shape` describes. */
+function stored(shape: number[], transposed: boolean): number[] {
+  const r = shape.length;
+  return transposed ? [...shape.slice(0, r - 2), shape[r - 1], shape[r - 2]] : shape;
+}
+
+Deno.test("BatchMatMul on wasm equals cpu for every transpose flag combination and broadcast shape", async () => {
+  for (const [sa, sb] of MATMUL_SHAPES) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const [shapeA, shapeB] = [stored(sa, ta), stored(sb, tb)];
+      const [va, vb] = [values(shapeA, 1), values(shapeB, 2)];
+      const { wasm, cpu } = await both(() => tf.matMul(tf.tensor(va, shapeA), tf.tensor(vb, shapeB), ta, tb));
+      assertClose(wasm[0], cpu[0], 1e-4, `matMul [${shapeA}] x [${shapeB}] tA=${ta} tB=${tb}`);
+    }
+  }
+});
+
+Deno.test("BatchMatMul gradients on wasm equal cpu (attention-like shapes, all flags)", async () => {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const [shapeA, shapeB] = [stored([6, 21, 16], ta), stored([6, 16, 21], tb)];
+    const [va, vb, vw] = [values(shapeA, 3), values(shapeB, 4), values([6, 21, 21], 5)];
+    const { wasm, cpu } = await both(() => {
+      const w = tf.tensor(vw, [6, 21, 21]);
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb).mul(w).sum();
+      return tf.grads(f)([tf.tensor(va, shapeA), tf.tensor(vb, shapeB)]);
+    });
+    assertClose(wasm[0], cpu[0], 1e-4, `d a tA=${ta} tB=${tb}`);
+    assertClose(wasm[1], cpu[1], 1e-4, `d b tA=${ta} tB=${tb}`);
+  }
+});
+
+Deno.test("the overrides leave no tensors or heap buffers behind", async () => {
+  await initBackend("wasm");
+  const a = tf.tensor(values([4, 30, 20], 6), [4, 30, 20]);
+  const b = tf.tensor(values([4, 30, 20], 7), [4, 30, 20]);
+  const before = { tensors: tf.memory().numTensors, buffers: liveBuffers() };
+  for (let i = 0; i < 3; i++) {
+    tf.tidy(() => {
+      tf.matMul(a, b, true, false).dataSync();
+      tf.matMul(a, b, false, true).dataSync();
+      tf.gather(a, [3, 0, 3]).sum(0).transpose().dataSync();
+      tf.transpose(b, [0, 2, 1]).dataSync();
+    });
+  }
+  assert.deepEqual({ tensors: tf.memory().numTensors, buffers: liveBuffers() }, before);
+  tf.dispose([a, b]);
+});
+
+Deno.test("GatherV2 on wasm equals cpu (axes, batchDims, int32) and rejects out-of-range ids", async () => {
+  const x = values([7, 5, 6], 8);
+  const cases: [string, () => tf.Tensor][] = [
+    ["axis 0", () => tf.gather(tf.tensor(x, [7, 5, 6]), tf.tensor2d([[6, 0, 2], [2, 2, 1]], [2, 3], "int32"))],
+    ["axis 1", () => tf.gather(tf.tensor(x, [7, 5, 6]), tf.tensor1d([4, 0, 4, 1], "int32"), 1)],
+    ["axis 2", () => tf.gather(tf.tensor(x, [7, 5, 6]), tf.tensor1d([5, 0], "int32"), 2)],
+    [
+      "batchDims 1",
+      () =>
+        tf.gather(
+          tf.tensor(x, [7, 5, 6]),
+          tf.tensor2d(values([7, 2], 9).map((v) => Math.abs(Math.round(v * 2)) % 5), [7, 2], "int32"),
+          1,
+          1,
+        ),
+    ],
+    ["int32", () => tf.gather(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], "int32"), tf.tensor1d([2, 0, 2], "int32"))],
+  ];
+  for (const [what, fn] of cases) {
+    const { wasm, cpu } = await both(fn);
+    assert.deepEqual(wasm[0], cpu[0], `gather ${what}`);
+  }
+  const { wasm } = await both(cases[4][1]);
+  assert.deepEqual(wasm[0], [5, 6, 1, 2, 5, 6]);
+  await initBackend("wasm");
+  assert.throws(() => tf.gather(tf.tensor2d([[1, 2]]), tf.tensor1d([1], "int32")), /not in \[0, 0\]/);
+});
+
+Deno.test("Sum on wasm equals cpu over leading, inner and all axes, with keepDims", async () => {
+  const x = values([6, 5, 4], 10);
+  for (const axis of [0, [0, 1], [1, 0], 1, 2, [0, 2], [0, 1, 2], -3]) {
+    for (const keepDims of [false, true]) {
+      const { wasm, cpu } = await both(() => tf.sum(tf.tensor(x, [6, 5, 4]), axis, keepDims));
+      assertClose(wasm[0], cpu[0], 1e-5, `sum axis=${axis} keepDims=${keepDims}`);
+    }
+  }
+  const { wasm } = await both(() => tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), 0, true));
+  assert.deepEqual(wasm[0], [9, 12]);
+});
+
+Deno.test("Transpose on wasm equals cpu for block swaps and other permutations (float32, int32)", async () => {
+  const shape = [3, 4, 5, 2];
+  const x = values(shape, 11);
+  const perms = [[0, 1, 3, 2], [0, 2, 3, 1], [2, 3, 0, 1], [1, 2, 3, 0], [3, 2, 1, 0], [0, 3, 1, 2], [1, 0, 2, 3]];
+  for (const perm of perms) {
+    const { wasm, cpu } = await both(() => tf.transpose(tf.tensor(x, shape), perm));
+    assert.deepEqual(wasm[0], cpu[0], `transpose perm ${perm}`);
+  }
+  const ints = () => tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32"));
+  const { wasm } = await both(ints);
+  assert.deepEqual(wasm[0], [1, 4, 2, 5, 3, 6]);
+});
