@@ -4,8 +4,10 @@ import { defaultConfig } from "../src/config/schema.ts";
 import { type Cell, cellId } from "../src/experiments/grid.ts";
 import {
   compareSentence,
+  comparisonRows,
   findCell,
   gridSection,
+  modelLabel,
   readGridResults,
   readGridResultsIfExists,
   reportHtml,
@@ -64,6 +66,17 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
   assert.match(
     compareSentence({ label: "Popularity", score: pop.ndcg10 }, { label: "SASRec", score: sasrec.ndcg10 }, "NDCG@10"),
     /^Popularity does not beat SASRec: it is below it/,
+  );
+
+  assert.deepEqual(comparisonRows(m.summary).filter((r) => r.metric === "test NDCG@10").map((r) => r.model), [
+    "Popularity",
+    "SASRec",
+  ]);
+  const popNdcg = comparisonRows(m.summary).find((r) => r.model === "Popularity" && r.metric === "test NDCG@10")!;
+  assert.ok(Math.abs(popNdcg.lo! - (0.2 - 0.248417)) < 1e-5 && Math.abs(popNdcg.hi! - (0.2 + 0.248417)) < 1e-5);
+  assert.equal(
+    modelLabel({ model: "ur4rec", retriever_mode: "fixed", user_text: "leak_free" }),
+    "UR4Rec (fixed, leak_free)",
   );
 
   const report = {

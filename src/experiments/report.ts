@@ -6,12 +6,19 @@
  */
 import { isAbsolute, join, relative } from "node:path";
 import type { Row } from "../viz/tables.ts";
-import type { AblationRow } from "../viz/plots.ts";
+import type { AblationRow, ModelMetricRow } from "../viz/plots.ts";
 import { exists } from "../util/fs.ts";
 import { type Cell, formatValue } from "./grid.ts";
 import { collectResults, type ResultRow } from "./results.ts";
 import { readGridRecord, runDirOf } from "./runner.ts";
-import { type CellSummary, type GridSummary, type MeanCi, summarizeResults } from "./summary.ts";
+import {
+  type CellSummary,
+  type GridSummary,
+  type MeanCi,
+  summarizeResults,
+  SUMMARY_METRICS,
+  type SummaryMetric,
+} from "./summary.ts";
 
 /** A grid output directory read back from disk. */
 export interface GridResults {
@@ -133,6 +140,34 @@ export function nanFactors(summary: GridSummary): { axis: string; delta: number 
     if (Math.abs(e.delta_nan_rate) > Math.abs(largest.get(e.axis) ?? 0)) largest.set(e.axis, e.delta_nan_rate);
   }
   return [...largest].map(([axis, delta]) => ({ axis, delta })).sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
+}
+
+const MODEL_NAMES: Record<string, string> = { pop: "Popularity", bprmf: "BPR-MF", sasrec: "SASRec", ur4rec: "UR4Rec" };
+
+/** A readable model name from a cell's values: "Popularity", "SASRec", "UR4Rec (fixed, leak_free)", ... */
+export function modelLabel(values: Record<string, unknown>): string {
+  const name = MODEL_NAMES[String(values.model)] ?? String(values.model);
+  if (values.model !== "ur4rec") return name;
+  const details = ["retriever_mode", "user_text"].filter((k) => k in values).map((k) => formatValue(values[k]));
+  return details.length > 0 ? `${name} (${details.join(", ")})` : name;
+}
+
+/** Chart rows for `modelComparison`: per cell with a test metric, its mean and 95% interval for each summary metric. */
+export function comparisonRows(summary: GridSummary): ModelMetricRow[] {
+  return summary.cells.flatMap((c) =>
+    (Object.keys(SUMMARY_METRICS) as SummaryMetric[]).flatMap((m) => {
+      const { mean, ci95 } = c[m];
+      if (mean === null) return [];
+      const half = ci95 ?? 0;
+      return [{
+        model: modelLabel(c.values),
+        metric: `test ${SUMMARY_METRICS[m]}`,
+        mean,
+        lo: mean - half,
+        hi: mean + half,
+      }];
+    })
+  );
 }
 
 /** A labelled test metric with its interval, for comparisons. */
@@ -284,10 +319,15 @@ export function reportHtml(report: Report): string {
 }
 
 /**
- * The report section of a grid: the per-cell table (mean ± 95% CI across seeds), the main-effect sentences, the
- * command that reproduces it and the grid and run directories its numbers come from.
+ * The report section of a grid: the per-cell table (mean ± 95% CI across seeds), the main-effect sentences (unless
+ * `options.effects` is false), the command that reproduces it and the grid and run directories its numbers come from.
  */
-export function gridSection(heading: string, results: GridResults, root: string = Deno.cwd()): ReportSection {
+export function gridSection(
+  heading: string,
+  results: GridResults,
+  root: string = Deno.cwd(),
+  options: { effects?: boolean } = {},
+): ReportSection {
   const s = results.summary;
   const dir = shownPath(results.dir, root);
   return {
@@ -295,7 +335,7 @@ export function gridSection(heading: string, results: GridResults, root: string 
     paragraphs: [
       `Grid \`${shownPath(results.grid, root)}\` in \`${dir}\`: ${s.final_runs} of ${s.runs} ` +
       `runs finished; test metrics, mean ± 95% t-interval across seeds ("± ?" with a single seed).`,
-      ...(Object.keys(results.axes).length > 0 && s.cells.length > 1 ? effectSentences(s) : []),
+      ...(options.effects !== false && s.cells.length > 1 ? effectSentences(s) : []),
     ],
     tables: [{ caption: `Per cell (${dir})`, rows: cellTable(s, results.axes) }],
     commands: [ablateCommand(results.grid, results.dir, root)],
