@@ -8,6 +8,7 @@ import {
   findCell,
   gridSection,
   modelLabel,
+  nanAnswer,
   readGridResults,
   readGridResultsIfExists,
   reportHtml,
@@ -78,6 +79,19 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
     modelLabel({ model: "ur4rec", retriever_mode: "fixed", user_text: "leak_free" }),
     "UR4Rec (fixed, leak_free)",
   );
+
+  assert.deepEqual(nanAnswer(n.summary, n.axes), [
+    "2 of 2 runs finished.",
+    "Axes that change the NaN rate (largest change between levels): attention_mask (-1.00).",
+  ]);
+  const torchOnly = { ...n.summary, cells: n.summary.cells.slice(0, 1) };
+  torchOnly.effects = n.summary.effects.map((e) =>
+    e.level === "safe" ? { ...e, nan_rate: null, delta_nan_rate: null } : e
+  );
+  assert.deepEqual(nanAnswer(torchOnly, n.axes).slice(1), [
+    "Not known yet (a level has no finished run): attention_mask.",
+  ]);
+  assert.deepEqual(nanAnswer(m.summary, m.axes).slice(1), ["Axes that leave the NaN rate unchanged: model."]);
 
   const report = {
     title: "Results",

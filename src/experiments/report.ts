@@ -112,21 +112,23 @@ function signed(x: number): string {
  */
 export function effectSentences(summary: GridSummary): string[] {
   const firstLevel = new Map<string, unknown>();
+  const firstNdcg = new Map<string, number | null>();
   const sentences: string[] = [];
   for (const e of summary.effects) {
     if (!firstLevel.has(e.axis)) {
       firstLevel.set(e.axis, e.level);
+      firstNdcg.set(e.axis, e.ndcg10);
       continue;
     }
     const from = formatValue(firstLevel.get(e.axis));
     const nan = e.delta_nan_rate === null
       ? "leaves the NaN rate unknown"
       : `changes the NaN rate by ${signed(e.delta_nan_rate)}`;
+    const missing = [e.ndcg10 === null ? formatValue(e.level) : null, firstNdcg.get(e.axis) === null ? from : null]
+      .filter((x) => x !== null).map((level) => `${e.axis}=${level}`);
     const ndcg = e.delta_ndcg10 !== null
       ? `and test NDCG@10 by ${e.delta_ndcg10 >= 0 ? "+" : ""}${e.delta_ndcg10.toFixed(4)}`
-      : `(test NDCG@10 not comparable: no finished run with a test metric at ${
-        e.ndcg10 === null ? `${e.axis}=${formatValue(e.level)}` : `${e.axis}=${from}`
-      })`;
+      : `(test NDCG@10 not comparable: no finished run with a test metric at ${missing.join(" or ")})`;
     sentences.push(`${e.axis} ${from} -> ${formatValue(e.level)} ${nan} ${ndcg}.`);
   }
   return sentences;
@@ -168,6 +170,28 @@ export function comparisonRows(summary: GridSummary): ModelMetricRow[] {
       }];
     })
   );
+}
+
+/**
+ * The ablation answer in sentences: the axes whose levels change the NaN rate (largest change first), those that
+ * leave it unchanged, and those that cannot be told yet because a level has no finished run.
+ */
+export function nanAnswer(summary: GridSummary, axes: Record<string, unknown[]>): string[] {
+  const known = (axis: string, level: unknown) =>
+    summary.effects.some((e) => e.axis === axis && formatValue(e.level) === formatValue(level) && e.nan_rate !== null);
+  const unknown = Object.keys(axes).filter((a) => axes[a].some((level) => !known(a, level)));
+  const factors = nanFactors(summary).filter((f) => !unknown.includes(f.axis));
+  const unchanged = Object.keys(axes).filter((a) => !unknown.includes(a) && !factors.some((f) => f.axis === a));
+  const sentences = [`${summary.final_runs} of ${summary.runs} runs finished.`];
+  if (factors.length > 0) {
+    const list = factors.map((f) => `${f.axis} (${f.delta >= 0 ? "+" : ""}${f.delta.toFixed(2)})`).join(", ");
+    sentences.push(`Axes that change the NaN rate (largest change between levels): ${list}.`);
+  }
+  if (unchanged.length > 0) sentences.push(`Axes that leave the NaN rate unchanged: ${unchanged.join(", ")}.`);
+  if (unknown.length > 0) {
+    sentences.push(`Not known yet (a level has no finished run): ${unknown.join(", ")}.`);
+  }
+  return sentences;
 }
 
 /** A labelled test metric with its interval, for comparisons. */
