@@ -1,7 +1,7 @@
 /**
  * A faster BatchMatMul for tfjs-backend-wasm 4.22. The stock kernel sends a product to XNNPACK only when it is a
  * plain 2-D `a @ b` (no transpose flag, batch 1); everything else runs a scalar C++ loop at ~1 GFLOP/s
- * (perf-facts §1). This kernel materialises transposed operands once (wasm Transpose kernel) and then runs one
+ * (perf-facts §1). This kernel materialises transposed operands once (the Transpose kernel) and then runs one
  * XNNPACK product per batch slice on views into the wasm heap: each slice is registered with the C++ side as a
  * tensor at an offset inside its parent's buffer, multiplied straight into its place in the preallocated output, and
  * unregistered again (no copies). A broadcast `b` (batch 1, e.g. `[B, T, d] @ W`) becomes one [B·T, d] product.
@@ -56,6 +56,45 @@ function view(backend: WasmBackend, offset: number, count: number): number {
   return id;
 }
 
+/** One operand of the per-slice products, laid out [batch, rows, cols] in `data`. */
+interface Operand {
+  data: tf.TensorInfo;
+  dims: number[];
+  rows: number;
+  cols: number;
+}
+
+/**
+ * `left @ right` per broadcast batch slice into a new [...outDims, left.rows, right.cols] tensor. When `right` is
+ * shared by every slice, `left`'s slices are contiguous rows of one matrix and a single product does them all.
+ */
+function slicedProducts(backend: WasmBackend, left: Operand, right: Operand, outDims: number[]): tf.TensorInfo {
+  const [m, k, n] = [left.rows, left.cols, right.cols];
+  const batch = size(outDims);
+  const out = backend.makeOutput([...outDims, m, n], "float32");
+  const merged = size(right.dims) === 1 && size(left.dims) === batch;
+  const rows = merged ? batch * m : m;
+  let scratch = shapeScratch.get(backend);
+  if (scratch === undefined) {
+    scratch = backend.wasm._malloc(24);
+    shapeScratch.set(backend, scratch);
+  }
+  backend.wasm.HEAP32.set([1, rows, k, 1, k, n], scratch / 4);
+  const offsetL = backend.dataIdMap.get(left.data.dataId).memoryOffset;
+  const offsetR = backend.dataIdMap.get(right.data.dataId).memoryOffset;
+  const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const indexL = broadcastBatchIndex(left.dims, outDims), indexR = broadcastBatchIndex(right.dims, outDims);
+  for (let s = 0; s < (merged ? 1 : batch); s++) {
+    const idL = view(backend, offsetL + indexL[s] * m * k * 4, rows * k);
+    const idR = view(backend, offsetR + indexR[s] * k * n * 4, k * n);
+    const idOut = view(backend, offsetOut + s * m * n * 4, rows * n);
+    backend.wasm._BatchMatMul(idL, scratch, 3, idR, scratch + 12, 3, 0, 0, idOut);
+    // Unregistering also drops the XNNPACK operator cached on idR (it holds right's packed copy).
+    for (const id of [idL, idR, idOut]) backend.wasm.tfjs.disposeData(id);
+  }
+  return out;
+}
+
 function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
@@ -70,41 +109,18 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
   const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
   if (plain || a.dtype !== "float32" || b.dtype !== "float32" || k !== kb || m * n * k < MIN_SLICE_MACS) return null;
   const outDims = tf.broadcast_util.assertAndGetBroadcastShape(dimsA, dimsB);
-  const batch = size(outDims);
 
+  // XNNPACK wants both operands untransposed: materialise the flagged ones. (Computing (bᵀ·aᵀ)ᵀ instead saves no
+  // time: XNNPACK packs each slice's right operand, a transpose-like copy, so the swap only moves the copying.)
   const temps: tf.TensorInfo[] = [];
-  const materialise = (x: tf.TensorInfo, xBatch: number, rows: number, cols: number) => {
-    const t = swapLastAxes(backend, x, xBatch, rows, cols);
-    temps.push(t);
-    return t;
+  const operand = (x: tf.TensorInfo, dims: number[], rows: number, cols: number, transpose: boolean): Operand => {
+    if (!transpose) return { data: x, dims, rows, cols };
+    const data = swapLastAxes(backend, x, size(dims), cols, rows);
+    temps.push(data);
+    return { data, dims, rows, cols };
   };
-  const aData = transposeA ? materialise(a, batchA, k, m) : a;
-  const bData = transposeB ? materialise(b, batchB, n, k) : b;
-  const out = backend.makeOutput([...outDims, m, n], "float32");
-
-  // A single product when b is shared by every slice: a's slices are contiguous rows of one [batch·m, k] matrix.
-  const merged = batchB === 1 && batchA === batch;
-  const rows = merged ? batch * m : m;
-  const slices = merged ? 1 : batch;
-  let scratch = shapeScratch.get(backend);
-  if (scratch === undefined) {
-    scratch = backend.wasm._malloc(24);
-    shapeScratch.set(backend, scratch);
-  }
-  backend.wasm.HEAP32.set([1, rows, k, 1, k, n], scratch / 4);
-
-  const offsetA = backend.dataIdMap.get(aData.dataId).memoryOffset;
-  const offsetB = backend.dataIdMap.get(bData.dataId).memoryOffset;
-  const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
-  const indexA = broadcastBatchIndex(dimsA, outDims), indexB = broadcastBatchIndex(dimsB, outDims);
-  for (let s = 0; s < slices; s++) {
-    const idA = view(backend, offsetA + indexA[s] * m * k * 4, rows * k);
-    const idB = view(backend, offsetB + indexB[s] * k * n * 4, k * n);
-    const idOut = view(backend, offsetOut + s * m * n * 4, rows * n);
-    backend.wasm._BatchMatMul(idA, scratch, 3, idB, scratch + 12, 3, 0, 0, idOut);
-    // Unregistering also drops the XNNPACK operator cached on idB (it holds b's packed copy).
-    for (const id of [idA, idB, idOut]) backend.wasm.tfjs.disposeData(id);
-  }
+  const left = operand(a, dimsA, m, k, transposeA);
+  const out = slicedProducts(backend, left, operand(b, dimsB, k, n, transposeB), outDims);
   for (const t of temps) backend.disposeData(t.dataId);
   return out;
 }

@@ -1,6 +1,10 @@
 /**
- * Plain-JS replacements of three stock wasm kernels that profiling showed slow at the models' shapes, working on the
- * wasm heap in place (perf-facts, README "Performance"): the stock ones run generic strided C++ loops.
+ * Plain-JS replacements of stock wasm kernels that profiling showed slow at the models' shapes, working on the wasm
+ * heap in place (README "Performance"):
+ * - Identity (the engine clones every tensor it saves for the backward pass): shares the buffer by reference count,
+ *   as the cpu backend does, where the stock kernel copies it. Tensors are immutable and every kernel writes only
+ *   into its own fresh output, so sharing is safe.
+ * The stock kernels below run generic strided C++ loops.
  * - GatherV2 (any axis, batchDims): row copies, ~40x faster for an embedding lookup of [128, 200] ids.
  * - Sum over leading axes (a bias/LayerNorm gradient, [B·T, d] -> [d]): one pass of row adds in float64, where the
  *   stock kernel first transposes the input so the reduced axes come last (~10x faster).
@@ -16,6 +20,13 @@ const COPYABLE: readonly tf.DataType[] = ["float32", "int32"];
 
 function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+function identityShared(args: KernelArgs): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === "string") return null;
+  wasmBackend(args).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
 function gatherFast(args: KernelArgs): tf.TensorInfo | null {
@@ -123,6 +134,8 @@ function transposeFast(args: KernelArgs): tf.TensorInfo | null {
   return out;
 }
 
+/** Identity without a copy. */
+export const fastIdentity: tf.KernelConfig = overrideKernel("Identity", identityShared);
 /** GatherV2 by row copies on the heap. */
 export const fastGatherV2: tf.KernelConfig = overrideKernel("GatherV2", gatherFast);
 /** Sum over leading axes in one pass. */

@@ -16,6 +16,7 @@ export interface WasmBackend {
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: unknown): boolean;
+  incRef(dataId: unknown): void;
   wasm: {
     HEAP32: Int32Array;
     HEAPF32: Float32Array;

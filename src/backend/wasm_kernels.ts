@@ -2,11 +2,11 @@
  * Kernels that the models' forward and backward passes need but tfjs-backend-wasm 4.22 lacks (`WASM_POLYFILLS`;
  * found by running real training steps on wasm: gather's gradient is an UnsortedSegmentSum), and faster
  * replacements of stock wasm kernels (`WASM_OVERRIDES`). Every kernel in either list is tested against the cpu
- * backend (tests/backend_test.ts, tests/backend_matmul_test.ts).
+ * backend (tests/backend_test.ts, tests/backend_overrides_test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastBatchMatMul } from "./batch_matmul.ts";
-import { fastGatherV2, fastSum, fastTranspose } from "./heap_kernels.ts";
+import { fastGatherV2, fastIdentity, fastSum, fastTranspose } from "./heap_kernels.ts";
 import { registerOverride } from "./override.ts";
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
@@ -44,7 +44,13 @@ const unsortedSegmentSum: tf.KernelConfig = {
 export const WASM_POLYFILLS: readonly tf.KernelConfig[] = [unsortedSegmentSum];
 
 /** Stock wasm kernels this project replaces by faster ones (each falls back to the stock kernel where it loses). */
-export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [fastBatchMatMul, fastGatherV2, fastSum, fastTranspose];
+export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
+  fastBatchMatMul,
+  fastGatherV2,
+  fastSum,
+  fastTranspose,
+  fastIdentity,
+];
 
 /** Registers every polyfill that the wasm backend does not already provide, and the overrides. Idempotent. */
 export function registerWasmPolyfills(): void {

@@ -155,3 +155,15 @@ Deno.test("Transpose on wasm equals cpu for block swaps and other permutations (
   const { wasm } = await both(ints);
   assert.deepEqual(wasm[0], [1, 4, 2, 5, 3, 6]);
 });
+
+Deno.test("Identity on wasm shares the buffer: a clone outlives its source, and both free it together", async () => {
+  await initBackend("wasm");
+  const buffers = liveBuffers();
+  const x = tf.tensor1d([1.5, -2, 3]);
+  const y = x.clone();
+  assert.equal(liveBuffers(), buffers + 1, "no copy");
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, 3]);
+  y.dispose();
+  assert.equal(liveBuffers(), buffers);
+});
