@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--quick] [--compare] [--only <substring>]`: training-step, evaluation and epoch timings on the
+ * `deno task bench [--quick] [--compare] [--only l50,l200,...]`: training-step, evaluation and epoch timings on the
  * configured backend (wasm by default), one JSON line per case, plus the PyTorch reference (bench/sasrec_torch.py)
  * at the two SASRec shapes and the tfjs/PyTorch ratios. `--compare` adds, for each SASRec step shape, the stock
  * wasm kernels and the overrides of src/backend alternated round-robin in one process (the machine is shared, so only
@@ -22,7 +22,7 @@ import { Rng } from "../src/rng.ts";
 import { ModuleOptimizer } from "../src/train/optimizer.ts";
 import { epochRng } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
-import { runMain } from "../src/util/errors.ts";
+import { runMain, UserError } from "../src/util/errors.ts";
 import { type BenchRecord, measure, median, type RunCounts } from "./measure.ts";
 
 /** ML-100K's item id count (ids 1..1682 plus the padding row). */
@@ -139,18 +139,29 @@ async function ml100kConfig(sets: string[]): Promise<{ config: Config; data: str
   return { config, data: `synthetic ${ML100K_USERS}x${ML100K_ITEMS} (no ML-100K found)` };
 }
 
-/** Full-ranking evaluation (test split) of every ML-100K user with an untrained SASRec of configs/sasrec_ml100k. */
-async function evalFull(): Promise<BenchCase> {
-  const { config, data } = await ml100kConfig(["eval_protocol=full"]);
+/** The perf-facts SASRec shape (L50 d64 H2 N2) as `--set`s over configs/sasrec_ml100k.yaml. */
+const L50_SETS = ["max_seq_len=50", "sasrec_hidden_dim=64", "sasrec_num_heads=2"];
+
+/** Full-ranking evaluation (test split) of every ML-100K user with an untrained SASRec of configs/sasrec_ml100k.yaml
+ * plus `sets`. */
+async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
+  const { config, data } = await ml100kConfig([...sets, "eval_protocol=full"]);
   const ds = await loadDataset(config);
   const model = new SasRec(config, ds.numItems, new Rng(0).fork("init"));
   const batches = evalBatches(ds, config, "test");
   const opts = { protocol: config.eval_protocol, tiePolicy: config.tie_policy, itemExists: ds.itemExists };
   return {
-    name: "eval_full_ml100k",
+    name,
     run: () => void evaluate(model, batches, opts),
     dispose: () => model.dispose(),
-    extra: { data, users: ds.splits.length, items: ds.numItems, eval_batch_size: config.eval_batch_size },
+    extra: {
+      data,
+      users: ds.splits.length,
+      items: ds.numItems,
+      seq_len: config.max_seq_len,
+      hidden: config.sasrec_hidden_dim,
+      eval_batch_size: config.eval_batch_size,
+    },
   };
 }
 
@@ -178,11 +189,23 @@ async function sasrecEpoch(): Promise<BenchCase> {
   };
 }
 
-/** The training-step cases by short name (bench/profile.ts). */
-export const SHAPES: Record<string, () => BenchCase | Promise<BenchCase>> = {
-  l50: sasrecStepL50,
-  l200: sasrecStepL200,
-  ur4rec: ur4recStep,
+/** A case's maker; `long` cases get fewer runs; `torch` is the PyTorch reference's shape for a SASRec step. */
+interface CaseEntry {
+  make: () => BenchCase | Promise<BenchCase>;
+  long?: boolean;
+  torch?: Record<string, number>;
+}
+
+const TORCH_ITEMS = ML100K_ITEMS + 1;
+
+/** Every case by short name (`--only`, bench/profile.ts), in run order. */
+export const CASES: Record<string, CaseEntry> = {
+  l50: { make: sasrecStepL50, torch: { batch: 128, len: 50, dim: 64, heads: 2, blocks: 2, items: TORCH_ITEMS } },
+  l200: { make: sasrecStepL200, torch: { batch: 128, len: 200, dim: 50, heads: 1, blocks: 2, items: TORCH_ITEMS } },
+  ur4rec: { make: ur4recStep },
+  eval: { make: () => evalFull("eval_full_ml100k", L50_SETS), long: true },
+  eval200: { make: () => evalFull("eval_full_ml100k_l200", []), long: true },
+  epoch: { make: sasrecEpoch, long: true },
 };
 
 /** Runs a case and prints its record. */
@@ -192,8 +215,9 @@ function report(c: BenchCase, counts: RunCounts): BenchRecord {
   return record;
 }
 
-/** Alternates the stock wasm kernels and the overrides (WASM_OVERRIDES) on one case, round-robin, and prints both medians. */
-function compareMatMul(c: BenchCase, counts: RunCounts): void {
+/** Alternates the stock wasm kernels and the overrides (WASM_OVERRIDES) on one case, round-robin; prints both
+ * medians. */
+function compareKernels(c: BenchCase, counts: RunCounts): void {
   const times: Record<string, number[]> = { stock: [], fast: [] };
   for (const variant of ["stock", "fast"]) {
     setFastKernels(variant === "fast");
@@ -249,45 +273,27 @@ async function main() {
   const long: RunCounts = quick ? { warmup: 1, runs: 2 } : { warmup: 1, runs: 5 };
   const backend = await initBackend();
   console.log(JSON.stringify({ name: "env", backend, deno: Deno.version.deno, tfjs: tf.version.tfjs, quick }));
-  const wanted = (name: string) => !values.only || name.includes(values.only);
-
-  const tfjs: Record<string, number> = {};
-  const cases: [string, () => BenchCase | Promise<BenchCase>, RunCounts][] = [
-    ["sasrec_step_b128_l50_d64_h2_n2", sasrecStepL50, steps],
-    ["sasrec_step_b128_l200_d50_h1_n2", sasrecStepL200, steps],
-    ["ur4rec_step", ur4recStep, steps],
-    ["eval_full_ml100k", evalFull, long],
-    ["sasrec_epoch_ml100k_l200", sasrecEpoch, long],
-  ];
-  for (const [name, make, counts] of cases) {
-    if (!wanted(name)) continue;
-    const c = await make();
+  const only = values.only?.split(",");
+  for (const key of only ?? []) {
+    if (!(key in CASES)) throw new UserError(`--only ${key}: expected one of ${Object.keys(CASES).join(", ")}`);
+  }
+  let torchMissing = false;
+  for (const [key, entry] of Object.entries(CASES)) {
+    if (only && !only.includes(key)) continue;
+    const c = await entry.make();
+    let median: number;
     try {
-      tfjs[c.name] = report(c, counts).median_ms;
-      if (values.compare && backend === "wasm") compareMatMul(c, counts);
+      median = report(c, entry.long ? long : steps).median_ms;
+      if (values.compare && backend === "wasm") compareKernels(c, entry.long ? long : steps);
     } finally {
       c.dispose();
     }
-  }
-
-  const torchShapes: [string, Record<string, number>][] = [
-    ["sasrec_step_b128_l50_d64_h2_n2", { batch: 128, len: 50, dim: 64, heads: 2, blocks: 2, items: ML100K_ITEMS + 1 }],
-    ["sasrec_step_b128_l200_d50_h1_n2", {
-      batch: 128,
-      len: 200,
-      dim: 50,
-      heads: 1,
-      blocks: 2,
-      items: ML100K_ITEMS + 1,
-    }],
-  ];
-  for (const [name, shape] of torchShapes) {
-    if (!wanted(name)) continue;
-    const torch = await torchStep(`torch_${name}`, shape, steps.runs);
-    if (!torch) break;
-    if (tfjs[name] !== undefined) {
-      const ratio = Math.round((tfjs[name] / torch.median_ms) * 100) / 100;
-      console.log(JSON.stringify({ name: `ratio_tfjs_over_torch_${name}`, ratio_tfjs_over_torch: ratio }));
+    if (!entry.torch || torchMissing) continue;
+    const torch = await torchStep(`torch_${c.name}`, entry.torch, steps.runs);
+    torchMissing = torch === null;
+    if (torch) {
+      const ratio = Math.round((median / torch.median_ms) * 100) / 100;
+      console.log(JSON.stringify({ name: `ratio_tfjs_over_torch_${c.name}`, ratio_tfjs_over_torch: ratio }));
     }
   }
 }

@@ -1,19 +1,21 @@
 /**
- * `deno run -A bench/profile.ts [l50|l200|ur4rec] [--shapes]`: per-kernel time of one training step (tf.profile after two
- * warm-up steps), as a table sorted by total time (`--shapes`: one row per kernel and input shapes). On wasm every kernel runs synchronously, so a kernel's time is
- * the wall time of its call.
+ * `deno run -A bench/profile.ts <case> [--shapes]` (a short name of bench/bench.ts's CASES: l50, l200, ur4rec, eval,
+ * ...): per-kernel time of one run of the case (tf.profile after two warm-up runs), as a table sorted by total time
+ * (`--shapes`: one row per kernel and input shapes). On wasm every kernel runs synchronously, so a kernel's time is
+ * the wall time of its call. Rows named "unnamed scope" are custom-gradient ops; their time includes the kernels
+ * inside them, which are listed again on their own.
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/backend.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
-import { SHAPES } from "./bench.ts";
+import { CASES } from "./bench.ts";
 
 async function main() {
   const shape = Deno.args[0] ?? "l50";
-  const make = SHAPES[shape];
-  if (!make) throw new UserError(`unknown shape "${shape}": expected one of ${Object.keys(SHAPES).join(", ")}`);
+  const entry = CASES[shape];
+  if (!entry) throw new UserError(`unknown case "${shape}": expected one of ${Object.keys(CASES).join(", ")}`);
   await initBackend();
-  const c = await make();
+  const c = await entry.make();
   c.run();
   c.run();
   const info = await tf.profile(() => c.run());

@@ -167,3 +167,26 @@ Deno.test("Identity on wasm shares the buffer: a clone outlives its source, and 
   y.dispose();
   assert.equal(liveBuffers(), buffers);
 });
+
+Deno.test("Maximum against 0 and GreaterEqual against a scalar on wasm equal cpu (both orders, NaN, infinities, broadcast)", async () => {
+  const x = [...values([3, 4], 12), NaN, -Infinity, Infinity, 0];
+  const cases: [string, () => tf.Tensor][] = [
+    ["max(x, 0)", () => tf.maximum(tf.tensor1d(x), 0)],
+    ["max(0, x)", () => tf.maximum(tf.scalar(0), tf.tensor1d(x))],
+    ["max(x, [[0]])", () => tf.maximum(tf.tensor1d(x), tf.tensor2d([[0]]))],
+    ["max([[[0]]], x)", () => tf.maximum(tf.tensor3d([[[0]]]), tf.tensor2d(x, [1, x.length]))],
+    ["max(x, y)", () => tf.maximum(tf.tensor1d(x), tf.tensor1d(x.map((v) => -v)))],
+    ["x >= 0", () => tf.greaterEqual(tf.tensor1d(x), 0)],
+    ["-0.2 >= x", () => tf.greaterEqual(tf.scalar(-0.2), tf.tensor1d(x))],
+  ];
+  for (const [what, fn] of cases) {
+    const { wasm, cpu } = await both(fn);
+    assert.deepEqual(wasm[0], cpu[0], what);
+  }
+  const { wasm } = await both(
+    () => [tf.maximum(tf.tensor1d([NaN, -1, 2]), 0), tf.greaterEqual(tf.tensor1d([NaN, 0, -1]), 0)],
+  );
+  assert.deepEqual(wasm, [[NaN, 0, 2], [0, 1, 0]]);
+  // max(-0, 0) is +0 as on cpu (the stock wasm kernel gives -0)
+  assert.ok(Object.is((await both(() => tf.maximum(tf.tensor1d([-0]), 0))).wasm[0][0], 0));
+});

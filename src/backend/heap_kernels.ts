@@ -10,6 +10,8 @@
  *   stock kernel first transposes the input so the reduced axes come last (~10x faster).
  * - Transpose that swaps two blocks of axes ([R, C] -> [C, R], or [B, R, C] -> [B, C, R]): a cache-blocked copy
  *   (~2.5x faster).
+ * - Maximum against a scalar 0 (ReLU as max(x, 0), which keeps NaN) and GreaterEqual against a scalar (its
+ *   gradient): one branch-free JS pass, ~10x faster than the stock broadcast loops.
  * Anything else returns null and runs the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -134,11 +136,60 @@ function transposeFast(args: KernelArgs): tf.TensorInfo | null {
   return out;
 }
 
+/** The non-scalar operand and the scalar's value when exactly one of a binary kernel's float32 inputs has one
+ * element (the output then has the broadcast shape, the size of the other operand); else null. */
+function withScalar(
+  args: KernelArgs,
+): { x: tf.TensorInfo; value: number; scalarFirst: boolean; shape: number[] } | null {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  if (a.dtype !== "float32" || b.dtype !== "float32") return null;
+  const scalarFirst = size(a.shape) === 1;
+  if (!scalarFirst && size(b.shape) !== 1) return null;
+  const backend = wasmBackend(args);
+  const value = backend.wasm.HEAPF32[heapIndex(backend, scalarFirst ? a : b)];
+  const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  return { x: scalarFirst ? b : a, value, scalarFirst, shape };
+}
+
+/** max(x, 0) (either order) on the float bits, branch-free: negative non-NaN values become +0, NaN stays NaN. */
+function maximumZero(args: KernelArgs): tf.TensorInfo | null {
+  const operands = withScalar(args);
+  if (!operands || operands.value !== 0) return null;
+  const backend = wasmBackend(args);
+  const out = backend.makeOutput(operands.shape, "float32");
+  const n = size(operands.shape), heap = backend.wasm.HEAP32;
+  const src = heap.subarray(heapIndex(backend, operands.x), heapIndex(backend, operands.x) + n);
+  const dst = heap.subarray(heapIndex(backend, out), heapIndex(backend, out) + n);
+  for (let i = 0; i < n; i++) {
+    const bits = src[i];
+    dst[i] = bits & (~(bits >> 31) | ((bits & 0x7fffffff) > 0x7f800000 ? -1 : 0));
+  }
+  return out;
+}
+
+/** x >= c or c >= x for a scalar c, branch-free. */
+function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
+  const operands = withScalar(args);
+  if (!operands) return null;
+  const backend = wasmBackend(args);
+  const out = backend.makeOutput(operands.shape, "bool");
+  const n = size(operands.shape), start = heapIndex(backend, operands.x), v = operands.value;
+  const src = backend.wasm.HEAPF32.subarray(start, start + n);
+  const dst = new Uint8Array(src.buffer, backend.dataIdMap.get(out.dataId).memoryOffset, n);
+  if (operands.scalarFirst) { for (let i = 0; i < n; i++) dst[i] = +(v >= src[i]); }
+  else for (let i = 0; i < n; i++) dst[i] = +(src[i] >= v);
+  return out;
+}
+
 /** Identity without a copy. */
 export const fastIdentity: tf.KernelConfig = overrideKernel("Identity", identityShared);
 /** GatherV2 by row copies on the heap. */
 export const fastGatherV2: tf.KernelConfig = overrideKernel("GatherV2", gatherFast);
 /** Sum over leading axes in one pass. */
 export const fastSum: tf.KernelConfig = overrideKernel("Sum", sumFast);
+/** Maximum against a scalar 0 in one pass. */
+export const fastMaximum: tf.KernelConfig = overrideKernel("Maximum", maximumZero);
+/** GreaterEqual against a scalar in one pass. */
+export const fastGreaterEqual: tf.KernelConfig = overrideKernel("GreaterEqual", greaterEqualScalar);
 /** Block-swapping Transpose, cache-blocked. */
 export const fastTranspose: tf.KernelConfig = overrideKernel("Transpose", transposeFast);

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastBatchMatMul } from "./batch_matmul.ts";
-import { fastGatherV2, fastIdentity, fastSum, fastTranspose } from "./heap_kernels.ts";
+import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
 import { registerOverride } from "./override.ts";
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
@@ -50,6 +50,8 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
   fastSum,
   fastTranspose,
   fastIdentity,
+  fastMaximum,
+  fastGreaterEqual,
 ];
 
 /** Registers every polyfill that the wasm backend does not already provide, and the overrides. Idempotent. */
