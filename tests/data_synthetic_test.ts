@@ -39,18 +39,19 @@ Deno.test("synthetic: titles are unique and none contains another", () => {
   for (const a of titles) for (const b of titles) assert.ok(a === b || !b.includes(a), `${a} inside ${b}`);
 });
 
-Deno.test("synthetic: ensureSynthetic writes once, atomically, and regenerates for another size", async () => {
+Deno.test("synthetic: ensureSynthetic writes once, atomically, one folder per size", async () => {
   await using dir = await tempDir();
   const path = await ensureSynthetic(dir.path, { users: 30, items: 40 });
-  assert.equal(path, join(dir.path, "synthetic"));
+  assert.equal(path, join(dir.path, "synthetic", "30x40"));
   const names = [...Deno.readDirSync(path)].map((e) => e.name).sort();
   assert.deepEqual(names, ["llm_generated", "synthetic.json", "u.data", "u.genre", "u.item", "u.user"]);
   const before = Deno.statSync(join(path, "u.data")).mtime;
   await ensureSynthetic(dir.path, { users: 30, items: 40 });
   assert.deepEqual(Deno.statSync(join(path, "u.data")).mtime, before);
-  await ensureSynthetic(dir.path, { users: 25, items: 40 });
-  assert.equal(Deno.readTextFileSync(join(path, "u.user")).trim().split("\n").length, 25);
-  assert.deepEqual(JSON.parse(Deno.readTextFileSync(join(path, "synthetic.json"))).users, 25);
+  const other = await ensureSynthetic(dir.path, { users: 25, items: 40 });
+  assert.equal(Deno.readTextFileSync(join(other, "u.user")).trim().split("\n").length, 25);
+  assert.deepEqual(JSON.parse(Deno.readTextFileSync(join(other, "synthetic.json"))).users, 25);
+  assert.deepEqual(Deno.statSync(join(path, "u.data")).mtime, before, "the other size is left alone");
   assert.deepEqual([...Deno.readDirSync(path)].map((e) => e.name).sort(), names, "no temp files left");
 });
 

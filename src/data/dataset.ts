@@ -1,7 +1,7 @@
 /**
  * The dataset entry point: config -> raw files -> preprocessing -> `max_users` -> split -> `Dataset`.
  * `ml-100k` reads `<data_dir>/ml-100k/`, `ml-1m` reads `<data_dir>/ml-1m/`, `synthetic` reads
- * `<data_dir>/synthetic/` after generating it there when absent.
+ * `<data_dir>/synthetic/<users>x<items>/` after generating it there when absent.
  */
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";

@@ -272,8 +272,16 @@ async function writeDataset(dir: string, files: SyntheticFiles, marker: Record<s
  * Makes sure `<dataDir>/synthetic/` holds the dataset of this size (generating it when absent or of another size)
  * and returns its path.
  */
+/**
+ * Where the dataset of a given size lives: `<data_dir>/synthetic/<users>x<items>/`, one folder per size so that
+ * runs of different sizes (tests, notebooks, grids running side by side) never regenerate each other's files.
+ */
+export function syntheticDir(dataDir: string, size: SyntheticSize): string {
+  return join(dataDir, "synthetic", `${size.users}x${size.items}`);
+}
+
 export async function ensureSynthetic(dataDir: string, size: SyntheticSize): Promise<string> {
-  const dir = join(dataDir, "synthetic");
+  const dir = syntheticDir(dataDir, size);
   const marker = markerFor(size);
   const found = await readJsonIfExists<Record<string, number>>(join(dir, MARKER));
   if (found && JSON.stringify(found) === JSON.stringify(marker)) return dir;

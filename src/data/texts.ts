@@ -6,11 +6,12 @@
  *   user's last `HISTORY_WINDOW` TRAIN items, so val/test items never enter), `template` (titles, years and genres
  *   of those train items) or `none` (empty).
  * Shipped files map MovieLens ids to strings and live in `llm_dir`, by default `<data_dir>/llm_generated`
- * (`<data_dir>/synthetic/llm_generated` for the synthetic dataset, whose generator writes them).
+ * (`<data_dir>/synthetic/<users>x<items>/llm_generated` for the synthetic dataset, whose generator writes them).
  */
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { UserError } from "../util/errors.ts";
+import { syntheticDir } from "./synthetic.ts";
 import type { Dataset, ItemInfo } from "./types.ts";
 
 /** The original's fallback user text (content moderation), counted as a placeholder. */
@@ -35,7 +36,10 @@ export interface Texts {
 export function llmDir(config: Config): string {
   if (config.llm_dir !== null) return config.llm_dir;
   return config.dataset === "synthetic"
-    ? join(config.data_dir, "synthetic", "llm_generated")
+    ? join(
+      syntheticDir(config.data_dir, { users: config.synthetic_users, items: config.synthetic_items }),
+      "llm_generated",
+    )
     : join(config.data_dir, "llm_generated");
 }
 
