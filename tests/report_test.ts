@@ -13,6 +13,7 @@ import {
   readGridResultsIfExists,
   reportHtml,
   reportMarkdown,
+  wallTimeSentence,
 } from "../src/experiments/report.ts";
 import { writeJsonAtomic } from "../src/util/fs.ts";
 import { tempDir } from "./helpers.ts";
@@ -121,4 +122,14 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
   assert.ok(html.startsWith("<!DOCTYPE html>"));
   assert.ok(html.includes("<td>0.2000 ± 0.2484</td>") && html.includes("<code>runs/results/models</code>"));
   assert.equal((html.match(/<table>/g) ?? []).length, 2);
+});
+
+Deno.test("report: wall-clock sentence sums and takes the median of finished runs only", () => {
+  const row = (t: number | null) => ({ wall_time_s: t }) as Parameters<typeof wallTimeSentence>[0][number];
+  assert.equal(
+    wallTimeSentence([row(10), row(null), row(30), row(20)]),
+    "Wall-clock time of the 3 finished run(s): 1.0 min in total, 20 s median per run " +
+      "(one run at a time on a 2-core machine shared with other work).",
+  );
+  assert.equal(wallTimeSentence([row(null)]), "No run has finished yet.");
 });

@@ -87,6 +87,30 @@ export function cellTable(summary: GridSummary, axes: Record<string, unknown[]>)
   }));
 }
 
+/** Total and median wall-clock time of the finished runs of a grid. */
+export function wallTimeSentence(rows: ResultRow[]): string {
+  const times = rows.map((r) => r.wall_time_s).filter((t): t is number => t !== null).sort((a, b) => a - b);
+  if (times.length === 0) return "No run has finished yet.";
+  const total = times.reduce((a, b) => a + b, 0);
+  const median = times[Math.floor(times.length / 2)];
+  return `Wall-clock time of the ${times.length} finished run(s): ${(total / 60).toFixed(1)} min in total, ` +
+    `${median.toFixed(0)} s median per run (one run at a time on a 2-core machine shared with other work).`;
+}
+
+/** The code version the runs were made with, from `DIR/COMMIT` when the results driver wrote one. */
+function provenance(dir: string): string[] {
+  try {
+    const commit = Deno.readTextFileSync(`${dir}/COMMIT`).trim();
+    return [
+      `Runs made with the code at commit \`${commit}\` (\`git checkout ${
+        commit.slice(0, 10)
+      }\` to rerun them exactly).`,
+    ];
+  } catch {
+    return [];
+  }
+}
+
 /** The cells as chart rows for `ablationNanRate` / `ablationNdcg` / `mainEffects` (src/viz/plots.ts). */
 export function ablationRows(summary: GridSummary, axes: Record<string, unknown[]>): AblationRow[] {
   return summary.cells.map((c) => {
@@ -359,6 +383,8 @@ export function gridSection(
     paragraphs: [
       `Grid \`${shownPath(results.grid, root)}\` in \`${dir}\`: ${s.final_runs} of ${s.runs} ` +
       `runs finished; test metrics, mean ± 95% t-interval across seeds ("± ?" with a single seed).`,
+      wallTimeSentence(results.rows),
+      ...provenance(results.dir),
       ...(options.effects !== false && s.cells.length > 1 ? effectSentences(s) : []),
     ],
     tables: [{ caption: `Per cell (${dir})`, rows: cellTable(s, results.axes) }],
