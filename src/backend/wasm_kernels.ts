@@ -7,36 +7,31 @@
 import * as tf from "@tensorflow/tfjs";
 import { fastBatchMatMul } from "./batch_matmul.ts";
 import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
-import { registerOverride } from "./override.ts";
+import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
 
-type TypedArray = Float32Array | Int32Array | Uint8Array;
-interface WasmBackendLike {
-  readSync(dataId: unknown): TypedArray;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: TypedArray): tf.TensorInfo;
-}
-
-/** Sums rows of `x` into `numSegments` buckets by `segmentIds` (the gradient of gather). */
+/** Sums rows of `x` into `numSegments` buckets by `segmentIds` (the gradient of gather), on the wasm heap. */
 const unsortedSegmentSum: tf.KernelConfig = {
   kernelName: "UnsortedSegmentSum",
   backendName: "wasm",
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-    const { numSegments } = attrs as unknown as { numSegments: number };
-    const be = backend as unknown as WasmBackendLike;
-    const xs = be.readSync(x.dataId);
-    const ids = be.readSync(segmentIds.dataId);
+  kernelFunc: (args) => {
+    const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+    const { numSegments } = args.attrs as unknown as { numSegments: number };
+    const backend = wasmBackend(args);
     const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
     const inner = outShape.slice(1).reduce((a, b) => a * b, 1);
-    const out = x.dtype === "int32" ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
-    for (let i = 0; i < ids.length; i++) {
+    const out = backend.makeOutput(outShape, x.dtype);
+    const heap = x.dtype === "int32" ? backend.wasm.HEAP32 : backend.wasm.HEAPF32; // after makeOutput (heap growth)
+    const count = segmentIds.shape.reduce((a, b) => a * b, 1);
+    const ids = backend.wasm.HEAP32.subarray(heapIndex(backend, segmentIds), heapIndex(backend, segmentIds) + count);
+    const xs = heapIndex(backend, x), dst = heapIndex(backend, out);
+    heap.fill(0, dst, dst + numSegments * inner);
+    for (let i = 0; i < count; i++) {
       const seg = ids[i];
       if (seg < 0 || seg >= numSegments) continue; // tf semantics: out-of-range ids are dropped
-      const src = i * inner;
-      const dst = seg * inner;
-      for (let j = 0; j < inner; j++) out[dst + j] += xs[src + j];
+      const from = xs + i * inner, to = dst + seg * inner;
+      for (let j = 0; j < inner; j++) heap[to + j] += heap[from + j];
     }
-    // The third argument of makeOutput is a wasm memory offset: leave it undefined and pass the values.
-    return be.makeOutput(outShape, x.dtype, undefined, out);
+    return out;
   },
 };
 
