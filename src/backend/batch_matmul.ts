@@ -109,6 +109,7 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
   const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
   if (plain || a.dtype !== "float32" || b.dtype !== "float32" || k !== kb || m * n * k < MIN_SLICE_MACS) return null;
   const outDims = tf.broadcast_util.assertAndGetBroadcastShape(dimsA, dimsB);
+  if (size(outDims) === 0) return null;
 
   // XNNPACK wants both operands untransposed: materialise the flagged ones. (Computing (bᵀ·aᵀ)ᵀ instead saves no
   // time: XNNPACK packs each slice's right operand, a transpose-like copy, so the swap only moves the copying.)
