@@ -135,15 +135,15 @@ function transposeFast(args: KernelArgs): tf.TensorInfo | null {
   return out;
 }
 
-/** The non-scalar operand and the scalar's value when exactly one of a binary kernel's float32 inputs has one
- * element (the output then has the broadcast shape, the size of the other operand); else null. */
+/** The other operand and the scalar's value when one of a binary kernel's float32 inputs has one element (`b` when
+ * both have; the output then has the broadcast shape, the size of the other operand); else null. */
 function withScalar(
   args: KernelArgs,
 ): { x: tf.TensorInfo; value: number; scalarFirst: boolean; shape: number[] } | null {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   if (a.dtype !== "float32" || b.dtype !== "float32") return null;
-  const scalarFirst = size(a.shape) === 1;
-  if (!scalarFirst && size(b.shape) !== 1) return null;
+  const scalarFirst = size(b.shape) !== 1; // `a` is the scalar only when `b` is not
+  if (scalarFirst && size(a.shape) !== 1) return null;
   const backend = wasmBackend(args);
   const value = backend.wasm.HEAPF32[heapIndex(backend, scalarFirst ? a : b)];
   const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
