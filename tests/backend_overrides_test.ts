@@ -143,17 +143,29 @@ Deno.test("Sum on wasm equals cpu over leading, inner and all axes, with keepDim
   assert.deepEqual(wasm[0], [9, 12]);
 });
 
-Deno.test("Transpose on wasm equals cpu for block swaps and other permutations (float32, int32)", async () => {
-  const shape = [3, 4, 5, 2];
-  const x = values(shape, 11);
-  const perms = [[0, 1, 3, 2], [0, 2, 3, 1], [2, 3, 0, 1], [1, 2, 3, 0], [3, 2, 1, 0], [0, 3, 1, 2], [1, 0, 2, 3]];
-  for (const perm of perms) {
+Deno.test("Transpose on wasm equals cpu: tall block swaps (the fast path) and other permutations (float32, int32)", async () => {
+  // [shape, perm]: the first four are tall swaps (rows >= 16 cols) that take the override, the rest the stock kernel
+  const cases: [number[], number[]][] = [
+    [[50, 3], [1, 0]],
+    [[3, 40, 2], [0, 2, 1]],
+    [[2, 20, 3, 2], [0, 3, 1, 2]],
+    [[37, 33, 2], [2, 0, 1]],
+    [[3, 4, 5, 2], [0, 1, 3, 2]],
+    [[3, 4, 5, 2], [2, 3, 0, 1]],
+    [[3, 4, 5, 2], [3, 2, 1, 0]],
+    [[3, 4, 5, 2], [1, 0, 2, 3]],
+  ];
+  for (const [shape, perm] of cases) {
+    const x = values(shape, 11);
     const { wasm, cpu } = await both(() => tf.transpose(tf.tensor(x, shape), perm));
-    assert.deepEqual(wasm[0], cpu[0], `transpose perm ${perm}`);
+    assert.deepEqual(wasm[0], cpu[0], `transpose [${shape}] perm ${perm}`);
   }
-  const ints = () => tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32"));
+  const ints = () => tf.transpose(tf.tensor2d(Array.from({ length: 64 }, (_, i) => i), [32, 2], "int32"));
   const { wasm } = await both(ints);
-  assert.deepEqual(wasm[0], [1, 4, 2, 5, 3, 6]);
+  assert.deepEqual(wasm[0], [
+    ...Array.from({ length: 32 }, (_, i) => 2 * i),
+    ...Array.from({ length: 32 }, (_, i) => 2 * i + 1),
+  ]);
 });
 
 Deno.test("Identity on wasm shares the buffer: a clone outlives its source, and both free it together", async () => {
