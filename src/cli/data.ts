@@ -1,7 +1,7 @@
 /**
  * `deno task data <command>`: getting and inspecting data.
  *   ml-100k    [--data-dir DIR] [--url URL] [--sha256 HEX]    download MovieLens-100K to DIR/ml-100k/
- *   synthetic  [--data-dir DIR] [--users N] [--items M]        generate the built-in dataset in DIR/synthetic/
+ *   synthetic  [--data-dir DIR] [--users N] [--items M]        generate the built-in dataset in DIR/synthetic/<users>x<items>/
  *   stats      [--data-dir DIR] [--dataset D] [--preset P]     print dataset statistics as JSON
  *   llm        [--kind users|items] [--limit N] [--rps R] [--out DIR]
  *              generate leak-free LLM texts (train history only) with the endpoint of UR4REC_LLM_BASE_URL,
