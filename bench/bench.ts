@@ -1,9 +1,9 @@
 /**
  * `deno task bench [--quick] [--compare] [--only l50,l200,...]`: training-step, evaluation and epoch timings on the
  * configured backend (wasm by default), one JSON line per case, plus the PyTorch reference (bench/sasrec_torch.py)
- * at the two SASRec shapes and the tfjs/PyTorch ratios. `--compare` adds, for each SASRec step shape, the stock
- * wasm kernels and the overrides of src/backend alternated round-robin in one process (the machine is shared, so only
- * alternated timings compare).
+ * at the two SASRec shapes and the tfjs/PyTorch ratios. `--compare` adds, for each case, the stock wasm kernels and
+ * the overrides of src/backend alternated round-robin in one process (the machine is shared, so only alternated
+ * timings compare).
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
@@ -13,7 +13,7 @@ import { loadConfig, resolveConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { evalBatches, trainBatches } from "../src/data/batches.ts";
 import { loadDataset } from "../src/data/dataset.ts";
-import type { TrainBatch } from "../src/data/types.ts";
+import type { Dataset, TrainBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
 import type { Recommender } from "../src/models/types.ts";
@@ -122,21 +122,28 @@ async function ur4recStep(): Promise<BenchCase> {
   return stepCase(name, model, config, randomBatch(config, ML100K_ITEMS, rng));
 }
 
-/** configs/sasrec_ml100k.yaml on ML-100K when the data is there (UR4REC_DATA_DIR or ../shared/data), else on
- * synthetic data of ML-100K's size. */
-async function ml100kConfig(sets: string[]): Promise<{ config: Config; data: string }> {
+/** configs/sasrec_ml100k.yaml (plus `sets`) and its dataset: ML-100K when the data is there (UR4REC_DATA_DIR or
+ * ../shared/data), else synthetic data of ML-100K's size generated in a temporary directory; `data` says which. */
+async function ml100k(sets: string[]): Promise<{ config: Config; ds: Dataset; data: string }> {
   const shared = new URL("../../shared/data", import.meta.url).pathname;
   const dirs = [Deno.env.get("UR4REC_DATA_DIR"), shared].filter((d): d is string => !!d);
   for (const dir of dirs) {
     try {
       await Deno.stat(`${dir}/ml-100k/u.data`);
-      return { config: await loadConfig(SASREC_ML100K, [...sets, `data_dir=${dir}`]), data: `${dir}/ml-100k` };
-    } catch { /* try the next one */ }
+    } catch {
+      continue;
+    }
+    const config = await loadConfig(SASREC_ML100K, [...sets, `data_dir=${dir}`]);
+    return { config, ds: await loadDataset(config), data: `${dir}/ml-100k` };
   }
   const synthetic = [`synthetic_users=${ML100K_USERS}`, `synthetic_items=${ML100K_ITEMS}`, "dataset=synthetic"];
   const dir = await Deno.makeTempDir({ prefix: "ur4rec-bench-" });
-  const config = await loadConfig(SASREC_ML100K, [...sets, ...synthetic, `data_dir=${dir}`]);
-  return { config, data: `synthetic ${ML100K_USERS}x${ML100K_ITEMS} (no ML-100K found)` };
+  try {
+    const config = await loadConfig(SASREC_ML100K, [...sets, ...synthetic, `data_dir=${dir}`]);
+    return { config, ds: await loadDataset(config), data: `synthetic ${ML100K_USERS}x${ML100K_ITEMS} (no ML-100K)` };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** The perf-facts SASRec shape (L50 d64 H2 N2) as `--set`s over configs/sasrec_ml100k.yaml. */
@@ -145,8 +152,7 @@ const L50_SETS = ["max_seq_len=50", "sasrec_hidden_dim=64", "sasrec_num_heads=2"
 /** Full-ranking evaluation (test split) of every ML-100K user with an untrained SASRec of configs/sasrec_ml100k.yaml
  * plus `sets`. */
 async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
-  const { config, data } = await ml100kConfig([...sets, "eval_protocol=full"]);
-  const ds = await loadDataset(config);
+  const { config, ds, data } = await ml100k([...sets, "eval_protocol=full"]);
   const model = new SasRec(config, ds.numItems, new Rng(0).fork("init"));
   const batches = evalBatches(ds, config, "test");
   const opts = { protocol: config.eval_protocol, tiePolicy: config.tie_policy, itemExists: ds.itemExists };
@@ -167,8 +173,7 @@ async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
 
 /** One real training epoch of configs/sasrec_ml100k.yaml (batches built inside the timing). */
 async function sasrecEpoch(): Promise<BenchCase> {
-  const { config, data } = await ml100kConfig([]);
-  const ds = await loadDataset(config);
+  const { config, ds, data } = await ml100k([]);
   const model = new SasRec(config, ds.numItems, new Rng(0).fork("init"));
   const optimizer = new ModuleOptimizer(model.modules(), config);
   let epoch = 0, step = 0;
@@ -281,9 +286,9 @@ async function main() {
   for (const [key, entry] of Object.entries(CASES)) {
     if (only && !only.includes(key)) continue;
     const c = await entry.make();
-    let median: number;
+    let tfjsMs: number;
     try {
-      median = report(c, entry.long ? long : steps).median_ms;
+      tfjsMs = report(c, entry.long ? long : steps).median_ms;
       if (values.compare && backend === "wasm") compareKernels(c, entry.long ? long : steps);
     } finally {
       c.dispose();
@@ -292,7 +297,7 @@ async function main() {
     const torch = await torchStep(`torch_${c.name}`, entry.torch, steps.runs);
     torchMissing = torch === null;
     if (torch) {
-      const ratio = Math.round((median / torch.median_ms) * 100) / 100;
+      const ratio = Math.round((tfjsMs / torch.median_ms) * 100) / 100;
       console.log(JSON.stringify({ name: `ratio_tfjs_over_torch_${c.name}`, ratio_tfjs_over_torch: ratio }));
     }
   }
