@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 /** Tiny synthetic datasets, batches, texts and a simple loss for the model tests. */
 import * as tf from "@tensorflow/tfjs";
 import { type Config, defaultConfig } from "../src/config/schema.ts";
@@ -199,6 +200,30 @@ export function finiteDifference(
   v.assign(original);
   original.dispose();
   return diff;
+}
+
+/**
+ * Asserts that, for each named variable, the autodiff gradient at its largest coordinate matches a central finite
+ * difference: |fd - g| <= 2% |g| + `atol`, after checking |g| > `minGrad` so the comparison means something.
+ */
+export function assertFiniteDifferences(
+  label: string,
+  model: Recommender,
+  batch: TrainBatch,
+  grads: Map<string, Float32Array>,
+  names: string[],
+  tolerances: { minGrad: number; atol: number },
+): void {
+  for (const name of names) {
+    const g = grads.get(name)!;
+    const i = argMaxAbs(g);
+    const fd = finiteDifference(model, batch, name, i, 1e-2);
+    assert.ok(Math.abs(g[i]) > tolerances.minGrad, `${label} ${name}: gradient ${g[i]} too small to check`);
+    assert.ok(
+      Math.abs(fd - g[i]) <= 2e-2 * Math.abs(g[i]) + tolerances.atol,
+      `${label} ${name}[${i}]: autodiff ${g[i]}, FD ${fd}`,
+    );
+  }
 }
 
 /** Index of the largest |value|. */

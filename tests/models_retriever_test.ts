@@ -10,10 +10,10 @@ import { UserError } from "../src/util/errors.ts";
 import { assertClose, onBackend } from "./helpers.ts";
 import {
   argMaxAbs,
+  assertFiniteDifferences,
   CaptureProbe,
   disposeScores,
   evalBatch,
-  finiteDifference,
   lossAndGrads,
   take,
   tinyConfig,
@@ -174,16 +174,7 @@ Deno.test("retriever: gradients match finite differences (both modes, cpu)", asy
         "retriever/moe/proxy_attn/ln/gamma",
         ...(mode === "fixed" ? ["retriever/history_projection/linear/w"] : []),
       ];
-      for (const name of names) {
-        const g = grads.get(name)!;
-        const i = argMaxAbs(g);
-        const fd = finiteDifference(r, batch, name, i, 1e-2);
-        assert.ok(Math.abs(g[i]) > 1e-4, `${mode} ${name}: gradient ${g[i]} too small to check`);
-        assert.ok(
-          Math.abs(fd - g[i]) <= 2e-2 * Math.abs(g[i]) + 1e-3,
-          `${mode} ${name}[${i}]: autodiff ${g[i]}, FD ${fd}`,
-        );
-      }
+      assertFiniteDifferences(mode, r, batch, grads, names, { minGrad: 1e-4, atol: 1e-3 });
       r.dispose();
     }
   });
