@@ -66,6 +66,18 @@ Deno.test("config: UR4REC_DATA_DIR sets data_dir unless the file or --set does",
   }
 });
 
+Deno.test("config: UR4REC_BACKEND picks the backend unless the file or --set does; bad values are named", async () => {
+  Deno.env.set("UR4REC_BACKEND", "cpu");
+  try {
+    assert.equal((await loadConfig(undefined)).backend, "cpu");
+    assert.equal((await loadConfig(undefined, ["backend=wasm"])).backend, "wasm");
+    Deno.env.set("UR4REC_BACKEND", "tpu");
+    await assert.rejects(loadConfig(undefined), /key "backend" = "tpu"/);
+  } finally {
+    Deno.env.delete("UR4REC_BACKEND");
+  }
+});
+
 Deno.test("config: every config in configs/ is valid and every key is documented", async () => {
   const docs = await Deno.readTextFile(new URL("../configs/README.md", import.meta.url));
   for (const key of CONFIG_KEYS) assert.ok(docs.includes(`\`${key}\``), `configs/README.md documents ${key}`);

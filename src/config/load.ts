@@ -9,6 +9,8 @@ import { type Config, CONFIG_KEYS, ConfigSchema } from "./schema.ts";
 
 /** Environment variable that sets `data_dir` when neither the file nor `--set` does. */
 export const DATA_DIR_ENV = "UR4REC_DATA_DIR";
+/** Environment variable that sets `backend` when neither the file nor `--set` does. */
+export const BACKEND_ENV = "UR4REC_BACKEND";
 
 /** Parses YAML text into a plain object of config keys; `source` names the file in errors. */
 export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
@@ -70,7 +72,7 @@ export function resolveConfig(values: Record<string, unknown>, source = "config"
 
 /**
  * Loads a config file (optional), applies `--set` overrides and the data-dir env var, and validates.
- * Precedence: `--set` > file > `UR4REC_DATA_DIR` > schema default.
+ * Precedence: `--set` > file > `UR4REC_DATA_DIR` / `UR4REC_BACKEND` > schema default.
  */
 export async function loadConfig(path: string | undefined, sets: string[] = []): Promise<Config> {
   let values: Record<string, unknown> = {};
@@ -94,6 +96,8 @@ export async function loadConfig(path: string | undefined, sets: string[] = []):
   }
   const envDir = Deno.env.get(DATA_DIR_ENV);
   if (values.data_dir === undefined && envDir) values.data_dir = envDir;
+  const envBackend = Deno.env.get(BACKEND_ENV);
+  if (values.backend === undefined && envBackend) values.backend = envBackend;
   return resolveConfig(values, source);
 }
 
