@@ -7,6 +7,7 @@ import { stableName } from "../src/models/params.ts";
 import type { Probe } from "../src/models/probe.ts";
 import type { Recommender, TrainScores } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
+import { assertClose, onBackend } from "./helpers.ts";
 
 /** Defaults shrunk to test size (d = 8, T = 6, D = 8), dropout off unless overridden. */
 export function tinyConfig(overrides: Partial<Config> = {}): Config {
@@ -224,6 +225,23 @@ export function assertFiniteDifferences(
       `${label} ${name}[${i}]: autodiff ${g[i]}, FD ${fd}`,
     );
   }
+}
+
+/** What a backend-agreement check compares: loss, gradients by variable name, full-ranking scores. */
+export interface BackendRun {
+  loss: number;
+  grads: Map<string, Float32Array>;
+  all: Float32Array | number[];
+}
+
+/** Runs `run` on cpu and on wasm and asserts loss, scores and every gradient agree within 1e-4; returns both. */
+export async function assertBackendsAgree<T extends BackendRun>(run: () => T): Promise<{ cpu: T; wasm: T }> {
+  const cpu = await onBackend("cpu", run);
+  const wasm = await onBackend("wasm", run);
+  assertClose([wasm.loss], [cpu.loss], 1e-4, "loss");
+  assertClose(wasm.all, cpu.all, 1e-4, "scoreAll");
+  for (const [name, g] of cpu.grads) assertClose(wasm.grads.get(name)!, g, 1e-4, `grad ${name}`);
+  return { cpu, wasm };
 }
 
 /** Index of the largest |value|. */

@@ -10,6 +10,7 @@ import { UserError } from "../src/util/errors.ts";
 import { assertClose, onBackend } from "./helpers.ts";
 import {
   argMaxAbs,
+  assertBackendsAgree,
   assertFiniteDifferences,
   CaptureProbe,
   disposeScores,
@@ -194,11 +195,7 @@ Deno.test("retriever: wasm and cpu agree (scores, gradients); no tensor leaks", 
     r.dispose();
     return { loss, grads, all };
   };
-  const cpu = await onBackend("cpu", run);
-  const wasm = await onBackend("wasm", run);
-  assertClose([wasm.loss], [cpu.loss], 1e-4, "loss");
-  assertClose(wasm.all, cpu.all, 1e-4, "scoreAll");
-  for (const [name, g] of cpu.grads) assertClose(wasm.grads.get(name)!, g, 1e-4, `grad ${name}`);
+  await assertBackendsAgree(run);
 });
 
 Deno.test("retriever: bad sizes are user errors naming what was expected", async () => {

@@ -5,6 +5,7 @@ import { SasRec } from "../src/models/sasrec.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, onBackend } from "./helpers.ts";
 import {
+  assertBackendsAgree,
   assertFiniteDifferences,
   CaptureProbe,
   disposeScores,
@@ -216,11 +217,7 @@ Deno.test("sasrec: wasm and cpu agree on scores and gradients (< 1e-4), with dro
     m.dispose();
     return { loss, grads, all };
   };
-  const cpu = await onBackend("cpu", run);
-  const wasm = await onBackend("wasm", run);
-  assertClose([wasm.loss], [cpu.loss], 1e-4, "loss");
-  assertClose(wasm.all, cpu.all, 1e-4, "scoreAll");
-  for (const [name, g] of cpu.grads) assertClose(wasm.grads.get(name)!, g, 1e-4, `grad ${name}`);
+  await assertBackendsAgree(run);
 });
 
 Deno.test("sasrec: no tensors leak across training steps and evaluation (wasm)", async () => {
