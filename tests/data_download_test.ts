@@ -70,10 +70,13 @@ Deno.test("download: wrong checksum, HTTP errors, offline and incomplete archive
   const { server, base } = serve(zip);
   try {
     const wrong = "0".repeat(64);
+    // Hash first: an `await` inside the assertion's arguments would leave the download's promise unhandled
+    // while it runs, and a fast rejection would then escape as an uncaught error.
+    const actual = await sha256Hex(zip);
     await assert.rejects(
       downloadMovieLens100k(dir.path, { url: `${base}/ml-100k.zip`, sha256: wrong }),
       new UserError(
-        `${base}/ml-100k.zip: SHA-256 mismatch: expected ${wrong}, got ${await sha256Hex(zip)} (corrupt or different ` +
+        `${base}/ml-100k.zip: SHA-256 mismatch: expected ${wrong}, got ${actual} (corrupt or different ` +
           `file); download ${base}/ml-100k.zip yourself and unzip it so that ${join(dir.path, "ml-100k", "u.data")} ` +
           "exists (needed: u.data, u.item, u.genre, u.user)",
       ),
