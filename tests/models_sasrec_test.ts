@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { Config } from "../src/config/schema.ts";
 import { SasRec } from "../src/models/sasrec.ts";
+import { statePositions } from "../src/models/sequence.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, onBackend } from "./helpers.ts";
 import {
@@ -236,4 +237,37 @@ Deno.test("sasrec: no tensors leak across training steps and evaluation (wasm)",
     assert.equal(tf.memory().numTensors, before);
     m.dispose();
   });
+});
+
+Deno.test("sasrec user states: the last block on the state rows only equals those rows of the full pass", async () => {
+  const sequences = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7], [4]];
+  for (const backend of ["cpu", "wasm"] as const) {
+    await onBackend(backend, () => {
+      for (const padding of ["left", "right"] as const) {
+        for (const norm of ["post", "pre"] as const) {
+          for (const state of ["last", "stale"] as const) {
+            for (const mask of ["safe", "torch"] as const) {
+              const m = model({ norm, state_position: state, attention_mask: mask, sasrec_num_blocks: 2 });
+              const eb = evalBatch(sequences, { seqLen: T, padding });
+              const ctx = m.context(false);
+              const fast = take(m.userStates(ctx, eb.inputs, eb.batchSize, T));
+              const hidden = m.encode(ctx, eb.inputs, eb.batchSize, T);
+              const positions = statePositions(eb.inputs, eb.batchSize, T, state);
+              const full = take(m.gatherPositions(hidden, positions));
+              hidden.dispose();
+              const where = `${backend} ${padding}/${norm}/${state}/${mask}`;
+              assert.deepEqual(
+                Array.from(fast, Number.isNaN),
+                Array.from(full, Number.isNaN),
+                `${where}: NaN in the same places`,
+              );
+              assertClose(fast.map((v) => v || 0), full.map((v) => v || 0), 1e-5, where);
+              assert.ok(full.some(Number.isFinite), where);
+              m.dispose();
+            }
+          }
+        }
+      }
+    });
+  }
 });

@@ -21,53 +21,63 @@ export const SAFE_MASK_VALUE = -1e9;
 
 /** Masks of one batch, shared by every block. */
 export interface SequenceMasks {
-  /** [B, 1, T, T]: 0 where query t may attend key s (s <= t and key s is an item), else -Infinity or -1e9. */
+  /** [B, 1, Tq, T]: 0 where query t may attend key s (s <= t and key s is an item), else -Infinity or -1e9. */
   additive: tf.Tensor4D;
-  /** Safe mode: [B, 1, T, 1], 0 on query rows without any visible key; null in torch mode. */
+  /** Safe mode: [B, 1, Tq, 1], 0 on query rows without any visible key; null in torch mode. */
   rowKeep: tf.Tensor4D | null;
-  /** Safe mode: [B, T, 1], 1 on item positions and 0 on pads; null in torch mode. */
+  /** Safe mode: [B, Tq, 1], 1 on item query positions and 0 on pads; null in torch mode. */
   timeline: tf.Tensor3D | null;
 }
 
-/** The values of `SequenceMasks` as flat arrays (additive [B, T, T], rowKeep [B, T], timeline [B, T]). */
+/**
+ * The values of `SequenceMasks` as flat arrays: additive [B, Tq, T], rowKeep [B, Tq], timeline [B, Tq]. The query
+ * rows are every position (Tq = T) or, with `queries` ([B]), one position per sequence (Tq = 1).
+ */
 export function maskValues(
   inputs: Int32Array,
   batchSize: number,
   seqLen: number,
   mode: AttentionMaskMode,
+  queries?: Int32Array,
 ): { additive: Float32Array; rowKeep: Float32Array; timeline: Float32Array } {
   const masked = mode === "torch" ? -Infinity : SAFE_MASK_VALUE;
-  const additive = new Float32Array(batchSize * seqLen * seqLen).fill(masked);
-  const rowKeep = new Float32Array(batchSize * seqLen);
-  const timeline = new Float32Array(batchSize * seqLen);
+  const queryRows = queries ? 1 : seqLen;
+  const additive = new Float32Array(batchSize * queryRows * seqLen).fill(masked);
+  const rowKeep = new Float32Array(batchSize * queryRows);
+  const timeline = new Float32Array(batchSize * queryRows);
   for (let b = 0; b < batchSize; b++) {
-    let seen = 0;
-    for (let t = 0; t < seqLen; t++) {
-      if (inputs[b * seqLen + t] !== 0) {
-        timeline[b * seqLen + t] = 1;
-        seen++;
+    for (let j = 0; j < queryRows; j++) {
+      const t = queries ? queries[b] : j;
+      const cell = b * queryRows + j;
+      if (inputs[b * seqLen + t] !== 0) timeline[cell] = 1;
+      for (let s = 0; s <= t; s++) {
+        if (inputs[b * seqLen + s] === 0) continue;
+        additive[cell * seqLen + s] = 0;
+        rowKeep[cell] = 1;
       }
-      rowKeep[b * seqLen + t] = seen > 0 ? 1 : 0;
-      const row = (b * seqLen + t) * seqLen;
-      for (let s = 0; s <= t; s++) if (inputs[b * seqLen + s] !== 0) additive[row + s] = 0;
     }
   }
   return { additive, rowKeep, timeline };
 }
 
-/** Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them). */
+/**
+ * Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them); with `queries` ([B]), the
+ * masks of one query row per sequence (additive [B, 1, 1, T]), for attending from those positions only.
+ */
 export function sequenceMasks(
   inputs: Int32Array,
   batchSize: number,
   seqLen: number,
   mode: AttentionMaskMode,
+  queries?: Int32Array,
 ): SequenceMasks {
-  const v = maskValues(inputs, batchSize, seqLen, mode);
+  const v = maskValues(inputs, batchSize, seqLen, mode, queries);
+  const queryRows = queries ? 1 : seqLen;
   const safe = mode === "safe";
   return {
-    additive: tf.tensor4d(v.additive, [batchSize, 1, seqLen, seqLen]),
-    rowKeep: safe ? tf.tensor4d(v.rowKeep, [batchSize, 1, seqLen, 1]) : null,
-    timeline: safe ? tf.tensor3d(v.timeline, [batchSize, seqLen, 1]) : null,
+    additive: tf.tensor4d(v.additive, [batchSize, 1, queryRows, seqLen]),
+    rowKeep: safe ? tf.tensor4d(v.rowKeep, [batchSize, 1, queryRows, 1]) : null,
+    timeline: safe ? tf.tensor3d(v.timeline, [batchSize, queryRows, 1]) : null,
   };
 }
 
@@ -75,8 +85,8 @@ export function sequenceMasks(
 type Tap = <T extends tf.Tensor>(op: string, t: T) => T;
 
 /**
- * softmax(q kᵀ + mask) · v over [B·H, T, dk] with q already scaled by 1/sqrt(dk); `keep` (broadcastable to
- * [B, H, T, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities and output.
+ * softmax(q kᵀ + mask) · v with q [B·H, Tq, dk] already scaled by 1/sqrt(dk) and k, v [B·H, T, dk]; `keep`
+ * (broadcastable to [B, H, Tq, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities and output.
  */
 function attentionForward(
   q: tf.Tensor3D,
@@ -87,12 +97,13 @@ function attentionForward(
   heads: number,
   report: Tap,
 ): { probs: tf.Tensor3D; kept: tf.Tensor3D; out: tf.Tensor3D } {
-  const [bh, seqLen] = q.shape;
-  const shape4 = [bh / heads, heads, seqLen, seqLen];
+  const [bh, queryRows] = q.shape;
+  const seqLen = k.shape[1];
+  const shape4 = [bh / heads, heads, queryRows, seqLen];
   const scores = report("scores", tf.matMul(q, k, false, true).reshape(shape4)); // before the mask: finite
   const probs4 = report("softmax", tf.softmax(scores.add(additive)));
-  const kept = (keep ? probs4.mul(keep) : probs4).reshape([bh, seqLen, seqLen]) as tf.Tensor3D;
-  return { probs: probs4.reshape([bh, seqLen, seqLen]), kept, out: tf.matMul(kept, v) };
+  const kept = (keep ? probs4.mul(keep) : probs4).reshape([bh, queryRows, seqLen]) as tf.Tensor3D;
+  return { probs: probs4.reshape([bh, queryRows, seqLen]), kept, out: tf.matMul(kept, v) };
 }
 
 /**
@@ -166,15 +177,17 @@ export class MultiHeadSelfAttention {
   }
 
   /**
-   * Attends x [B, T, d] to itself under `masks`. Taps under `layer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so
-   * the -Infinity of torch mode is not reported as a non-finite value), `softmax` (masked probabilities), `out`.
+   * Attends the rows `queries` [B, Tq, d] (default: all of x) to x [B, T, d] under `masks` (built for those query
+   * rows). Taps under `layer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so the -Infinity of torch mode is not
+   * reported as a non-finite value), `softmax` (masked probabilities), `out`.
    */
-  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string): tf.Tensor3D {
+  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string, queries = x): tf.Tensor3D {
     const [batchSize, seqLen] = x.shape;
-    const q = splitHeads(this.q.apply(x), this.heads).mul(1 / Math.sqrt(this.dim / this.heads)) as tf.Tensor3D;
+    const scale = 1 / Math.sqrt(this.dim / this.heads);
+    const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
     const k = splitHeads(this.k.apply(x), this.heads);
     const v = splitHeads(this.v.apply(x), this.heads);
-    const drop = dropoutMask(ctx, [batchSize, this.heads, seqLen, seqLen], this.dropoutRate);
+    const drop = dropoutMask(ctx, [batchSize, this.heads, queries.shape[1], seqLen], this.dropoutRate);
     const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
     const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
     const custom = !ctx.probe?.watchBackward;

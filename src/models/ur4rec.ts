@@ -136,8 +136,7 @@ export class Ur4Rec implements Recommender {
     const candidates = requireCandidates(batch);
     return tf.tidy(() => {
       const ctx = this.contexts(false, probe);
-      const hidden = this.sasrec.encode(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
-      const states = this.sasrec.userState(hidden, batch.inputs);
+      const states = this.sasrec.userStates(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
       const sas = scoreIds(this.sasrec.itemEmb, states, candidates);
       const ret = this.retriever.scorePairs(ctx.ret, batch.users, batch.inputs, batch.seqLen, candidates).scores;
       return this.fused(batch.inputs, batch.seqLen, states, sas, ret, probe);
@@ -147,8 +146,7 @@ export class Ur4Rec implements Recommender {
   scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
     return tf.tidy(() => {
       const ctx = this.contexts(false, probe);
-      const hidden = this.sasrec.encode(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
-      const states = this.sasrec.userState(hidden, batch.inputs);
+      const states = this.sasrec.userStates(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
       const sas = scoreTable(this.sasrec.itemEmb, states);
       const ret = this.retriever.scoreEveryItem(ctx.ret, batch.users, batch.inputs, batch.seqLen);
       return this.fused(batch.inputs, batch.seqLen, states, sas, ret, probe);
