@@ -28,6 +28,7 @@ function row(
     val: test,
     test,
     wall_time_s: 1,
+    steps: 10,
     error: null,
     log: `runs/a=${a},b=${b},seed=${seed}/log.txt`,
   };

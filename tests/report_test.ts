@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { defaultConfig } from "../src/config/schema.ts";
 import { type Cell, cellId } from "../src/experiments/grid.ts";
 import {
+  budgetSentence,
   compareSentence,
   comparisonRows,
   findCell,
@@ -15,6 +16,7 @@ import {
   reportMarkdown,
   wallTimeSentence,
 } from "../src/experiments/report.ts";
+import type { ResultRow } from "../src/experiments/results.ts";
 import { writeJsonAtomic } from "../src/util/fs.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -124,12 +126,24 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
   assert.equal((html.match(/<table>/g) ?? []).length, 2);
 });
 
+Deno.test("report: budget sentence from the cells' configs and the steps of finished runs that train", () => {
+  const cell = (epochs: number, evalEvery: number) =>
+    ({ config: { epochs_per_stage: epochs, eval_every: evalEvery, patience: 3 } }) as unknown as Cell;
+  const row = (steps: number | null) => ({ steps }) as ResultRow;
+  assert.equal(
+    budgetSentence([cell(40, 4), cell(10, 4), cell(40, 4)], [row(0), row(120), row(null), row(300), row(200)]),
+    "Training budget: up to 10/40 epochs per stage, validation every 4 epoch(s), a stage stops after 3 " +
+      "validation(s) without a new best; the 3 finished run(s) that train took 120–300 steps (median 200).",
+  );
+  assert.match(budgetSentence([cell(5, 1)], [row(0)]), /; no run that trains has finished yet\.$/);
+});
+
 Deno.test("report: wall-clock sentence sums and takes the median of finished runs only", () => {
   const row = (t: number | null) => ({ wall_time_s: t }) as Parameters<typeof wallTimeSentence>[0][number];
   assert.equal(
     wallTimeSentence([row(10), row(null), row(30), row(20)]),
     "Wall-clock time of the 3 finished run(s): 1.0 min in total, 20 s median per run " +
-      "(one run at a time on a 2-core machine shared with other work).",
+      "(on a 2-core machine shared with other work, so runs that overlapped slowed each other).",
   );
   assert.equal(wallTimeSentence([row(null)]), "No run has finished yet.");
 });

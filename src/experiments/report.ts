@@ -94,7 +94,25 @@ export function wallTimeSentence(rows: ResultRow[]): string {
   const total = times.reduce((a, b) => a + b, 0);
   const median = times[Math.floor(times.length / 2)];
   return `Wall-clock time of the ${times.length} finished run(s): ${(total / 60).toFixed(1)} min in total, ` +
-    `${median.toFixed(0)} s median per run (one run at a time on a 2-core machine shared with other work).`;
+    `${median.toFixed(0)} s median per run (on a 2-core machine shared with other work, so runs that overlapped ` +
+    "slowed each other).";
+}
+
+/**
+ * The training budget of a grid's runs: epochs per stage, validation cadence and early stopping (from the cells'
+ * configs; differing values joined by "/"), and how many steps the finished runs that train took.
+ */
+export function budgetSentence(cells: Cell[], rows: ResultRow[]): string {
+  const values = (key: "epochs_per_stage" | "eval_every" | "patience") =>
+    [...new Set(cells.map((c) => c.config[key]))].sort((a, b) => a - b).join("/");
+  const steps = rows.map((r) => r.steps).filter((n): n is number => n !== null && n > 0).sort((a, b) => a - b);
+  const taken = steps.length === 0
+    ? "no run that trains has finished yet"
+    : `the ${steps.length} finished run(s) that train took ${steps[0]}–${steps[steps.length - 1]} steps (median ` +
+      `${steps[Math.floor(steps.length / 2)]})`;
+  return `Training budget: up to ${values("epochs_per_stage")} epochs per stage, validation every ` +
+    `${values("eval_every")} epoch(s), a stage stops after ${values("patience")} validation(s) without a new best; ` +
+    `${taken}.`;
 }
 
 /** The code version the runs were made with, from `DIR/COMMIT` when the results driver wrote one. */
@@ -383,6 +401,7 @@ export function gridSection(
     paragraphs: [
       `Grid \`${shownPath(results.grid, root)}\` in \`${dir}\`: ${s.final_runs} of ${s.runs} ` +
       `runs finished; test metrics, mean ± 95% t-interval across seeds ("± ?" with a single seed).`,
+      budgetSentence(results.cells, results.rows),
       wallTimeSentence(results.rows),
       ...provenance(results.dir),
       ...(options.effects !== false && s.cells.length > 1 ? effectSentences(s) : []),

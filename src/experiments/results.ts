@@ -24,6 +24,8 @@ export interface ResultRow {
   val: Partial<Metrics> | null;
   test: Partial<Metrics> | null;
   wall_time_s: number | null;
+  /** Optimiser steps the run took (0 for parameter-free baselines). */
+  steps: number | null;
   error: string | null;
   /** The cell's log file, relative to DIR. */
   log: string;
@@ -49,6 +51,7 @@ export async function collectResults(out: string, cells: Cell[]): Promise<Result
       val: s?.val ?? null,
       test: s?.test ?? null,
       wall_time_s: s?.wall_time_s ?? null,
+      steps: s?.steps ?? null,
       error,
       log: relative(out, join(runDir, CELL_FILES.log)),
     });
