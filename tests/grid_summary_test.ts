@@ -29,6 +29,7 @@ function row(
     test,
     wall_time_s: 1,
     steps: 10,
+    best: null,
     error: null,
     log: `runs/a=${a},b=${b},seed=${seed}/log.txt`,
   };

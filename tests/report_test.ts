@@ -7,6 +7,7 @@ import {
   compareSentence,
   comparisonRows,
   findCell,
+  type GridResults,
   gridSection,
   modelLabel,
   nanAnswer,
@@ -14,6 +15,7 @@ import {
   readGridResultsIfExists,
   reportHtml,
   reportMarkdown,
+  stillImprovingSentences,
   wallTimeSentence,
 } from "../src/experiments/report.ts";
 import type { ResultRow } from "../src/experiments/results.ts";
@@ -136,6 +138,28 @@ Deno.test("report: budget sentence from the cells' configs and the steps of fini
       "validation(s) without a new best; the 3 finished run(s) that train took 120–300 steps (median 200).",
   );
   assert.match(budgetSentence([cell(5, 1)], [row(0)]), /; no run that trains has finished yet\.$/);
+});
+
+Deno.test("report: runs whose best validation is the last epoch of the last stage are flagged per cell", () => {
+  const config = { ...defaultConfig(), stages: ["pretrain_sasrec", "end_to_end"], epochs_per_stage: 40 };
+  const run = (model: string, seed: number, steps: number, stage: string, epoch: number) => ({
+    cell: { id: `${model}-${seed}`, values: { model, seed }, config } as Cell,
+    row: { id: `${model}-${seed}`, values: { model, seed }, steps, best: { stage, epoch } } as unknown as ResultRow,
+  });
+  const runs = [
+    run("bprmf", 1, 640, "end_to_end", 39),
+    run("bprmf", 2, 640, "end_to_end", 39),
+    run("bprmf", 3, 600, "end_to_end", 35),
+    run("sasrec", 1, 500, "pretrain_sasrec", 39), // last epoch, but of an earlier stage
+    run("pop", 1, 0, "end_to_end", 39), // nothing trained
+  ];
+  const results = (rs: typeof runs) =>
+    ({ cells: rs.map((r) => r.cell), rows: rs.map((r) => r.row), axes: { model: [] } }) as unknown as GridResults;
+  assert.deepEqual(stillImprovingSentences(results(runs)), [
+    "Still improving when the budget ran out (best validation at the last epoch of the last stage, so these runs " +
+    "may be under-trained): model=bprmf (2 of 3).",
+  ]);
+  assert.deepEqual(stillImprovingSentences(results(runs.slice(2))), []);
 });
 
 Deno.test("report: wall-clock sentence sums and takes the median of finished runs only", () => {

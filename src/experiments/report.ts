@@ -115,6 +115,31 @@ export function budgetSentence(cells: Cell[], rows: ResultRow[]): string {
     `${taken}.`;
 }
 
+/**
+ * The cells with runs still improving when the budget ran out (best validation at the last epoch of the last
+ * stage, so more epochs would likely help), as one sentence; none when no run ended that way.
+ */
+export function stillImprovingSentences(results: GridResults): string[] {
+  const configs = new Map(results.cells.map((c) => [c.id, c.config]));
+  const counts = new Map<string, { ended: number; runs: number }>();
+  for (const row of results.rows) {
+    const config = configs.get(row.id);
+    if (!config || !row.steps) continue;
+    const label = cellLabel(row.values, results.axes) || "the runs";
+    const entry = counts.get(label) ?? { ended: 0, runs: 0 };
+    entry.runs++;
+    const lastStage = config.stages[config.stages.length - 1];
+    if (row.best?.stage === lastStage && row.best.epoch === config.epochs_per_stage - 1) entry.ended++;
+    counts.set(label, entry);
+  }
+  const ended = [...counts].filter(([, e]) => e.ended > 0).map(([label, e]) => `${label} (${e.ended} of ${e.runs})`);
+  if (ended.length === 0) return [];
+  return [
+    "Still improving when the budget ran out (best validation at the last epoch of the last stage, so these runs " +
+    `may be under-trained): ${ended.join("; ")}.`,
+  ];
+}
+
 /** The code version the runs were made with, from `DIR/COMMIT` when the results driver wrote one. */
 function provenance(dir: string): string[] {
   try {
@@ -402,6 +427,7 @@ export function gridSection(
       `Grid \`${shownPath(results.grid, root)}\` in \`${dir}\`: ${s.final_runs} of ${s.runs} ` +
       `runs finished; test metrics, mean ± 95% t-interval across seeds ("± ?" with a single seed).`,
       budgetSentence(results.cells, results.rows),
+      ...stillImprovingSentences(results),
       wallTimeSentence(results.rows),
       ...provenance(results.dir),
       ...(options.effects !== false && s.cells.length > 1 ? effectSentences(s) : []),

@@ -26,6 +26,8 @@ export interface ResultRow {
   wall_time_s: number | null;
   /** Optimiser steps the run took (0 for parameter-free baselines). */
   steps: number | null;
+  /** Where the best validation value (the kept checkpoint) came from. */
+  best: { stage: string; epoch: number } | null;
   error: string | null;
   /** The cell's log file, relative to DIR. */
   log: string;
@@ -52,6 +54,7 @@ export async function collectResults(out: string, cells: Cell[]): Promise<Result
       test: s?.test ?? null,
       wall_time_s: s?.wall_time_s ?? null,
       steps: s?.steps ?? null,
+      best: s?.best ? { stage: s.best.stage, epoch: s.best.epoch } : null,
       error,
       log: relative(out, join(runDir, CELL_FILES.log)),
     });

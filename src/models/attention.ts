@@ -86,7 +86,8 @@ type Tap = <T extends tf.Tensor>(op: string, t: T) => T;
 
 /**
  * softmax(q kᵀ + mask) · v with q [B·H, Tq, dk] already scaled by 1/sqrt(dk) and k, v [B·H, T, dk]; `keep`
- * (broadcastable to [B, H, Tq, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities and output.
+ * (broadcastable to [B, H, Tq, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities
+ * and output.
  */
 function attentionForward(
   q: tf.Tensor3D,
