@@ -30,6 +30,7 @@ function row(
     wall_time_s: 1,
     steps: 10,
     best: null,
+    resumed: false,
     error: null,
     log: `runs/a=${a},b=${b},seed=${seed}/log.txt`,
   };

@@ -15,6 +15,7 @@ import {
   readGridResultsIfExists,
   reportHtml,
   reportMarkdown,
+  resumedSentences,
   stillImprovingSentences,
   wallTimeSentence,
 } from "../src/experiments/report.ts";
@@ -160,6 +161,14 @@ Deno.test("report: runs whose best validation is the last epoch of the last stag
     "may be under-trained): model=bprmf (2 of 3).",
   ]);
   assert.deepEqual(stillImprovingSentences(results(runs.slice(2))), []);
+});
+
+Deno.test("report: resumed runs are named", () => {
+  const row = (id: string, resumed: boolean) => ({ id, resumed }) as ResultRow;
+  assert.deepEqual(resumedSentences([row("a-1", false), row("b-2", true), row("c-3", true)]), [
+    "Interrupted and resumed from the last checkpoint: `b-2`, `c-3`.",
+  ]);
+  assert.deepEqual(resumedSentences([row("a-1", false)]), []);
 });
 
 Deno.test("report: wall-clock sentence sums and takes the median of finished runs only", () => {

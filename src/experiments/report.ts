@@ -140,6 +140,13 @@ export function stillImprovingSentences(results: GridResults): string[] {
   ];
 }
 
+/** The runs that were interrupted and continued from their last checkpoint, as one sentence; none when none was. */
+export function resumedSentences(rows: ResultRow[]): string[] {
+  const resumed = rows.filter((r) => r.resumed).map((r) => `\`${r.id}\``);
+  if (resumed.length === 0) return [];
+  return [`Interrupted and resumed from the last checkpoint: ${resumed.join(", ")}.`];
+}
+
 /** The code version the runs were made with, from `DIR/COMMIT` when the results driver wrote one. */
 function provenance(dir: string): string[] {
   try {
@@ -428,6 +435,7 @@ export function gridSection(
       `runs finished; test metrics, mean ± 95% t-interval across seeds ("± ?" with a single seed).`,
       budgetSentence(results.cells, results.rows),
       ...stillImprovingSentences(results),
+      ...resumedSentences(results.rows),
       wallTimeSentence(results.rows),
       ...provenance(results.dir),
       ...(options.effects !== false && s.cells.length > 1 ? effectSentences(s) : []),

@@ -28,6 +28,8 @@ export interface ResultRow {
   steps: number | null;
   /** Where the best validation value (the kept checkpoint) came from. */
   best: { stage: string; epoch: number } | null;
+  /** The run was interrupted and continued from its last checkpoint. */
+  resumed: boolean;
   error: string | null;
   /** The cell's log file, relative to DIR. */
   log: string;
@@ -55,6 +57,7 @@ export async function collectResults(out: string, cells: Cell[]): Promise<Result
       wall_time_s: s?.wall_time_s ?? null,
       steps: s?.steps ?? null,
       best: s?.best ? { stage: s.best.stage, epoch: s.best.epoch } : null,
+      resumed: s?.resumed ?? false,
       error,
       log: relative(out, join(runDir, CELL_FILES.log)),
     });
