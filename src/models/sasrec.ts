@@ -145,19 +145,14 @@ export class SasRec implements Recommender {
     return forwardContext(training, seed, "sasrec", probe);
   }
 
-  /** Hidden states [B, T, d] of input ids [B, T]. */
-  encode(ctx: ForwardContext, inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor3D {
-    return this.forward(ctx, inputs, batchSize, seqLen);
-  }
-
   /**
    * The user states [B, d]: hidden at the position chosen by `state_position`. Without a probe the last block runs
    * on those query rows only (about a third less work in evaluation, same values); a probe sees every position.
    */
   userStates(ctx: ForwardContext, inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor2D {
     const positions = statePositions(inputs, batchSize, seqLen, this.config.state_position);
-    if (ctx.probe) return this.gatherPositions(this.forward(ctx, inputs, batchSize, seqLen), positions);
-    return this.forward(ctx, inputs, batchSize, seqLen, positions).reshape([batchSize, -1]);
+    if (ctx.probe) return this.gatherPositions(this.encode(ctx, inputs, batchSize, seqLen), positions);
+    return this.encode(ctx, inputs, batchSize, seqLen, positions).reshape([batchSize, -1]);
   }
 
   /** Rows of hidden [B, T, d] at one position per row -> [B, d]. */
@@ -167,8 +162,11 @@ export class SasRec implements Recommender {
     return tf.gather(hidden.reshape([batchSize * seqLen, d]), rows) as tf.Tensor2D;
   }
 
-  /** Embeddings, blocks and final LayerNorm; with `queries` ([B]) the last block computes only those rows. */
-  private forward(
+  /**
+   * Hidden states [B, T, d] of input ids [B, T] (embeddings, blocks, final LayerNorm); with `queries` ([B], one
+   * position per row) the last block computes only those rows -> [B, 1, d].
+   */
+  encode(
     ctx: ForwardContext,
     inputs: Int32Array,
     batchSize: number,
