@@ -280,6 +280,7 @@ export function syntheticDir(dataDir: string, size: SyntheticSize): string {
   return join(dataDir, "synthetic", `${size.users}x${size.items}`);
 }
 
+/** The synthetic dataset's folder for `size`, generated first unless a complete one with the same parameters is there. */
 export async function ensureSynthetic(dataDir: string, size: SyntheticSize): Promise<string> {
   const dir = syntheticDir(dataDir, size);
   const marker = markerFor(size);
