@@ -1,8 +1,8 @@
 /**
  * The staged trainer: runs the configured stages in order, each training its own modules, with the NaN guard,
- * validation every `eval_every` epochs, early stopping on `early_stop_metric`, the best checkpoint kept across
- * stages (the original reset it per stage, spec F7), an atomic checkpoint every epoch for `--resume`, and the test
- * split evaluated once with the best weights. Writes metrics.jsonl, nan_report.json and summary.json.
+ * validation every `eval_every` epochs, early stopping of each stage on its own `early_stop_metric` progress, the
+ * best checkpoint of the whole run kept (the original reset it per stage, spec F7; see early_stop.ts), an atomic
+ * checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes metrics.jsonl, nan_report.json and summary.json.
  */
 import * as tf from "@tensorflow/tfjs";
 import { configToYaml } from "../config/load.ts";
@@ -16,6 +16,7 @@ import { ModuleOptimizer } from "./optimizer.ts";
 import { Progress } from "./progress.ts";
 import type { EpochRecord, FirstNonfinite, Metrics, NanReport, RunSummary, StepRecord } from "./records.ts";
 import { epochRng, prepareRun, type RunContext, stepSeed, trainableModules } from "./run.ts";
+import { type BestCheckpoint, recordValidation, startStage } from "./early_stop.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
 
@@ -34,7 +35,9 @@ interface TrainerState {
   stageIndex: number;
   epoch: number;
   globalStep: number;
-  best: { stage: string; epoch: number; value: number } | null;
+  best: BestCheckpoint | null;
+  /** Best validation value of the current stage (absent in checkpoints of older versions: read as null). */
+  stageBest: number | null;
   badEvals: number;
   nonfinite: number;
   skipped: number;
@@ -51,6 +54,7 @@ function freshState(): TrainerState {
     epoch: 0,
     globalStep: 0,
     best: null,
+    stageBest: null,
     badEvals: 0,
     nonfinite: 0,
     skipped: 0,
@@ -99,7 +103,8 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
     await Deno.writeTextFile(metricsPath, line, { append: true });
   };
 
-  for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0, state.badEvals = 0) {
+  for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0) {
+    if (state.epoch === 0) Object.assign(state, startStage(state));
     const stage = stages[state.stageIndex];
     if (activeModules(stage, 0, moduleNames).length + activeModules(stage, 1, moduleNames).length === 0) continue;
     for (; state.epoch < config.epochs_per_stage && !state.diverged; state.epoch++) {
@@ -176,14 +181,10 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
         const result = evaluateSplit(ctx, "val");
         val = result.metrics;
         valNonfinite = result.nonfinite;
-        const value = val[config.early_stop_metric];
-        if (state.best === null || value > state.best.value) {
-          state.best = { stage, epoch: state.epoch, value };
-          state.badEvals = 0;
-          await saveWeights(model, `${outDir}/best`);
-        } else {
-          state.badEvals++;
-        }
+        const early = { best: state.best, stageBest: state.stageBest ?? null, badEvals: state.badEvals };
+        const outcome = recordValidation(early, { stage, epoch: state.epoch }, val[config.early_stop_metric]);
+        Object.assign(state, outcome.state);
+        if (outcome.newBest) await saveWeights(model, `${outDir}/best`);
       }
       const record: EpochRecord = {
         type: "epoch",
@@ -200,11 +201,11 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
       await append(record);
       opts.onEpoch?.(record);
       progress.endEpoch(epochLine(record, config.early_stop_metric));
-      const stop = state.badEvals >= config.patience;
+      const stop = state.badEvals >= config.patience; // the stage's own progress (early_stop.ts)
       if (config.checkpoint_every_epoch) {
         const next = { ...state, epoch: state.epoch + 1 };
         if (stop || next.epoch >= config.epochs_per_stage) {
-          Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0, badEvals: 0 });
+          Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 }, startStage(next));
         }
         next.metricsBytes = (await Deno.stat(metricsPath)).size;
         next.wallSeconds = (performance.now() - sessionStart) / 1000;
