@@ -20,6 +20,11 @@ deno=tools/node_modules/.bin/deno
 for g in "${grids[@]}"; do
   start=$(date +%s)
   echo "== $g ($(date -u +%H:%M:%S))"
+  mkdir -p "$out/$g"
+  # the code version the report names (notebook 04): the commit, marked when the working tree differs from it
+  commit=$(git rev-parse HEAD)
+  git diff --quiet HEAD -- src configs || commit="$commit (with uncommitted changes)"
+  echo "$commit" > "$out/$g/COMMIT"
   "$deno" run -A src/cli/ablate.ts --grid "configs/grids/$g.yaml" --out "$out/$g" --workers "$workers"
   "$deno" run -A src/cli/ablate.ts --summarize "$out/$g" > "$out/$g/summary.txt"
   echo "== $g done in $(( $(date +%s) - start )) s"
