@@ -23,7 +23,8 @@ import { ModuleOptimizer } from "../src/train/optimizer.ts";
 import { epochRng } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
-import { type BenchRecord, measure, median, type RunCounts } from "./measure.ts";
+import { median } from "../src/util/stats.ts";
+import { type BenchRecord, measure, type RunCounts } from "./measure.ts";
 
 /** ML-100K's item id count (ids 1..1682 plus the padding row). */
 const ML100K_ITEMS = 1682;

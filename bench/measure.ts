@@ -2,6 +2,7 @@
  * Timing of one benchmark case: warm-up runs, then timed runs, summarised as one JSON-ready record with the median,
  * min and max, the live tensor count before and after (a leak shows as a difference), and peak memory.
  */
+import { median } from "../src/util/stats.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /** One benchmark result line. */
@@ -24,13 +25,6 @@ export interface BenchRecord {
 export interface RunCounts {
   warmup: number;
   runs: number;
-}
-
-/** Median of a non-empty list. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 const MIB = 1024 * 1024;

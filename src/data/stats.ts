@@ -1,4 +1,5 @@
 /** Summary statistics of preprocessed interactions (`deno task data stats`, notebooks). */
+import { median } from "../util/stats.ts";
 import type { Interactions } from "./types.ts";
 
 /** Counts and sequence-length statistics. */
@@ -10,12 +11,6 @@ export interface InteractionStats {
   numItems: number;
   interactions: number;
   seqLen: { min: number; median: number; mean: number; max: number };
-}
-
-/** Median of a sorted array (mean of the two middle values for an even count). */
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Statistics of `interactions` (sequence lengths all zero when there are no users). */

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative } from "node:path";
 import type { Row } from "../viz/tables.ts";
 import type { AblationRow, ModelMetricRow } from "../viz/plots.ts";
 import { exists } from "../util/fs.ts";
+import { median } from "../util/stats.ts";
 import { type Cell, formatValue } from "./grid.ts";
 import { collectResults, type ResultRow } from "./results.ts";
 import { readGridRecord, runDirOf } from "./runner.ts";
@@ -92,9 +93,10 @@ export function wallTimeSentence(rows: ResultRow[]): string {
   const times = rows.map((r) => r.wall_time_s).filter((t): t is number => t !== null).sort((a, b) => a - b);
   if (times.length === 0) return "No run has finished yet.";
   const total = times.reduce((a, b) => a + b, 0);
-  const median = times[Math.floor(times.length / 2)];
   return `Wall-clock time of the ${times.length} finished run(s): ${(total / 60).toFixed(1)} min in total, ` +
-    `${median.toFixed(0)} s median per run (on a 2-core machine shared with other work, so runs that overlapped ` +
+    `${
+      median(times).toFixed(0)
+    } s median per run (on a 2-core machine shared with other work, so runs that overlapped ` +
     "slowed each other).";
 }
 
@@ -109,7 +111,7 @@ export function budgetSentence(cells: Cell[], rows: ResultRow[]): string {
   const taken = steps.length === 0
     ? "no run that trains has finished yet"
     : `the ${steps.length} finished run(s) that train took ${steps[0]}–${steps[steps.length - 1]} steps (median ` +
-      `${steps[Math.floor(steps.length / 2)]})`;
+      `${Math.round(median(steps))})`;
   return `Training budget: up to ${values("epochs_per_stage")} epochs per stage, validation every ` +
     `${values("eval_every")} epoch(s), a stage stops after ${values("patience")} validation(s) without a new best; ` +
     `${taken}.`;

@@ -98,14 +98,16 @@ class Block {
     const pick = (t: tf.Tensor3D) => rows ? pickRows(t, rows.index) : t;
     const patch = <T extends tf.Tensor>(t: T): T => this.config.nan_to_zero ? nanToZero(t) : t;
     const report = <T extends tf.Tensor>(op: string, t: T): T => tap(ctx.probe, this.name, op, t);
-    const attend = (h: tf.Tensor3D) => patch(this.attn.apply(ctx, h, queryMasks, `${this.name}.attn`, pick(h)));
+    const attend = (h: tf.Tensor3D, queries: tf.Tensor3D) =>
+      patch(this.attn.apply(ctx, h, queryMasks, `${this.name}.attn`, queries));
     if (this.config.norm === "post") {
-      x = report("ln1", patch(this.ln1.apply(pick(x).add(dropout(ctx, attend(x), rate))))) as tf.Tensor3D;
+      const q = pick(x);
+      x = report("ln1", patch(this.ln1.apply(q.add(dropout(ctx, attend(x, q), rate))))) as tf.Tensor3D;
       const f = report("ffn", patch(this.ffn.apply(ctx, x)));
       x = report("ln2", patch(this.ln2.apply(x.add(dropout(ctx, f, rate))))) as tf.Tensor3D;
     } else {
       const h = report("ln1", patch(this.ln1.apply(x))) as tf.Tensor3D;
-      x = pick(x).add(dropout(ctx, attend(h), rate));
+      x = pick(x).add(dropout(ctx, attend(h, pick(h)), rate));
       const f = report("ffn", patch(this.ffn.apply(ctx, report("ln2", patch(this.ln2.apply(x))))));
       x = x.add(f);
     }

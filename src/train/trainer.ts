@@ -2,7 +2,8 @@
  * The staged trainer: runs the configured stages in order, each training its own modules, with the NaN guard,
  * validation every `eval_every` epochs, early stopping of each stage on its own `early_stop_metric` progress, the
  * best checkpoint of the whole run kept (the original reset it per stage, spec F7; see early_stop.ts), an atomic
- * checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes metrics.jsonl, nan_report.json and summary.json.
+ * checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes
+ * metrics.jsonl, nan_report.json and summary.json.
  */
 import * as tf from "@tensorflow/tfjs";
 import { configToYaml } from "../config/load.ts";
@@ -11,12 +12,12 @@ import { trainBatches } from "../data/batches.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/checkpoint.ts";
 import { exists, readJsonIfExists, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { type BestCheckpoint, recordValidation, startStage } from "./early_stop.ts";
 import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { Progress } from "./progress.ts";
 import type { EpochRecord, FirstNonfinite, Metrics, NanReport, RunSummary, StepRecord } from "./records.ts";
 import { epochRng, prepareRun, type RunContext, stepSeed, trainableModules } from "./run.ts";
-import { type BestCheckpoint, recordValidation, startStage } from "./early_stop.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
 
@@ -36,7 +37,7 @@ interface TrainerState {
   epoch: number;
   globalStep: number;
   best: BestCheckpoint | null;
-  /** Best validation value of the current stage (absent in checkpoints of older versions: read as null). */
+  /** Best validation value of the current stage. */
   stageBest: number | null;
   badEvals: number;
   nonfinite: number;
@@ -181,8 +182,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
         const result = evaluateSplit(ctx, "val");
         val = result.metrics;
         valNonfinite = result.nonfinite;
-        const early = { best: state.best, stageBest: state.stageBest ?? null, badEvals: state.badEvals };
-        const outcome = recordValidation(early, { stage, epoch: state.epoch }, val[config.early_stop_metric]);
+        const outcome = recordValidation(state, { stage, epoch: state.epoch }, val[config.early_stop_metric]);
         Object.assign(state, outcome.state);
         if (outcome.newBest) await saveWeights(model, `${outDir}/best`);
       }
@@ -205,7 +205,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
       if (config.checkpoint_every_epoch) {
         const next = { ...state, epoch: state.epoch + 1 };
         if (stop || next.epoch >= config.epochs_per_stage) {
-          Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 }, startStage(next));
+          Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 }); // its counters start over on resume
         }
         next.metricsBytes = (await Deno.stat(metricsPath)).size;
         next.wallSeconds = (performance.now() - sessionStart) / 1000;
@@ -297,7 +297,7 @@ async function restoreCheckpoint(outDir: string, ctx: RunContext, optimizer: Mod
   const tensors = await loadTensors(`${dir}/optimizer`, "optimizer");
   optimizer.setState({ tensors, meta: saved.optimizer });
   tf.dispose(Object.values(tensors));
-  return saved.trainer as TrainerState;
+  return { ...freshState(), ...saved.trainer }; // fields added since the checkpoint was written get defaults
 }
 
 async function truncateFile(path: string, size: number): Promise<void> {
