@@ -11,6 +11,7 @@ import {
   hasOutputs,
   listNotebooks,
   readNotebook,
+  REPO_ROOT,
   writeNotebook,
 } from "../src/notebooks/ipynb.ts";
 import { JUPYTER_BIN, requireJupyter, runNotebook } from "../src/notebooks/jupyter.ts";
@@ -80,6 +81,34 @@ Deno.test({
     }
     assert.equal(executed.cells[9].execution_count, null, "cells after the failure do not run");
     assert.ok((await Deno.stat(result.html)).size > 1000, "the HTML is written even on failure");
+  },
+});
+
+Deno.test({
+  name: "a LiveDisplay updates one output in place through the kernel; the executed notebook keeps its last state",
+  ignore: noJupyter,
+  fn: async () => {
+    await requireJupyter();
+    // Under the repository so that its deno.json (import map) applies to the kernel.
+    const dir = join(REPO_ROOT, ".cache", `live-test-${crypto.randomUUID().slice(0, 8)}`);
+    await Deno.mkdir(dir, { recursive: true });
+    try {
+      const cells = [
+        code(`import { LiveDisplay } from "../../src/viz/live.ts";\nconst live = new LiveDisplay();`),
+        code(`for (let i = 1; i <= 5; i++) await live.update(\`<b>step \${i}</b>\`, \`step \${i} of 5\`);\n"done"`),
+      ];
+      const path = join(dir, "live.ipynb");
+      await writeNotebook(path, { cells, metadata: {}, nbformat: 4, nbformat_minor: 4 });
+      const result = await runNotebook(path, { executedDir: join(dir, "executed") });
+      assert.ok(result.ok, result.log);
+      const outputs = (await readNotebook(result.executed)).cells[1].outputs as Output[];
+      const displays = outputs.filter((o) => o.output_type === "display_data");
+      assert.equal(displays.length, 1, `one display output, updated in place: ${JSON.stringify(outputs)}`);
+      assert.equal(joined(displays[0].data?.["text/plain"]), "step 5 of 5");
+      assert.equal(joined(displays[0].data?.["text/html"]), "<b>step 5</b>");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 
