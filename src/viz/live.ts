@@ -9,6 +9,7 @@ import type { Progress } from "../experiments/progress.ts";
 import type { CellStatus } from "../experiments/cell.ts";
 import type { EpochRecord, MetricName } from "../train/records.ts";
 import { epochChart } from "./epoch_chart.ts";
+import { escapeHtml } from "./tables.ts";
 
 /** The part of `Deno.jupyter` this module uses. */
 interface JupyterDisplay {
@@ -37,10 +38,6 @@ export class LiveDisplay {
     await jupyter.display(bundle, { raw: true, display_id: this.#id, update: this.#sent });
     this.#sent = true;
   }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]!);
 }
 
 /** Formats a metric value with 4 decimals, or "-" when absent. */

@@ -29,7 +29,8 @@ export function tableCells(data: DataFrame | readonly Row[]): { columns: string[
   return { columns, cells: rows.map((r) => columns.map((c) => formatCell(r[c]))) };
 }
 
-function escapeHtml(text: string): string {
+/** `text` with the HTML special characters `& < > "` escaped. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 }
 
