@@ -5,6 +5,8 @@
  * in the run's `summary.json` (`data.warnings`) and in `deno task data stats`; a share above `LARGE_SHARE` is
  * called out in capitals.
  */
+import type { Config } from "../config/schema.ts";
+import type { Dataset, TextVectors } from "./types.ts";
 
 /** Share of users/items/ratings above which a drop or substitution is flagged as large. */
 export const LARGE_SHARE = 0.05;
@@ -66,4 +68,33 @@ export function countWarnings(
 /** Prints each warning as one `warning: ...` line on stderr. */
 export function printWarnings(warnings: string[]): void {
   for (const w of warnings) console.error(`warning: ${w}`);
+}
+
+/** The `data` section of a run's `summary.json`: every drop count and every substitution of its data. */
+export interface DataSummary {
+  dataset: string;
+  preset: string;
+  duplicate_ratings: string;
+  /** The preprocessing report (`FilterReport`): ratings read, every drop count, users and items kept. */
+  report: Record<string, number>;
+  /** The text side's report (missing texts, placeholders, zero rows), null when the model uses no texts. */
+  texts: Record<string, number> | null;
+  /** Every warning printed for the dataset and its texts. */
+  warnings: string[];
+}
+
+/** The `DataSummary` of a loaded dataset and (for models with texts) its text vectors. */
+export function dataSummary(
+  config: Pick<Config, "preset" | "duplicate_ratings">,
+  dataset: Pick<Dataset, "name" | "report" | "warnings">,
+  texts?: Pick<TextVectors, "report" | "warnings">,
+): DataSummary {
+  return {
+    dataset: dataset.name,
+    preset: config.preset,
+    duplicate_ratings: config.duplicate_ratings,
+    report: dataset.report,
+    texts: texts?.report ?? null,
+    warnings: [...dataset.warnings, ...(texts?.warnings ?? [])],
+  };
 }

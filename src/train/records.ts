@@ -6,6 +6,7 @@
  * - `config.yaml`: the resolved config.
  */
 import type { METRIC_NAMES } from "../config/schema.ts";
+import type { DataSummary } from "../data/warnings.ts";
 
 /** A metric name such as "NDCG@10". */
 export type MetricName = typeof METRIC_NAMES[number];
@@ -126,4 +127,6 @@ export interface RunSummary {
   steps_per_s: number;
   resumed: boolean;
   error: string | null;
+  /** The data's preprocessing report, text report and warnings (absent in summaries of failed runs). */
+  data?: DataSummary;
 }
