@@ -8,10 +8,11 @@ import type { Config } from "../config/schema.ts";
 import type { TextVectors } from "../data/types.ts";
 import { stableName } from "../models/params.ts";
 import type { Recommender } from "../models/types.ts";
+import { MODULE_LR_KEY } from "./optimizer.ts";
 import type { Suspect } from "./records.ts";
 import { tensorStats } from "./tensor_stats.ts";
 
-/** Magnitude from which a value makes a forward op overflow float32 (max 3.4e38): a dot product of a few such values does. */
+/** Magnitude from which values overflow a forward op in float32 (max 3.4e38): a dot product of a few such does. */
 export const OVERFLOW_RISK = 1e15;
 
 /** `Suspect` fields from value counts, or null when the values are finite and below `OVERFLOW_RISK`. */
@@ -27,13 +28,14 @@ function judge(
 
 /** What most likely put a bad value into a parameter of `module` by global step `step`. */
 function parameterCause(module: string, step: number, config: Config): string {
+  const lrKey = MODULE_LR_KEY[module] ?? "retriever_lr";
   if (step > 0) {
-    return `changed by ${step} update(s): check ${module === "sasrec" ? "sasrec_lr" : "retriever_lr"} ` +
-      `(${module === "sasrec" ? config.sasrec_lr : config.retriever_lr}) and grad_clip (${config.grad_clip})`;
+    return `changed by ${step} update(s): check ${lrKey} (${config[lrKey]}) and grad_clip (${config.grad_clip})`;
   }
-  return module === "sasrec"
+  // the modules trained with sasrec_lr (sasrec, bprmf) draw their embeddings from Normal(0, sasrec_init_std)
+  return lrKey === "sasrec_lr"
     ? `as initialised at step 0, with Normal(0, sasrec_init_std = ${config.sasrec_init_std})`
-    : `as initialised at step 0`;
+    : "as initialised at step 0";
 }
 
 /** Parameters of `model` that are non-finite or huge, with their likely cause. Reads every parameter back. */
@@ -82,7 +84,7 @@ export function inputSuspects(texts: TextVectors, config: Config): Suspect[] {
   const suspects: Suspect[] = [];
   for (const [name, data] of [["texts.user", texts.user], ["texts.item", texts.item]] as const) {
     const scan = scanRows(data, texts.dim);
-    const found = judge(scan.nonfinite, scan.nan, scan.rows.length > 0 && scan.nonfinite === 0 ? scan.maxAbs : null);
+    const found = judge(scan.nonfinite, scan.nan, scan.maxAbs);
     if (found) suspects.push({ kind: "input", name, ...found, rows: scan.rows.slice(0, 64), cause: source });
   }
   return suspects;
