@@ -136,6 +136,12 @@ Deno.test("degenerate: one user with 4 ratings is a UserError at load naming dat
   await writeMl100k(dir.path, [1, 2, 3, 4, 5].map((i) => `1\t${i}\t3\t10${i}`).join("\n") + "\n");
   const original = testConfig({ dataset: "ml-100k", data_dir: dir.path, preset: "original" });
   assert.match(await userError(loadDataset(original), dir.path), /preset original.*ratings_dropped_below_4 5/);
+  // an item file holding only one of the 23 movies the original preset drops leaves no items
+  await writeMl100k(dir.path, "1\t246\t5\t101\n", { "ml-100k/u.item": "246|Movie (1997)|||http://x|0|1\n" });
+  assert.match(
+    await userError(loadDataset(original), dir.path),
+    /^dataset ml-100k \(preset original\): no items left after preprocessing: .*items_dropped_missing 1, .*items_kept 0/,
+  );
 });
 
 Deno.test("non-finite: a NaN row of items.npy and an overflowing JSON vector are UserErrors naming file and row", async () => {
