@@ -24,7 +24,7 @@ Deno.test("loaders: ML-100K fixture parses ratings, latin-1 titles, genres and u
   const raw = await loadMovieLens100k(dir.path);
   assert.equal(raw.name, "ml-100k");
   assert.equal(raw.ratings.length, 13);
-  assert.deepEqual(raw.ratings[1], { user: 1, item: 1, rating: 4, timestamp: 50 });
+  assert.deepEqual(raw.ratings[1], { user: 1, item: 1, rating: 4, timestamp: 50, line: 2 });
   assert.deepEqual(raw.items.get(5), { id: 5, title: "Café Olé", year: 1994, genres: ["Comedy"] });
   assert.deepEqual(raw.items.get(2), { id: 2, title: "Beta, The", year: 1991, genres: ["Comedy", "Drama"] });
   assert.deepEqual(raw.items.get(4), { id: 4, title: "unknown", year: null, genres: ["unknown"] });
@@ -42,7 +42,7 @@ Deno.test("loaders: ML-1M format (:: separated, latin-1 movies, | genres)", asyn
   assert.equal(raw.name, "ml-1m");
   assert.deepEqual(raw.items.get(2), { id: 2, title: "Misérables, Les", year: 1995, genres: ["Drama", "Musical"] });
   assert.deepEqual(raw.items.get(1)?.genres, ["Animation", "Children's", "Comedy"]);
-  assert.deepEqual(raw.ratings[2], { user: 2, item: 1, rating: 4, timestamp: 978301968 });
+  assert.deepEqual(raw.ratings[2], { user: 2, item: 1, rating: 4, timestamp: 978301968, line: 3 });
   assert.deepEqual(raw.users?.get(2), { id: 2, age: 56, gender: "M", occupation: "16", zip: "70072" });
 });
 
@@ -75,13 +75,16 @@ Deno.test("loaders: each kind of bad input is a UserError naming file, line and 
   );
   assert.equal(
     await errorWith("u.data", at(0, "x1\t3\t5\t100")),
-    'u.data:1: user id must be a positive integer, got "x1"',
+    'u.data:1: user id must be an integer >= 1, got "x1"',
   );
   assert.equal(
     await errorWith("u.data", at(1, "1\t0\t4\t50")),
-    'u.data:2: item id must be a positive integer, got "0"',
+    'u.data:2: item id must be an integer >= 1, got "0"',
   );
-  assert.equal(await errorWith("u.data", at(1, "1\t1\tgood\t50")), 'u.data:2: rating must be a number, got "good"');
+  assert.equal(
+    await errorWith("u.data", at(1, "1\t1\tgood\t50")),
+    'u.data:2: rating must be an integer in 1..5, got "good"',
+  );
   assert.equal(
     await errorWith("u.data", ""),
     "u.data: file is empty; expected lines of 4 tab-separated fields (user, item, rating, timestamp)",

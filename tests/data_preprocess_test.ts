@@ -54,6 +54,7 @@ Deno.test("preprocess: original preset on a hand-made ML-100K (missing ids, >= 4
     ratings_read: 23,
     items_read: 7,
     items_dropped_missing: 1,
+    ratings_dropped_duplicate: 0,
     ratings_dropped_unknown_item: 1,
     ratings_dropped_missing_items: 1,
     ratings_dropped_below_4: 8,

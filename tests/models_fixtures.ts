@@ -40,6 +40,7 @@ export function tinyDataset(numItems = 12, numUsers = 4): Dataset {
     itemExists: Uint8Array.from({ length: numItems + 1 }, (_, i) => (i === 0 ? 0 : 1)),
     trainPopularity: popularity,
     report: {},
+    warnings: [],
   };
 }
 

@@ -2,7 +2,8 @@
  * `deno task data <command>`: getting and inspecting data.
  *   ml-100k    [--data-dir DIR] [--url URL] [--sha256 HEX]    download MovieLens-100K to DIR/ml-100k/
  *   synthetic  [--data-dir DIR] [--users N] [--items M]        generate the built-in dataset in DIR/synthetic/<users>x<items>/
- *   stats      [--data-dir DIR] [--dataset D] [--preset P]     print dataset statistics as JSON
+ *   stats      [--data-dir DIR] [--dataset D] [--preset P]     print dataset statistics, the preprocessing report
+ *                                                             (every drop count) and the warnings as JSON
  *   llm        [--kind users|items] [--limit N] [--rps R] [--out DIR]
  *              generate leak-free LLM texts (train history only) with the endpoint of UR4REC_LLM_BASE_URL,
  *              UR4REC_LLM_MODEL, UR4REC_LLM_API_KEY; resumable (cached answers are skipped)
@@ -12,11 +13,10 @@ import { join } from "node:path";
 import { parseCommonArgs } from "./args.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { limitUsers, loadDataset, loadRawData } from "../data/dataset.ts";
+import { loadDataset, loadInteractions } from "../data/dataset.ts";
 import { downloadMovieLens100k, ML100K_SHA256, ML100K_URL } from "../data/download.ts";
 import { ChatClient, chatOptionsFromEnv } from "../data/llm_client.ts";
 import { generateLlmTexts, type LlmKind } from "../data/llm_generate.ts";
-import { preprocess } from "../data/preprocess.ts";
 import { interactionStats } from "../data/stats.ts";
 import { ensureSynthetic } from "../data/synthetic.ts";
 import { runMain, UserError } from "../util/errors.ts";
@@ -71,12 +71,10 @@ async function main(): Promise<void> {
     const size = { users: config.synthetic_users, items: config.synthetic_items };
     console.log(`synthetic dataset in ${await ensureSynthetic(config.data_dir, size)}`);
   } else if (command === "stats") {
-    const raw = await loadRawData(config);
-    const interactions = limitUsers(preprocess(raw, config.preset), config.max_users);
+    const { name, interactions, warnings } = await loadInteractions(config);
     const stats = interactionStats(interactions);
-    console.log(
-      JSON.stringify({ dataset: raw.name, preset: config.preset, ...stats, report: interactions.report }, null, 2),
-    );
+    const summary = { dataset: name, preset: config.preset, ...stats, report: interactions.report, warnings };
+    console.log(JSON.stringify(summary, null, 2));
   } else {
     await generate(config, v);
   }

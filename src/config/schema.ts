@@ -35,6 +35,7 @@ export const ConfigSchema = z.object({
   synthetic_users: positiveInt.default(300),
   synthetic_items: positiveInt.default(400),
   max_users: positiveInt.nullable().default(null),
+  duplicate_ratings: z.enum(["error", "drop_keep_first"]).default("error"),
 
   // --- texts ---
   user_text: z.enum(["shipped", "leak_free", "template", "none"]).default("leak_free"),

@@ -1,6 +1,7 @@
 /**
  * Reading delimited MovieLens-style text files with errors that name the file, the line and what was expected.
- * Files are decoded as latin-1 (MovieLens item files are; the other files are ASCII, which latin-1 decodes the same).
+ * Text files are decoded by `decodeText`: valid UTF-8 holding non-ASCII bytes is UTF-8 (a re-saved `u.item`),
+ * anything else is latin-1 (the MovieLens originals), so "Café" is read right either way.
  */
 import { UserError } from "../util/errors.ts";
 
@@ -35,7 +36,7 @@ export async function readDataLines(path: string, format: LineFormat, missingHin
     throw err;
   }
   const lines: DataLine[] = [];
-  new TextDecoder("latin1").decode(bytes).split("\n").forEach((raw, i) => {
+  decodeText(bytes).split("\n").forEach((raw, i) => {
     const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (text.trim() !== "") lines.push({ text, line: i + 1 });
   });
@@ -56,25 +57,63 @@ export function splitFields(path: string, line: DataLine, format: LineFormat): s
   );
 }
 
-/** Parses an integer field (optionally required to be positive), or throws a `UserError` naming file and line. */
-export function parseIntField(path: string, line: DataLine, name: string, value: string, positive = false): number {
+/** The allowed range of an integer field, inclusive; a missing bound is unbounded. */
+export interface IntRange {
+  min?: number;
+  max?: number;
+}
+
+/** Positive ids: 1, 2, ... */
+export const POSITIVE: IntRange = { min: 1 };
+/** Non-negative integers such as Unix timestamps: 0, 1, ... */
+export const NON_NEGATIVE: IntRange = { min: 0 };
+
+/** "an integer in 1..5", "an integer >= 0", "an integer". */
+function describeRange(range: IntRange): string {
+  const { min, max } = range;
+  if (min !== undefined && max !== undefined) return `an integer in ${min}..${max}`;
+  if (min !== undefined) return `an integer >= ${min}`;
+  return max !== undefined ? `an integer <= ${max}` : "an integer";
+}
+
+/**
+ * Parses an integer field that must lie in `range`, or throws a `UserError` naming the file, line, field,
+ * value and allowed range (e.g. `u.data:3: rating must be an integer in 1..5, got "9"`).
+ */
+export function parseIntField(path: string, line: DataLine, name: string, value: string, range: IntRange = {}): number {
   const trimmed = value.trim();
   const n = /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-  if (!Number.isSafeInteger(n) || (positive && n <= 0)) {
-    const what = positive ? "a positive integer" : "an integer";
-    throw new UserError(`${path}:${line.line}: ${name} must be ${what}, got ${JSON.stringify(value)}`);
+  const inRange = (range.min === undefined || n >= range.min) && (range.max === undefined || n <= range.max);
+  if (!Number.isSafeInteger(n) || !inRange) {
+    throw new UserError(`${path}:${line.line}: ${name} must be ${describeRange(range)}, got ${JSON.stringify(value)}`);
   }
   return n;
 }
 
-/** Parses a finite number field, or throws a `UserError` naming file and line. */
-export function parseNumberField(path: string, line: DataLine, name: string, value: string): number {
-  const trimmed = value.trim();
-  const n = trimmed === "" ? NaN : Number(trimmed);
-  if (!Number.isFinite(n)) {
-    throw new UserError(`${path}:${line.line}: ${name} must be a number, got ${JSON.stringify(value)}`);
+/** Checks that a field is one of `allowed`, or throws a `UserError` naming the file, line, field and choices. */
+export function parseChoiceField(path: string, line: DataLine, name: string, value: string, allowed: string[]): string {
+  if (allowed.includes(value)) return value;
+  throw new UserError(
+    `${path}:${line.line}: ${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** Checks that a text field is not blank, or throws a `UserError` naming the file, line and field. */
+export function nonEmptyField(path: string, line: DataLine, name: string, value: string): string {
+  if (value.trim() !== "") return value;
+  throw new UserError(`${path}:${line.line}: ${name} must not be empty`);
+}
+
+/**
+ * Decodes a text file's bytes: as UTF-8 when they are valid UTF-8 (a BOM is dropped; pure ASCII is both),
+ * as latin-1 otherwise (every byte sequence is valid latin-1, so this never fails).
+ */
+export function decodeText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return new TextDecoder("latin1").decode(bytes);
   }
-  return n;
 }
 
 function describe(format: LineFormat): string {

@@ -1,18 +1,59 @@
 /**
- * The dataset entry point: config -> raw files -> preprocessing -> `max_users` -> split -> `Dataset`.
+ * The dataset entry point: config -> raw files -> preprocessing -> `max_users` -> checks -> split -> `Dataset`.
  * `ml-100k` reads `<data_dir>/ml-100k/`, `ml-1m` reads `<data_dir>/ml-1m/`, `synthetic` reads
  * `<data_dir>/synthetic/<users>x<items>/` after generating it there when absent.
+ * A `data_dir` that holds MovieLens files itself, and a dataset with no users or items left, are `UserError`s
+ * raised here, before any training or output; drops outside the preset's protocol become warnings (warnings.ts).
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Config } from "../config/schema.ts";
+import { UserError } from "../util/errors.ts";
+import { exists } from "../util/fs.ts";
 import { loadMovieLens100k, loadMovieLens1m } from "./movielens.ts";
-import { preprocess } from "./preprocess.ts";
+import { MIN_INTERACTIONS, preprocess } from "./preprocess.ts";
 import { type SplitKind, splitSequences } from "./split.ts";
 import { ensureSynthetic } from "./synthetic.ts";
-import type { Dataset, Interactions, RawData } from "./types.ts";
+import type { Dataset, FilterReport, Interactions, RawData } from "./types.ts";
+import { countWarnings, printWarnings } from "./warnings.ts";
+
+/** The ratings file of each MovieLens dataset, as it sits in `<data_dir>/<dataset>/`. */
+const RATINGS_FILES = { "ml-100k": "u.data", "ml-1m": "ratings.dat" } as const;
+
+/**
+ * Throws a `UserError` when `dataDir` holds a MovieLens ratings file itself (the loaders read
+ * `<data_dir>/ml-100k/u.data`, so such a directory would be ignored, silently, for the synthetic default).
+ */
+async function checkDataDirLayout(dataDir: string): Promise<void> {
+  for (const [dataset, file] of Object.entries(RATINGS_FILES)) {
+    if (!(await exists(join(dataDir, file)))) continue;
+    const parent = basename(dataDir) === dataset ? dirname(dataDir) : "PARENT";
+    throw new UserError(
+      `data_dir ${dataDir} holds ${file} directly, but datasets are read from <data_dir>/${dataset}/${file}: ` +
+        `use --data-dir ${parent} --dataset ${dataset} (the directory that holds ${dataset}/), ` +
+        `or move the files into ${join(dataDir, dataset)}/`,
+    );
+  }
+}
+
+/** Warnings for real MovieLens files in `data_dir` that the synthetic dataset leaves unused. */
+async function unusedRealFiles(config: Config): Promise<string[]> {
+  if (config.dataset !== "synthetic") return [];
+  const warnings: string[] = [];
+  for (const [dataset, file] of Object.entries(RATINGS_FILES)) {
+    const path = join(config.data_dir, dataset, file);
+    if (await exists(path)) {
+      warnings.push(
+        `dataset is synthetic (the built-in generated data, the default) but ${path} exists and is not used; ` +
+          `set dataset: ${dataset} (--dataset ${dataset}) to use it`,
+      );
+    }
+  }
+  return warnings;
+}
 
 /** Reads the raw files of `config.dataset` (generating the synthetic dataset first if needed). */
 export async function loadRawData(config: Config): Promise<RawData> {
+  await checkDataDirLayout(config.data_dir);
   switch (config.dataset) {
     case "ml-100k":
       return loadMovieLens100k(join(config.data_dir, "ml-100k"));
@@ -37,20 +78,63 @@ export function limitUsers(interactions: Interactions, maxUsers: number | null):
   };
 }
 
+/** "ratings_read 4, interactions 4, ..." for error messages. */
+function describeReport(report: FilterReport): string {
+  return Object.entries(report).map(([k, v]) => `${k} ${v}`).join(", ");
+}
+
+/**
+ * Throws a `UserError` naming the dataset, the preset and the counts when no item or no user is left (every kept
+ * user has >= `MIN_INTERACTIONS` interactions, so every kept user has a train prefix, a validation and a test target).
+ */
+export function checkUsable(name: string, preset: string, interactions: Interactions): void {
+  const what = interactions.items.size === 0
+    ? "no items"
+    : interactions.userIds.length === 0
+    ? `no users with at least ${MIN_INTERACTIONS} interactions (needed for train, validation and test items)`
+    : undefined;
+  if (what === undefined) return;
+  throw new UserError(
+    `dataset ${name} (preset ${preset}): ${what} left after preprocessing: ${describeReport(interactions.report)}`,
+  );
+}
+
+/** Preprocessed interactions of `config`'s dataset and their warnings, checked usable; prints the warnings. */
+export async function loadInteractions(
+  config: Config,
+): Promise<{ name: string; interactions: Interactions; warnings: string[] }> {
+  const raw = await loadRawData(config);
+  const interactions = limitUsers(preprocess(raw, config.preset, config.duplicate_ratings), config.max_users);
+  checkUsable(raw.name, config.preset, interactions);
+  const warnings = [
+    ...await unusedRealFiles(config),
+    ...countWarnings(interactions.report, { ratings: raw.ratings.length }),
+  ];
+  printWarnings(warnings);
+  return { name: raw.name, interactions, warnings };
+}
+
 /** Builds the `Dataset` from preprocessed interactions: splits, existing-item flags and train popularity. */
-export function buildDataset(name: string, interactions: Interactions, split: SplitKind): Dataset {
+export function buildDataset(
+  name: string,
+  interactions: Interactions,
+  split: SplitKind,
+  warnings: string[] = [],
+): Dataset {
   const { numItems, items, userIds } = interactions;
   const splits = splitSequences(interactions.sequences, split);
   const itemExists = new Uint8Array(numItems + 1);
   for (const id of items.keys()) itemExists[id] = 1;
   const trainPopularity = new Float32Array(numItems + 1);
   for (const s of splits) for (const id of s.train) trainPopularity[id]++;
-  return { name, numItems, userIds, items, splits, itemExists, trainPopularity, report: interactions.report };
+  return { name, numItems, userIds, items, splits, itemExists, trainPopularity, report: interactions.report, warnings };
 }
 
-/** Loads, preprocesses and splits the configured dataset (`dataset`, `data_dir`, `preset`, `max_users`, `split`). */
+/**
+ * Loads, preprocesses, checks and splits the configured dataset (`dataset`, `data_dir`, `preset`,
+ * `duplicate_ratings`, `max_users`, `split`); prints its warnings once.
+ */
 export async function loadDataset(config: Config): Promise<Dataset> {
-  const raw = await loadRawData(config);
-  const interactions = limitUsers(preprocess(raw, config.preset), config.max_users);
-  return buildDataset(raw.name, interactions, config.split);
+  const { name, interactions, warnings } = await loadInteractions(config);
+  return buildDataset(name, interactions, config.split, warnings);
 }

@@ -3,15 +3,21 @@
  * - ML-100K: `u.data` (tab-separated user, item, rating, timestamp), `u.item` (`|`-separated, latin-1,
  *   19 genre flags), `u.genre` (genre names), `u.user` (demographics);
  * - ML-1M: `ratings.dat`, `movies.dat` (latin-1, genres `|`-separated), `users.dat`, all `::`-separated.
- * Every malformed line is a `UserError` naming the file, the line and what was expected.
+ * Every malformed line is a `UserError` naming the file, the line and what was expected, and every field is
+ * range-checked: ids positive integers, ratings integers 1..5, timestamps non-negative integers, genre flags 0/1,
+ * genders M/F, ML-100K ages 1..120, ML-1M age codes 1/18/25/35/45/50/56 and occupation codes 0..20.
  */
 import { dirname, join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import {
   type DataLine,
+  type IntRange,
   type LineFormat,
+  NON_NEGATIVE,
+  nonEmptyField,
+  parseChoiceField,
   parseIntField,
-  parseNumberField,
+  POSITIVE,
   readDataLines,
   splitFields,
 } from "./data_file.ts";
@@ -40,6 +46,16 @@ function missingHint(name: string, dir: string, files: string): string {
   return `put the ${name} files (${files}) in ${dir}/` +
     (name === "synthetic" ? `, or generate them with \`deno task data synthetic --data-dir ${dataDir}\`` : "");
 }
+
+/** MovieLens ratings: whole stars 1..5 (ML-100K and ML-1M). */
+export const RATING_RANGE: IntRange = { min: 1, max: 5 };
+/** Ages of ML-100K's `u.user` (the real file holds 7..73). */
+const ML100K_AGE: IntRange = { min: 1, max: 120 };
+/** ML-1M's age group codes (users.dat README). */
+const ML1M_AGE_CODES = ["1", "18", "25", "35", "45", "50", "56"];
+/** ML-1M's occupation codes (users.dat README). */
+const ML1M_OCCUPATION: IntRange = { min: 0, max: 20 };
+const GENDERS = ["M", "F"];
 
 const ML100K_FILES = "u.data, u.item, u.genre, u.user";
 const ML1M_FILES = "ratings.dat, movies.dat, users.dat";
@@ -89,10 +105,11 @@ function parseRatings(path: string, lines: DataLine[], format: LineFormat): Rati
   return lines.map((line) => {
     const [user, item, rating, timestamp] = splitFields(path, line, format);
     return {
-      user: parseIntField(path, line, "user id", user, true),
-      item: parseIntField(path, line, "item id", item, true),
-      rating: parseNumberField(path, line, "rating", rating),
-      timestamp: parseIntField(path, line, "timestamp", timestamp),
+      user: parseIntField(path, line, "user id", user, POSITIVE),
+      item: parseIntField(path, line, "item id", item, POSITIVE),
+      rating: parseIntField(path, line, "rating", rating, RATING_RANGE),
+      timestamp: parseIntField(path, line, "timestamp", timestamp, NON_NEGATIVE),
+      line: line.line,
     };
   });
 }
@@ -106,7 +123,8 @@ function addUnique<T>(map: Map<number, T>, id: number, value: T, path: string, l
 function parseGenres(path: string, lines: DataLine[]): string[] {
   return lines.map((line, i) => {
     const [name, index] = splitFields(path, line, U_GENRE);
-    if (parseIntField(path, line, "genre index", index) !== i) {
+    nonEmptyField(path, line, "genre name", name);
+    if (parseIntField(path, line, "genre index", index, NON_NEGATIVE) !== i) {
       throw new UserError(`${path}:${line.line}: expected genre index ${i}, got ${JSON.stringify(index)}`);
     }
     return name;
@@ -118,7 +136,8 @@ function parseUItem(path: string, lines: DataLine[], genres: string[]): Map<numb
   const items = new Map<number, ItemInfo>();
   for (const line of lines) {
     const fields = splitFields(path, line, format);
-    const id = parseIntField(path, line, "item id", fields[0], true);
+    const id = parseIntField(path, line, "item id", fields[0], POSITIVE);
+    nonEmptyField(path, line, "title", fields[1]);
     const flags = fields.slice(5);
     const bad = flags.findIndex((f) => f !== "0" && f !== "1");
     if (bad >= 0) {
@@ -146,8 +165,16 @@ function parseUsers(
     const [id, age, gender, occupation, zip] = order === "ml-100k"
       ? fields
       : [fields[0], fields[2], fields[1], fields[3], fields[4]];
-    const userId = parseIntField(path, line, "user id", id, true);
-    const info = { id: userId, age: parseIntField(path, line, "age", age), gender, occupation, zip };
+    const userId = parseIntField(path, line, "user id", id, POSITIVE);
+    parseChoiceField(path, line, "gender", gender, GENDERS);
+    if (order === "ml-100k") {
+      parseIntField(path, line, "age", age, ML100K_AGE);
+      nonEmptyField(path, line, "occupation", occupation);
+    } else {
+      parseChoiceField(path, line, "age code", age, ML1M_AGE_CODES);
+      parseIntField(path, line, "occupation code", occupation, ML1M_OCCUPATION);
+    }
+    const info = { id: userId, age: Number(age), gender, occupation, zip };
     addUnique(users, userId, info, path, line, "user");
   }
   return users;
@@ -159,9 +186,10 @@ export async function loadMovieLens100k(dir: string, name = "ml-100k"): Promise<
   const genres = parseGenres(join(dir, "u.genre"), await read("u.genre", U_GENRE));
   const itemPath = join(dir, "u.item");
   const items = parseUItem(itemPath, await read("u.item", uItemFormat(genres)), genres);
-  const ratings = parseRatings(join(dir, "u.data"), await read("u.data", U_DATA), U_DATA);
+  const ratingsPath = join(dir, "u.data");
+  const ratings = parseRatings(ratingsPath, await read("u.data", U_DATA), U_DATA);
   const users = parseUsers(join(dir, "u.user"), await read("u.user", U_USER), U_USER, "ml-100k");
-  return { name, items, ratings, users };
+  return { name, items, ratings, ratingsPath, users };
 }
 
 /** Loads MovieLens-1M files (`ratings.dat`, `movies.dat`, `users.dat`) from `dir`. */
@@ -171,11 +199,13 @@ export async function loadMovieLens1m(dir: string): Promise<RawData> {
   const items = new Map<number, ItemInfo>();
   for (const line of await read("movies.dat", MOVIES_DAT)) {
     const [id, title, genres] = splitFields(moviesPath, line, MOVIES_DAT);
-    const itemId = parseIntField(moviesPath, line, "movie id", id, true);
+    const itemId = parseIntField(moviesPath, line, "movie id", id, POSITIVE);
+    nonEmptyField(moviesPath, line, "title", title);
     const info = { id: itemId, ...parseTitle(title), genres: genres.split("|").filter((g) => g !== "") };
     addUnique(items, itemId, info, moviesPath, line, "movie");
   }
-  const ratings = parseRatings(join(dir, "ratings.dat"), await read("ratings.dat", RATINGS_DAT), RATINGS_DAT);
+  const ratingsPath = join(dir, "ratings.dat");
+  const ratings = parseRatings(ratingsPath, await read("ratings.dat", RATINGS_DAT), RATINGS_DAT);
   const users = parseUsers(join(dir, "users.dat"), await read("users.dat", USERS_DAT), USERS_DAT, "ml-1m");
-  return { name: "ml-1m", items, ratings, users };
+  return { name: "ml-1m", items, ratings, ratingsPath, users };
 }

@@ -13,7 +13,10 @@ export interface Matrix {
   data: Float32Array;
 }
 
-/** Parses `.npy` bytes holding a C-order 2-D `<f4` array; `source` names the file in errors. */
+/**
+ * Parses `.npy` bytes holding a C-order 2-D `<f4` array of finite values; `source` names the file in errors
+ * (a bad header or size, and the first NaN/±Infinity with its row and column, are `UserError`s).
+ */
 export function decodeNpy(bytes: Uint8Array, source: string): Matrix {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new UserError(`${source}: not a .npy file (missing the \\x93NUMPY magic)`);
@@ -41,6 +44,14 @@ export function decodeNpy(bytes: Uint8Array, source: string): Matrix {
   }
   const data = new Float32Array(rows * cols);
   new Uint8Array(data.buffer).set(bytes.subarray(start));
+  const bad = data.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    const count = data.reduce((n, x) => n + (Number.isFinite(x) ? 0 : 1), 0);
+    throw new UserError(
+      `${source}: row ${Math.floor(bad / cols)}, column ${bad % cols} holds ${data[bad]} ` +
+        `(${count} non-finite value(s) in all); every value must be finite`,
+    );
+  }
   return { rows, cols, data };
 }
 

@@ -2,12 +2,14 @@
  * Precomputed text embeddings (e.g. MiniLM run elsewhere), from the directory `text_embeddings_path`:
  * - `items.npy` (float32 [maxId + 1, E], row = MovieLens item id, row 0 unused) or `items.json` (`{"<id>": [E numbers]}`);
  * - `users.npy` / `users.json` the same, keyed by MovieLens user id (not needed when `user_text: none`).
- * E must equal `text_embedding_dim`. Ids without a vector get zero rows, counted in the report.
+ * E must equal `text_embedding_dim`; every value must be finite in float32 (a `UserError` names the file and the
+ * row/key otherwise). Ids without a vector get zero rows, counted in the report and warned about (warnings.ts).
  */
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { exists } from "../util/fs.ts";
 import { UserError } from "../util/errors.ts";
+import { decodeText } from "./data_file.ts";
 import { decodeNpy } from "./npy.ts";
 import type { Dataset, TextVectors } from "./types.ts";
 
@@ -39,8 +41,13 @@ function fromJson(text: string, path: string): VectorTable {
   let dim = -1;
   for (const [key, vec] of Object.entries(value)) {
     if (!/^\d+$/.test(key)) throw new UserError(`${path}: key "${key}": expected a numeric id`);
-    if (!Array.isArray(vec) || !vec.every((x) => typeof x === "number" && Number.isFinite(x))) {
-      throw new UserError(`${path}: key "${key}": expected an array of finite numbers`);
+    if (!Array.isArray(vec)) throw new UserError(`${path}: key "${key}": expected an array of finite numbers`);
+    const bad = vec.findIndex((x) => typeof x !== "number" || !Number.isFinite(Math.fround(x)));
+    if (bad >= 0) {
+      const value = typeof vec[bad] === "number" ? String(vec[bad]) : JSON.stringify(vec[bad]);
+      throw new UserError(
+        `${path}: key "${key}": value ${bad} is ${value}, expected a finite number within float32's ±3.4e38`,
+      );
     }
     if (dim >= 0 && vec.length !== dim) {
       throw new UserError(`${path}: key "${key}": vector has ${vec.length} numbers, earlier ones have ${dim}`);
@@ -58,7 +65,7 @@ async function readTable(dir: string, name: string, dim: number): Promise<Vector
   const json = join(dir, `${name}.json`);
   let table: VectorTable;
   if (await exists(npy)) table = fromNpy(await Deno.readFile(npy), npy);
-  else if (await exists(json)) table = fromJson(await Deno.readTextFile(json), json);
+  else if (await exists(json)) table = fromJson(decodeText(await Deno.readFile(json)), json);
   else throw new UserError(`${dir}: expected ${name}.npy or ${name}.json (precomputed text embeddings)`);
   if (table.dim !== dim) {
     throw new UserError(

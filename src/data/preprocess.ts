@@ -5,8 +5,11 @@
  *   users with fewer than 5 are dropped. On the real ML-100K: 938 users, 55,014 interactions, numItems 1682.
  * - `sasrec` (SASRec.pytorch): every rating is an interaction; sorted by timestamp, ties by item id;
  *   users with fewer than 5 are dropped; every item of the item file is kept.
+ * Before either: repeated (user, item) pairs are an error or dropped by `duplicate_ratings` (duplicates.ts), and
+ * ratings of items absent from the item file are dropped (counted, and warned about by warnings.ts).
  */
 import type { Config } from "../config/schema.ts";
+import { dropDuplicateRatings, type DuplicatePolicy } from "./duplicates.ts";
 import type { FilterReport, Interactions, ItemInfo, Rating, RawData } from "./types.ts";
 
 /** A preprocessing preset. */
@@ -69,14 +72,19 @@ function groupByUser(ratings: Rating[]): Map<number, Rating[]> {
   return new Map([...byUser].sort(([a], [b]) => a - b));
 }
 
-/** Applies `preset` to `raw`. Pure: `raw` is not modified. */
-export function preprocess(raw: RawData, preset: Preset): Interactions {
+/**
+ * Applies `preset` to `raw`, after handling repeated (user, item) pairs by `duplicates`. Pure: `raw` is not
+ * modified. Throws a `UserError` on a repeated pair under the `error` policy.
+ */
+export function preprocess(raw: RawData, preset: Preset, duplicates: DuplicatePolicy = "error"): Interactions {
   const report: FilterReport = { ratings_read: raw.ratings.length, items_read: raw.items.size };
   const { items, dropped } = keptItems(raw, preset);
   if (dropped > 0) report.items_dropped_missing = dropped;
 
-  let ratings = raw.ratings.filter((r) => raw.items.has(r.item));
-  report.ratings_dropped_unknown_item = raw.ratings.length - ratings.length;
+  const unique = dropDuplicateRatings(raw, duplicates);
+  report.ratings_dropped_duplicate = unique.dropped;
+  let ratings = unique.ratings.filter((r) => raw.items.has(r.item));
+  report.ratings_dropped_unknown_item = unique.ratings.length - ratings.length;
   if (dropped > 0) {
     const before = ratings.length;
     ratings = ratings.filter((r) => items.has(r.item));

@@ -15,6 +15,7 @@ import { loadPrecomputedVectors } from "./precomputed.ts";
 import { loadTexts } from "./texts.ts";
 import { tfidfMatrix } from "./tfidf.ts";
 import type { Dataset, TextVectors } from "./types.ts";
+import { countWarnings, printWarnings } from "./warnings.ts";
 
 /** Names the encoder in cache keys; change it when the encoder's output changes. */
 export const TFIDF_METHOD = "tfidf-lsa-v1";
@@ -61,8 +62,18 @@ export async function encodeTextsCached(texts: string[], dim: number, cacheDir: 
   return vectors;
 }
 
-/** The text vectors of `ds` under `config` (users in `ds.userIds` order, items by id). */
+/**
+ * The text vectors of `ds` under `config` (users in `ds.userIds` order, items by id), with the warnings for
+ * their substitutions (missing texts, placeholders, zero rows), printed once.
+ */
 export async function loadTextVectors(ds: Dataset, config: Config): Promise<TextVectors> {
+  const vectors = await encode(ds, config);
+  const warnings = countWarnings(vectors.report ?? {}, { users: ds.userIds.length, items: ds.items.size });
+  printWarnings(warnings);
+  return { ...vectors, warnings };
+}
+
+async function encode(ds: Dataset, config: Config): Promise<TextVectors> {
   const dim = config.text_embedding_dim;
   if (config.text_encoder === "precomputed") {
     const vectors = await loadPrecomputedVectors(ds, config);

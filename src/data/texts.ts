@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { UserError } from "../util/errors.ts";
+import { decodeText } from "./data_file.ts";
 import { syntheticDir } from "./synthetic.ts";
 import type { Dataset, ItemInfo } from "./types.ts";
 
@@ -43,11 +44,14 @@ export function llmDir(config: Config): string {
     : join(config.data_dir, "llm_generated");
 }
 
-/** Reads a `{"<id>": "text"}` JSON file into a map, with `UserError`s that name the file and the bad key. */
+/**
+ * Reads a `{"<id>": "text"}` JSON file (UTF-8, or latin-1 when not valid UTF-8) into a map, with `UserError`s
+ * that name the file and the bad key.
+ */
 export async function readTextMap(path: string): Promise<Map<number, string>> {
   let value: unknown;
   try {
-    value = JSON.parse(await Deno.readTextFile(path));
+    value = JSON.parse(decodeText(await Deno.readFile(path)));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new UserError(

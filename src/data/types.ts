@@ -14,6 +14,8 @@ export interface Rating {
   item: number;
   rating: number;
   timestamp: number;
+  /** 1-based line of the ratings file it came from (for error messages), when read from a file. */
+  line?: number;
 }
 
 /** One user's demographics as read from the user file (`u.user`, `users.dat`). */
@@ -31,6 +33,8 @@ export interface RawData {
   name: string;
   items: Map<number, ItemInfo>;
   ratings: Rating[];
+  /** Path of the ratings file (`u.data`, `ratings.dat`), for error messages. */
+  ratingsPath?: string;
   /** Users of the user file, when the format has one. */
   users?: Map<number, UserInfo>;
 }
@@ -73,6 +77,8 @@ export interface Dataset {
   /** Train-split interaction count per item id; length numItems + 1. */
   trainPopularity: Float32Array;
   report: FilterReport;
+  /** Every drop or substitution outside the preset's own filters, one readable line each (see warnings.ts). */
+  warnings: string[];
 }
 
 /** A training batch, flat row-major typed arrays. */
@@ -121,4 +127,6 @@ export interface TextVectors {
   item: Float32Array;
   /** Counts of what the text side filled in or left out (missing texts, placeholders, zero rows). */
   report?: Record<string, number>;
+  /** The substitutions of `report` as readable lines (see warnings.ts). */
+  warnings?: string[];
 }

@@ -35,7 +35,7 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
         batch.seed = stepSeed(config.seed, step);
         layout ??= batchLayout(batch, config);
         const active = activeModules(stage, step, modules);
-        const probed = probeStep(model, batch, config, active, { step, stage });
+        const probed = probeStep(model, batch, config, active, { step, stage }, ctx.texts);
         stats.push(...probed.stats);
         if (first === null && probed.first !== null) {
           first = probed.first;

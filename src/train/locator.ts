@@ -3,15 +3,17 @@
  * output and on the gradients flowing back, and reports the step, phase, layer and op where a non-finite value
  * first appeared, the batch rows and sequence positions holding it, and the inputs' padding pattern. The
  * diagnosis is derived from what was observed (which op, which cells, whether those cells are queries with no
- * visible key), never assumed.
+ * visible key), never assumed. Parameters and inputs that were already non-finite or huge are named first
+ * (suspects.ts), so an op is not blamed for values it was fed.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
-import type { TrainBatch } from "../data/types.ts";
+import type { TextVectors, TrainBatch } from "../data/types.ts";
 import type { Recommender } from "../models/types.ts";
 import { type BatchLayout, StatsProbe } from "./probes.ts";
 import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
 import { lossAndGrads } from "./step.ts";
+import { describeSuspects, inputSuspects, parameterSuspects } from "./suspects.ts";
 
 /** Pads per row of a [B, T] id batch. */
 export function padsPerRow(inputs: Int32Array, batchSize: number, seqLen: number): number[] {
@@ -43,13 +45,18 @@ export interface ProbedStep {
   stats: ProbeStat[];
 }
 
-/** Replays one training step under a probe (no parameter update) and returns what it saw. */
+/**
+ * Replays one training step under a probe (no parameter update) and returns what it saw. When a non-finite value
+ * appeared, the parameters and the text-vector inputs (`texts`, when given) are checked too, and the ones that
+ * were already non-finite or huge are recorded as `first.suspects`.
+ */
 export function probeStep(
   model: Recommender,
   batch: TrainBatch,
   config: Config,
   active: string[],
   where: { step: number; stage: string },
+  texts?: TextVectors,
 ): ProbedStep {
   const probe = new StatsProbe(batchLayout(batch, config), true);
   probe.step = where.step;
@@ -57,17 +64,26 @@ export function probeStep(
   const { terms, total, grads } = lossAndGrads(model, batch, config, active, probe);
   for (const [name, g] of Object.entries(grads)) probe.record("backward", name, "param_grad", g);
   tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
-  return { first: probe.first, stats: probe.stats };
+  if (probe.first === null) return { first: null, stats: probe.stats };
+  const suspects = [
+    ...parameterSuspects(model, config, where.step),
+    ...(texts ? inputSuspects(texts, config) : []),
+  ];
+  return { first: suspects.length > 0 ? { ...probe.first, suspects } : probe.first, stats: probe.stats };
 }
 
 /** A readable diagnosis built from the observations. */
 export function diagnose(first: FirstNonfinite | null, layout: BatchLayout, steps: number): string {
   if (first === null) return `All probed tensors stayed finite over ${steps} step(s): no non-finite value appeared.`;
   const what = first.kind === "nan" ? "NaN" : "infinite";
+  const suspects = first.suspects ?? [];
   const lines = [
+    ...describeSuspects(suspects),
     `First ${what} value: step ${first.step} (${first.stage}), ${first.phase} pass, layer "${first.layer}", ` +
     `op "${first.op}": ${first.count} ${what} value(s) in a tensor of shape [${first.shape.join(", ")}].`,
-    first.phase === "forward"
+    suspects.length > 0
+      ? "It is where the bad parameter/input above first showed among the probed op outputs, not its cause."
+      : first.phase === "forward"
       ? `No tensor probed before it in this forward pass held NaN, so this op produced the first NaN.`
       : "The forward pass held no NaN; the first one appeared in the gradient flowing back through this op.",
   ];

@@ -6,6 +6,7 @@
  * - `config.yaml`: the resolved config.
  */
 import type { METRIC_NAMES } from "../config/schema.ts";
+import type { DataSummary } from "../data/warnings.ts";
 
 /** A metric name such as "NDCG@10". */
 export type MetricName = typeof METRIC_NAMES[number];
@@ -73,8 +74,27 @@ export interface FirstNonfinite {
   /** Distinct (row, position) pairs in all, and how many of them are queries that see no key (causal + padding mask). */
   cell_count?: number;
   blind_cells?: number;
+  /** Parameters and inputs that were already non-finite or huge before the step's ops ran (see suspects.ts). */
+  suspects?: Suspect[];
   /** Tensors seen earlier in the same step that held ±Infinity but no NaN (e.g. -inf masked attention logits). */
   preceded_by?: { phase: "forward" | "backward"; layer: string; op: string; posinf: number; neginf: number }[];
+}
+
+/** A parameter or input that held non-finite or huge values before a step's ops ran, so it, not an op, is the cause. */
+export interface Suspect {
+  kind: "parameter" | "input";
+  /** Stable parameter name (e.g. "sasrec/item_emb") or input name ("texts.user", "texts.item"). */
+  name: string;
+  /** "nan": holds NaN; "inf": holds ±Infinity only; "huge": finite but >= OVERFLOW_RISK in magnitude. */
+  problem: "nan" | "inf" | "huge";
+  nonfinite: number;
+  nan: number;
+  /** Largest finite magnitude (null when nothing is finite). */
+  max_abs: number | null;
+  /** Rows holding bad values (inputs: user index or item id; first 64); empty for parameters. */
+  rows: number[];
+  /** What most likely put the values there, naming the config key when obvious. */
+  cause: string;
 }
 
 /** Statistics of one probed tensor at one step. */
@@ -126,4 +146,6 @@ export interface RunSummary {
   steps_per_s: number;
   resumed: boolean;
   error: string | null;
+  /** The data's preprocessing report, text report and warnings (absent in summaries of failed runs). */
+  data?: DataSummary;
 }

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { configToYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
+import { dataSummary } from "../data/warnings.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/checkpoint.ts";
 import { exists, readJsonIfExists, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
@@ -70,10 +71,10 @@ function freshState(): TrainerState {
 /** Trains (or, for parameter-free baselines, just evaluates) the configured model into `outDir`. */
 export async function train(config: Config, outDir: string, opts: TrainOptions = {}): Promise<RunSummary> {
   const started = performance.now();
-  await Deno.mkdir(outDir, { recursive: true });
-  await writeFileAtomic(`${outDir}/config.yaml`, configToYaml(config));
-  const ctx = await prepareRun(config);
+  const ctx = await prepareRun(config); // bad data is a UserError before anything is written to outDir
   try {
+    await Deno.mkdir(outDir, { recursive: true });
+    await writeFileAtomic(`${outDir}/config.yaml`, configToYaml(config));
     return await runStages(ctx, outDir, opts, started);
   } finally {
     ctx.model.dispose();
@@ -248,6 +249,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
     steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - started) / 1000),
     resumed,
     error: null,
+    data: dataSummary(config, ctx.dataset, ctx.texts),
   };
   await writeJsonAtomic(`${outDir}/summary.json`, summary);
   return summary;
