@@ -11,7 +11,7 @@ import { UserError } from "../util/errors.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
 import { type CellCommand, type CellTask, planCellDir, prepareCellDir } from "./cell.ts";
 import { type Cell, expandGrid, type Grid } from "./grid.ts";
-import { isRunning, type ProcessIdentity, processIdentity } from "./process.ts";
+import { claimDirectory } from "./lock.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { type ResultRow, writeResults } from "./results.ts";
 
@@ -80,19 +80,6 @@ async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<
     }
   }
   await writeJsonAtomic(join(out, "grid.json"), { grid: grid.path, axes: grid.axes, seeds: grid.seeds, cells });
-}
-
-/** Claims DIR for this process; refused while another live runner holds it. Returns the release function. */
-async function claimDirectory(out: string): Promise<() => Promise<void>> {
-  const path = join(out, "runner.json");
-  const holder = await readJsonIfExists<ProcessIdentity>(path);
-  if (holder && holder.pid !== Deno.pid && isRunning(holder)) {
-    throw new UserError(`${out}: another runner (pid ${holder.pid}) is working on this directory`);
-  }
-  const self = processIdentity(Deno.pid);
-  if (!self) return async () => {};
-  await writeJsonAtomic(path, self);
-  return () => Deno.remove(path);
 }
 
 /** Runs every unfinished cell of `grid` into `options.out`, then writes results.csv. */
