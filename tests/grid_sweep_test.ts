@@ -191,3 +191,18 @@ const PINNED_TRIALS: Record<string, unknown>[] = [
   { attention_mask: "torch", loss: "bpr_softplus", sasrec_dropout: 0.2245, sasrec_lr: 0.0002215, sasrec_num_blocks: 2 },
   { attention_mask: "torch", loss: "bpr_softplus", sasrec_dropout: 0.1784, sasrec_lr: 0.004887, sasrec_num_blocks: 1 },
 ];
+
+Deno.test("sweep: smoke_asha draws 12 of the 16 smoke combinations x 2 seeds; its full grid has all 32 at 9 epochs", async () => {
+  const grids = new URL("../configs/grids/", import.meta.url).pathname;
+  const sweep = await loadGrid(`${grids}smoke_asha.yaml`);
+  const full = await loadGrid(`${grids}smoke_asha_full.yaml`);
+  const smoke = await loadGrid(`${grids}nan_ablation_smoke.yaml`);
+  assert.deepEqual(Object.keys(sweep.axes), Object.keys(smoke.axes));
+  assert.deepEqual(full.axes, smoke.axes);
+  const [sweepCells, fullCells] = [expandGrid(sweep), expandGrid(full)];
+  assert.equal(sweepCells.length, 24);
+  assert.equal(fullCells.length, 32);
+  assert.ok(sweepCells.every((c) => c.config.epochs_per_stage === 9 && fullCells.some((f) => f.id === c.id)));
+  const same = new Map(fullCells.map((c) => [c.id, c.config]));
+  for (const cell of sweepCells) assert.deepEqual(cell.config, same.get(cell.id), cell.id);
+});
