@@ -5,13 +5,14 @@
  * `early_terminate: {type: asha, min_epochs: r, reduction_factor: eta, max_epochs: R}` with R = r * eta^k gives the
  * rungs r, r*eta, ..., R epochs per stage. Every trial (a cell's axis values; its seeds together) trains to the
  * first rung; when ALL cells of a rung have reported, the trials are ranked by their rung value (the mean over
- * seeds of the best validation `early_stop_metric` in metrics.jsonl so far) and the top max(1, floor(n / eta)) are
- * promoted: their cells continue from their checkpoints (`--resume`) with the next rung's `epochs_per_stage`; the
- * others are stopped (results.csv status `stopped`). Deciding only when a rung is complete makes every decision
- * independent of the order cells finish in (asynchronous ASHA promotes as soon as a cell lands in the top 1/eta,
- * which keeps workers busier but depends on timing). Trials without a value (every seed diverged or failed) are
- * never promoted; ties go to the smaller trial id. Decisions are recorded in `DIR/asha.json` as they are made, so a
- * rerun after an interruption replays them and continues with the next rung.
+ * seeds of the best validation `early_stop_metric` in metrics.jsonl so far; the summary's validation for a run
+ * without epochs, such as Popularity) and the top max(1, floor(n / eta)) are promoted: their cells continue from
+ * their checkpoints (`--resume`) with the next rung's `epochs_per_stage`; the others are stopped (results.csv status
+ * `stopped`). Deciding only when a rung is complete makes every decision independent of the order cells finish in
+ * (asynchronous ASHA promotes as soon as a cell lands in the top 1/eta, which keeps workers busier but depends on
+ * timing). Trials without a value (every seed diverged or failed) are never promoted; ties go to the smaller trial
+ * id. Decisions are recorded in `DIR/asha.json` as they are made, so a rerun after an interruption replays them and
+ * continues with the next rung.
  */
 import { join } from "node:path";
 import { UserError } from "../util/errors.ts";

@@ -174,11 +174,16 @@ function add(total: Counts, part: Counts): void {
   for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += part[key];
 }
 
-/** A cell's value at the rung it just trained: null unless it completed with a validation. */
+/**
+ * A cell's value at the rung it just trained: null unless it completed. A run without validation records (a
+ * parameter-free baseline such as Popularity) is valued by its summary's validation.
+ */
 async function cellRungValue(out: string, cell: Cell): Promise<number | null> {
   const runDir = runDirOf(out, cell.id);
-  if (cellStatus(await readCellRecord(runDir)).status !== "completed") return null;
-  return await rungValue(runDir, cell.config.early_stop_metric);
+  const record = await readCellRecord(runDir);
+  if (cellStatus(record).status !== "completed") return null;
+  const metric = cell.config.early_stop_metric;
+  return await rungValue(runDir, metric) ?? record.summary?.val?.[metric] ?? null;
 }
 
 /** Runs an early-terminated sweep rung by rung (see asha.ts), replaying the decisions already in asha.json. */
