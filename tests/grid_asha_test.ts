@@ -119,6 +119,22 @@ Deno.test("asha: on 9 fake trials the rungs promote and stop the cells computed 
   assert.equal(rerun.ran, 0, again.join("\n"));
 });
 
+Deno.test("asha: a run without validation records (Popularity) is valued by its summary's validation", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/models.yaml`,
+    "base: {dataset: synthetic}\naxes: {model: [pop, sasrec]}\nseeds: [1]\n" +
+      "early_terminate: {type: asha, min_epochs: 1, reduction_factor: 2, max_epochs: 2}\n",
+  );
+  const out = `${dir.path}/out`;
+  await runGrid(await loadGrid(`${dir.path}/models.yaml`), inProcess(out));
+  // pop: summary val NDCG@10 = 0.3 - 0.2·0.2 - 0.1·0.02 + 0.01 - 0.01 = 0.258; sasrec after 1 epoch: 0.108.
+  const [decision] = JSON.parse(await Deno.readTextFile(`${out}/asha.json`)).rungs;
+  assert.ok(Math.abs(decision.trials[trialKey({ model: "pop" })] - 0.258) < 1e-12);
+  assert.ok(Math.abs(decision.trials[trialKey({ model: "sasrec" })] - curve(0.001, 0.2, 0)) < 1e-12);
+  assert.deepEqual(decision.promoted, [trialKey({ model: "pop" })]);
+});
+
 function ablate(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ABLATE, "--cell-script", FAKE_CELL, "--workers", "2", ...args],
