@@ -238,18 +238,23 @@ function isExcluded(values: Record<string, unknown>, exclude: Record<string, unk
   return exclude.some((rule) => Object.entries(rule).every(([k, v]) => canonical(values[k]) === canonical(v)));
 }
 
+/** Every combination of the axes' values, the first key varying slowest. */
+function cartesian(axes: Record<string, unknown[]>): Record<string, unknown>[] {
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [key, levels] of Object.entries(axes)) {
+    combos = combos.flatMap((combo) => levels.map((level) => ({ ...combo, [key]: level })));
+  }
+  return combos;
+}
+
 /**
  * The cells of a grid: axes in key order (first key varies slowest) or the drawn trials in draw order, seeds
  * innermost, exclusions removed. With early termination every cell's budget is `max_epochs` epochs per stage.
  */
 export function expandGrid(grid: Grid): Cell[] {
-  let combos: Record<string, unknown>[] = [{}];
-  for (const [key, levels] of Object.entries(grid.axes)) {
-    combos = combos.flatMap((combo) => levels.map((level) => ({ ...combo, [key]: level })));
-  }
   const budget = grid.earlyTerminate ? { epochs_per_stage: grid.earlyTerminate.max_epochs } : {};
   const cells: Cell[] = [];
-  for (const combo of grid.trials ?? combos) {
+  for (const combo of grid.trials ?? cartesian(grid.axes)) {
     for (const seed of grid.seeds) {
       const unsorted: Record<string, unknown> = { ...combo, seed };
       const values = Object.fromEntries(Object.keys(unsorted).sort().map((k) => [k, unsorted[k]]));
