@@ -223,10 +223,11 @@ export async function runGrid(grid: Grid, options: RunGridOptions): Promise<Grid
   const out = resolve(options.out);
   const cells = expandGrid(grid);
   const ctx: RunContext = { out, grid, options, print: options.print ?? console.log };
-  await Deno.mkdir(join(out, "runs"), { recursive: true });
-  const release = await claimDirectory(out);
+  await Deno.mkdir(out, { recursive: true });
+  const release = await claimDirectory(out); // before anything is written in DIR
   try {
     await writeGridRecord(out, grid, cells);
+    await Deno.mkdir(join(out, "runs"), { recursive: true });
     const total: Counts = { skipped: 0, ran: 0, resumed: 0, retried: 0 };
     if (grid.earlyTerminate) await runRungs(cells, ctx, total);
     else add(total, await runCells(cells, undefined, ctx, `grid ${grid.path}: `));
