@@ -226,8 +226,8 @@ Deno.test("retries: a crashing cell resumes and succeeds; a failing one is retri
   const failed = [...Deno.readDirSync(`${out}/runs`)].find((e) => e.name.startsWith("sasrec_num_heads=3,"))!.name;
   assert.equal((await Deno.readTextFile(`${out}/runs/${failed}/log.txt`)).match(/^### /gm)?.length, 3);
   assert.deepEqual(lines.filter((l) => l.startsWith("retrying")), [
-    "retrying 2 crashed cell(s) from their checkpoints (max_failures: 2)",
-    "retrying 1 crashed cell(s) from their checkpoints (max_failures: 2)",
+    "retrying 2 crashed cell(s), from their checkpoints where they have one (max_failures: 2)",
+    "retrying 1 crashed cell(s), from their checkpoints where they have one (max_failures: 2)",
   ]);
 
   // Without max_failures a crash is a failure, as before.
