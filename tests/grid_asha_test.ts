@@ -1,6 +1,6 @@
 /**
  * Early termination and retries on the fake cell (tests/fixtures/fake_cell.ts), whose validation curve is
- *   NDCG@10(e) = 0.308 - 0.2·dropout - 10·|lr - 0.001| - 0.01 - 0.00015 / (lr·(e + 1))   (seed 1, bce, init std 0.02)
+ *   NDCG@10(e) = 0.308 - 0.2·dropout - 10·|lr - 0.001| - 0.01 - 0.00015 / (lr·(e + 1))  (seed 1, bce, init 0.02)
  * so the rung values below are computed by hand from it.
  */
 import assert from "node:assert/strict";

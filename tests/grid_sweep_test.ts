@@ -170,7 +170,8 @@ Deno.test("sweep: bad sweep specs are user errors naming the file and the key", 
       'bad.yaml: early_terminate: unknown key "eta"',
     ],
     [
-      "axes: {epochs_per_stage: [1, 2]}\nearly_terminate: {type: asha, min_epochs: 1, reduction_factor: 3, max_epochs: 9}\n",
+      "axes: {epochs_per_stage: [1, 2]}\n" +
+      "early_terminate: {type: asha, min_epochs: 1, reduction_factor: 3, max_epochs: 9}\n",
       "bad.yaml: axes.epochs_per_stage: may not vary in a sweep with early_terminate",
     ],
     ["axes: {loss: [bce]}\nmax_failures: -1\n", 'bad.yaml: key "max_failures"'],

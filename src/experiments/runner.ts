@@ -163,7 +163,8 @@ async function runCells(cells: Cell[], epochs: number | undefined, ctx: RunConte
     retried += pending.length;
     if (pending.length > 0) {
       ctx.print(
-        `retrying ${pending.length} crashed cell(s), from their checkpoints where they have one (max_failures: ${ctx.grid.maxFailures})`,
+        `retrying ${pending.length} crashed cell(s), from their checkpoints where they have one ` +
+          `(max_failures: ${ctx.grid.maxFailures})`,
       );
     }
   }
