@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadDataset } from "../src/data/dataset.ts";
-import { ChatClient, type ChatClientOptions, chatOptionsFromEnv, LLM_ENV } from "../src/data/llm_client.ts";
+import {
+  ChatClient,
+  type ChatClientOptions,
+  chatOptionsFromEnv,
+  LLM_ENV,
+  LLM_TIMEOUT_ENV,
+  redactSecret,
+} from "../src/data/llm_client.ts";
 import { generateLlmTexts, LLM_CACHE_FILE } from "../src/data/llm_generate.ts";
 import { ITEM_PLACEHOLDER } from "../src/data/texts.ts";
 import type { Dataset } from "../src/data/types.ts";
@@ -35,6 +42,7 @@ function clientFor(baseUrl: string, overrides: Partial<ChatClientOptions> = {}):
     requestsPerSecond: 1000,
     maxRetries: 3,
     retryBaseMs: 5,
+    timeoutMs: 5000,
     temperature: 0.7,
     ...overrides,
   });
@@ -151,5 +159,106 @@ Deno.test("llm: endpoint from the environment; the CLI runs end to end without p
     assert.ok(allFiles(dir.path).every((text) => !text.includes(API_KEY)));
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("llm: a server that never answers times out, is retried, and ends in an error naming the URL", async () => {
+  const waiting: (() => void)[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Promise<Response>((resolve) => waiting.push(() => resolve(new Response("late")))),
+  );
+  const baseUrl = `http://127.0.0.1:${server.addr.port}/v1`;
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      clientFor(baseUrl, { timeoutMs: 100, maxRetries: 2 }).complete("hi", 10),
+      new UserError(`${baseUrl}/chat/completions: no answer within 0.1 s (${LLM_TIMEOUT_ENV}) after 3 attempts`),
+    );
+    assert.equal(waiting.length, 3, "the first attempt and 2 retries");
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    for (const release of waiting) release();
+    await server.shutdown();
+  }
+});
+
+Deno.test("llm: the timeout comes from UR4REC_LLM_TIMEOUT_S (default 60 s); a bad value is a UserError", () => {
+  const env = { [LLM_ENV.baseUrl]: "http://x", [LLM_ENV.model]: "m", [LLM_ENV.apiKey]: "k" };
+  for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
+  try {
+    Deno.env.delete(LLM_TIMEOUT_ENV);
+    assert.equal(chatOptionsFromEnv().timeoutMs, 60_000);
+    Deno.env.set(LLM_TIMEOUT_ENV, "2.5");
+    assert.equal(chatOptionsFromEnv().timeoutMs, 2500);
+    Deno.env.set(LLM_TIMEOUT_ENV, "0");
+    assert.throws(
+      () => chatOptionsFromEnv(),
+      new UserError(`${LLM_TIMEOUT_ENV}=0: expected a positive number of seconds`),
+    );
+  } finally {
+    for (const name of [...Object.keys(env), LLM_TIMEOUT_ENV]) Deno.env.delete(name);
+  }
+});
+
+Deno.test("llm: redactSecret removes the key, its prefixes and credential-looking values", () => {
+  const r = (text: string) => redactSecret(text, API_KEY);
+  assert.equal(r(`{"authorization":"Bearer ${API_KEY}"}`), '{"authorization":"Bearer [redacted]"}');
+  assert.equal(r(`key ${API_KEY.slice(0, 10)}... is invalid`), "key [redacted]... is invalid");
+  assert.equal(r("x-api-key: other-secret, api_key=abc123"), "x-api-key: [redacted], api_key=[redacted]");
+  assert.equal(r(`prefix${API_KEY}suffix`), "prefix[redacted]suffix");
+  assert.equal(
+    r('{"error":"invalid api key","authorization failed":true}'),
+    '{"error":"invalid api key","authorization failed":true}',
+  );
+});
+
+/** A loopback server answering every request with `status` and a body echoing the request headers (and key). */
+function startEchoServer(status: number) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.text();
+    const headers = Object.fromEntries(req.headers);
+    const auth = req.headers.get("authorization") ?? "";
+    const content = `you sent ${auth}; key prefix ${auth.slice(7, 17)}`;
+    if (status !== 200) return Response.json({ error: "bad request", headers }, { status });
+    return Response.json({ choices: [{ message: { role: "assistant", content } }] });
+  });
+  return { server, baseUrl: `http://127.0.0.1:${server.addr.port}/v1` };
+}
+
+Deno.test("llm: a server echoing the key (401, 400, or in an answer) never gets it into errors, output or files", async () => {
+  await using dir = await tempDir();
+  const servers = { 401: startEchoServer(401), 400: startEchoServer(400), 200: startEchoServer(200) };
+  const cli = new URL("../src/cli/data.ts", import.meta.url).pathname;
+  try {
+    for (const status of [401, 400] as const) {
+      const { baseUrl } = servers[status];
+      await assert.rejects(clientFor(baseUrl).complete("hi", 10), (err: Error) => {
+        assert.ok(err instanceof UserError);
+        assert.match(err.message, new RegExp(`^${baseUrl}/chat/completions: HTTP ${status}: .*Bearer \\[redacted\\]`));
+        assert.ok(!err.message.includes(API_KEY.slice(0, 6)), err.message);
+        return true;
+      });
+    }
+    for (const status of [401, 400, 200] as const) {
+      const out = join(dir.path, `out_${status}`);
+      const env = { [LLM_ENV.baseUrl]: servers[status].baseUrl, [LLM_ENV.model]: "m", [LLM_ENV.apiKey]: API_KEY };
+      const args = ["run", "-A", cli, "llm", "--data-dir", dir.path, "--users", "20", "--items", "30", "--limit", "2"];
+      const result = await new Deno.Command(Deno.execPath(), {
+        args: [...args, "--rps", "50", "--out", out],
+        env: { ...env, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(result.stdout);
+      const stderr = new TextDecoder().decode(result.stderr);
+      assert.equal(result.code, status === 200 ? 0 : 2, stdout + stderr);
+      if (status !== 200) assert.match(stderr, new RegExp(`^error: .*HTTP ${status}: .*\\[redacted\\]`, "m"));
+      for (const text of [stdout, stderr, ...allFiles(dir.path)]) assert.ok(!text.includes(API_KEY.slice(0, 6)));
+    }
+    const answers = JSON.parse(Deno.readTextFileSync(join(dir.path, "out_200", "user_preferences.json")));
+    assert.equal(Object.values(answers)[0], "you sent Bearer [redacted]; key prefix [redacted]");
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.server.shutdown()));
   }
 });

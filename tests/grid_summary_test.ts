@@ -31,6 +31,10 @@ function row(
     steps: 10,
     best: null,
     resumed: false,
+    epochs: 3,
+    rung: null,
+    rung_val: null,
+    retries: 0,
     error: null,
     log: `runs/a=${a},b=${b},seed=${seed}/log.txt`,
   };

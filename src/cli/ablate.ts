@@ -9,8 +9,9 @@
  *     rebuilds DIR/results.csv from the run directories, prints the summary and writes DIR/summary.{csv,json}.
  *   deno task ablate --run-task CELLS --index I
  *     runs cell I of a cells file (the body of a Slurm array task; written by the Slurm executor).
- * Exit code 0 when every cell finished (completed or diverged), 1 when some failed or were interrupted, 2 on user
- * errors.
+ * A grid file may also be a sweep (random search, early termination, retries: configs/README.md, "Sweeps").
+ * Exit code 0 when every cell finished (completed, diverged or stopped by early termination), 1 when some failed or
+ * were interrupted, 2 on user errors.
  */
 import { resolve } from "node:path";
 import { scriptCommand, TRAIN_SCRIPT } from "../experiments/cell.ts";
@@ -39,6 +40,13 @@ async function summarize(out: string, axes: Record<string, unknown[]>, rows: Res
   for (const r of unfinished) {
     console.log(`${r.status}: ${r.id}${r.error ? `: ${r.error}` : ""} (log: ${out}/${r.log})`);
   }
+  const stopped = rows.filter((r) => r.status === "stopped").length;
+  if (stopped > 0) console.log(`stopped by early termination: ${stopped} cells (decisions in ${out}/asha.json)`);
+  const retried = rows.filter((r) => r.retries > 0);
+  if (retried.length > 0) {
+    console.log(`retried after a crash: ${retried.map((r) => `${r.id} (${r.retries}x)`).join(", ")}`);
+  }
+  console.log(`epochs trained: ${rows.reduce((sum, r) => sum + (r.epochs ?? 0), 0)} (all cells, all rungs)`);
   console.log(`wrote ${out}/results.csv, ${out}/summary.csv, ${out}/summary.json`);
   return unfinished.length > 0 ? 1 : 0;
 }

@@ -1,12 +1,13 @@
 /**
  * One cell's run directory and running a cell as a subprocess.
  *
- * The engine writes `config.yaml` before a run, `pid.json` while it runs and `exit.json` when the process ends; the
- * trainer writes `summary.json` last and atomically, and its stdout/stderr go to `log.txt` (appended per attempt).
+ * The engine writes `config.yaml` before a run, `pid.json` while it runs, `exit.json` when the process ends and
+ * `retries.json` when it retries a crashed cell; the trainer writes `summary.json` last and atomically, and its
+ * stdout/stderr go to `log.txt` (appended per attempt).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configToYaml } from "../config/load.ts";
+import { configToYaml, parseConfigYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { RunSummary } from "../train/records.ts";
 import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
@@ -20,6 +21,7 @@ export const CELL_FILES = {
   pid: "pid.json",
   log: "log.txt",
   checkpoint: "checkpoint",
+  retries: "retries.json",
 } as const;
 
 /** How a cell's last process ended, as recorded by the engine. */
@@ -104,21 +106,48 @@ export function planCell(record: CellRecord, hasCheckpoint: boolean): CellPlan {
   return hasCheckpoint ? "resume" : "fresh";
 }
 
-/** Plans a cell from its directory (see `planCell`). */
-export async function planCellDir(runDir: string): Promise<CellPlan> {
-  return planCell(await readCellRecord(runDir), await exists(join(runDir, CELL_FILES.checkpoint)));
+/** Epochs per stage in the cell's `config.yaml` (what its last run was asked to train); 0 without one. */
+async function configuredEpochs(runDir: string): Promise<number> {
+  const path = join(runDir, CELL_FILES.config);
+  if (!(await exists(path))) return 0;
+  return Number(parseConfigYaml(await Deno.readTextFile(path), path).epochs_per_stage ?? 0);
+}
+
+/**
+ * Plans a cell from its directory (see `planCell`). With `epochs` (an early-termination rung), a completed cell
+ * whose run trained fewer epochs per stage continues from its checkpoint.
+ */
+export async function planCellDir(runDir: string, epochs?: number): Promise<CellPlan> {
+  const record = await readCellRecord(runDir);
+  const hasCheckpoint = await exists(join(runDir, CELL_FILES.checkpoint));
+  const plan = planCell(record, hasCheckpoint);
+  if (plan !== "skip" || epochs === undefined || record.summary?.status !== "completed") return plan;
+  if (await configuredEpochs(runDir) >= epochs) return "skip";
+  return hasCheckpoint ? "resume" : "fresh";
+}
+
+/** Times the cell was retried after a crash since it last started fresh. */
+export async function readRetries(runDir: string): Promise<number> {
+  return (await readJsonIfExists<{ retries: number }>(join(runDir, CELL_FILES.retries)))?.retries ?? 0;
+}
+
+/** Records that the cell is being retried for the `retries`-th time. */
+export function writeRetries(runDir: string, retries: number): Promise<void> {
+  return writeJsonAtomic(join(runDir, CELL_FILES.retries), { retries });
 }
 
 /**
  * Gets a run directory ready for `plan`: kills a cell process left running by a dead runner, clears everything but
- * the log for a fresh start, removes the previous exit record and writes the cell's `config.yaml`.
+ * the log for a fresh start, removes the previous exit record (and, to resume, the previous summary) and writes the
+ * cell's `config.yaml`.
  */
 export async function prepareCellDir(runDir: string, config: Config, plan: Exclude<CellPlan, "skip">): Promise<void> {
   const orphan = await readJsonIfExists<ProcessIdentity>(join(runDir, CELL_FILES.pid));
   if (orphan && isRunning(orphan)) await killAndWait(orphan);
   await Deno.mkdir(runDir, { recursive: true });
   for await (const entry of Deno.readDir(runDir)) {
-    const stale = entry.name === CELL_FILES.exit || entry.name === CELL_FILES.pid;
+    const stale = entry.name === CELL_FILES.exit || entry.name === CELL_FILES.pid ||
+      (plan === "resume" && entry.name === CELL_FILES.summary);
     if (stale || (plan === "fresh" && entry.name !== CELL_FILES.log)) {
       await Deno.remove(join(runDir, entry.name), { recursive: true });
     }

@@ -1,22 +1,26 @@
 /**
  * `DIR/results.csv`: one row per cell (id, axis values, seed, status, where the first non-finite value appeared,
- * non-finite batch counts, val and test metrics, wall time, error, log path), built from the run directories and
- * sorted by cell id, so it is the same whatever order the cells finished in. Written atomically.
+ * non-finite batch counts, val and test metrics, epochs trained, early-termination rung and value, retries, wall
+ * time, error, log path), built from the run directories and `DIR/asha.json`, and sorted by cell id, so it is the
+ * same whatever order the cells finished in. Written atomically.
  */
 import { join, relative } from "node:path";
 import { METRIC_NAMES } from "../config/schema.ts";
 import type { Metrics } from "../train/records.ts";
-import { writeFileAtomic } from "../util/fs.ts";
-import { CELL_FILES, type CellStatus, cellStatus, readCellRecord } from "./cell.ts";
+import { exists, readJsonIfExists, writeFileAtomic } from "../util/fs.ts";
+import { ASHA_FILE, type AshaRecord, rungOutcome } from "./asha.ts";
+import { CELL_FILES, type CellStatus, cellStatus, readCellRecord, readRetries } from "./cell.ts";
 import { type CsvValue, toCsv } from "./csv.ts";
-import { type Cell, formatValue } from "./grid.ts";
+import { type Cell, formatValue, trialKey } from "./grid.ts";
+import { epochRecordsOf, readMetrics } from "./run_dir.ts";
 
 /** One row of results.csv. */
 export interface ResultRow {
   id: string;
   /** Axis values and seed. */
   values: Record<string, unknown>;
-  status: CellStatus;
+  /** The run's status, or `stopped` for a cell that early termination did not promote (a recorded outcome). */
+  status: CellStatus | "stopped";
   first_nonfinite: { step: number; stage: string; layer: string; op: string } | null;
   nonfinite_batches: number | null;
   skipped_batches: number | null;
@@ -30,18 +34,34 @@ export interface ResultRow {
   best: { stage: string; epoch: number } | null;
   /** The run was interrupted and continued from its last checkpoint. */
   resumed: boolean;
+  /** Epoch records in the cell's metrics.jsonl (null without one). */
+  epochs: number | null;
+  /** Early-terminated sweeps: the last rung (0-based) the cell trained; null otherwise. */
+  rung: number | null;
+  /** Stopped cells: their rung value (best validation `early_stop_metric` at that rung). */
+  rung_val: number | null;
+  /** Times the cell was retried after a crash (sweep key `max_failures`). */
+  retries: number;
   error: string | null;
   /** The cell's log file, relative to DIR. */
   log: string;
 }
 
-/** Reads every cell's run directory under `out` into a row; rows sorted by id. */
+async function countEpochs(runDir: string): Promise<number | null> {
+  if (!(await exists(join(runDir, "metrics.jsonl")))) return null;
+  return epochRecordsOf(await readMetrics(runDir)).length;
+}
+
+/** Reads every cell's run directory under `out` (and `out/asha.json`) into a row; rows sorted by id. */
 export async function collectResults(out: string, cells: Cell[]): Promise<ResultRow[]> {
+  const asha = await readJsonIfExists<AshaRecord>(join(out, ASHA_FILE));
   const rows: ResultRow[] = [];
   for (const cell of [...cells].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     const runDir = join(out, "runs", cell.id);
     const record = await readCellRecord(runDir);
-    const { status, error } = cellStatus(record);
+    const { status: runStatus, error } = cellStatus(record);
+    const rung = asha ? rungOutcome(asha, cell.id, trialKey(cell.values)) : null;
+    const status = rung?.stopped && runStatus === "completed" ? "stopped" : runStatus;
     const s = record.summary;
     const first = s?.first_nonfinite;
     rows.push({
@@ -58,6 +78,10 @@ export async function collectResults(out: string, cells: Cell[]): Promise<Result
       steps: s?.steps ?? null,
       best: s?.best ? { stage: s.best.stage, epoch: s.best.epoch } : null,
       resumed: s?.resumed ?? false,
+      epochs: await countEpochs(runDir),
+      rung: rung?.rung ?? null,
+      rung_val: status === "stopped" ? rung!.value : null,
+      retries: await readRetries(runDir),
       error,
       log: relative(out, join(runDir, CELL_FILES.log)),
     });
@@ -82,6 +106,10 @@ export function resultsCsv(rows: ResultRow[], axisKeys: string[]): string {
     "patched_batches",
     ...metricColumns("val"),
     ...metricColumns("test"),
+    "epochs",
+    "rung",
+    "rung_val",
+    "retries",
     "wall_time_s",
     "error",
     "log",
@@ -101,6 +129,10 @@ export function resultsCsv(rows: ResultRow[], axisKeys: string[]): string {
     r.patched_batches,
     ...metrics(r.val),
     ...metrics(r.test),
+    r.epochs,
+    r.rung,
+    r.rung_val,
+    r.retries,
     r.wall_time_s,
     r.error,
     r.log,

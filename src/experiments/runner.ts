@@ -2,16 +2,30 @@
  * Runs a grid into an output directory DIR, resumably:
  * - `DIR/grid.json`: the expanded cells (written atomically before anything runs);
  * - `DIR/runs/<id>/`: one run directory per cell (see cell.ts);
+ * - `DIR/asha.json`: the rung decisions of an early-terminated sweep (see asha.ts);
  * - `DIR/results.csv`: one row per cell, written at the end (see results.ts).
  * Cells with a final summary are skipped, failed ones start over, interrupted ones continue from their checkpoint,
- * so a runner killed at any moment (even with SIGKILL) and restarted loses no finished result.
+ * so a runner killed at any moment (even with SIGKILL) and restarted loses no finished result. A cell that crashes
+ * is retried from its checkpoint up to the file's `max_failures` times within the run.
  */
 import { join, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
-import { readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
-import { type CellCommand, type CellTask, planCellDir, prepareCellDir } from "./cell.ts";
-import { type Cell, expandGrid, type Grid } from "./grid.ts";
-import { isRunning, type ProcessIdentity, processIdentity } from "./process.ts";
+import { exists, readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
+import { decideRung, readAshaRecord, rungBudgets, rungValue, writeAshaRecord } from "./asha.ts";
+import {
+  CELL_FILES,
+  type CellCommand,
+  type CellPlan,
+  cellStatus,
+  type CellTask,
+  planCellDir,
+  prepareCellDir,
+  readCellRecord,
+  readRetries,
+  writeRetries,
+} from "./cell.ts";
+import { type Cell, expandGrid, type Grid, trialKey } from "./grid.ts";
+import { claimDirectory } from "./lock.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { type ResultRow, writeResults } from "./results.ts";
 
@@ -44,14 +58,27 @@ export interface RunGridOptions {
   print?: (line: string) => void;
 }
 
-/** What a grid run did. */
-export interface GridOutcome {
-  cells: number;
+/** How many cells a run (or one rung of it) skipped, started, resumed and retried. */
+interface Counts {
   skipped: number;
   ran: number;
   resumed: number;
+  retried: number;
+}
+
+/** What a grid run did (summed over rungs for an early-terminated sweep). */
+export interface GridOutcome extends Counts {
+  cells: number;
   /** Rows of results.csv. */
   rows: ResultRow[];
+}
+
+/** What running a set of cells needs. */
+interface RunContext {
+  out: string;
+  grid: Grid;
+  options: RunGridOptions;
+  print: (line: string) => void;
 }
 
 /** The run directory of a cell. */
@@ -82,54 +109,131 @@ async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<
   await writeJsonAtomic(join(out, "grid.json"), { grid: grid.path, axes: grid.axes, seeds: grid.seeds, cells });
 }
 
-/** Claims DIR for this process; refused while another live runner holds it. Returns the release function. */
-async function claimDirectory(out: string): Promise<() => Promise<void>> {
-  const path = join(out, "runner.json");
-  const holder = await readJsonIfExists<ProcessIdentity>(path);
-  if (holder && holder.pid !== Deno.pid && isRunning(holder)) {
-    throw new UserError(`${out}: another runner (pid ${holder.pid}) is working on this directory`);
+/** The cell's task for `plan`, its directory prepared; `epochs` overrides the budget (an early-termination rung). */
+async function prepareTask(cell: Cell, plan: Exclude<CellPlan, "skip">, epochs: number | undefined, ctx: RunContext) {
+  const runDir = runDirOf(ctx.out, cell.id);
+  await prepareCellDir(runDir, epochs === undefined ? cell.config : { ...cell.config, epochs_per_stage: epochs }, plan);
+  const command = ctx.options.command({ config: join(runDir, "config.yaml"), out: runDir, resume: plan === "resume" });
+  return { id: cell.id, runDir, command };
+}
+
+async function execute(tasks: CellTask[], ctx: RunContext): Promise<void> {
+  const progress = (ctx.options.progress ?? createProgress)(tasks.length);
+  try {
+    await ctx.options.executor.run(tasks, progress, ctx.options.signal);
+  } finally {
+    progress.stop();
   }
-  const self = processIdentity(Deno.pid);
-  if (!self) return async () => {};
-  await writeJsonAtomic(path, self);
-  return () => Deno.remove(path);
+}
+
+/** The tasks of `tasks` whose cell crashed and has retries left, prepared to continue from their checkpoints. */
+async function retryable(tasks: CellTask[], cells: Map<string, Cell>, epochs: number | undefined, ctx: RunContext) {
+  const again: CellTask[] = [];
+  for (const task of tasks) {
+    const retries = await readRetries(task.runDir);
+    if (cellStatus(await readCellRecord(task.runDir)).status !== "failed" || retries >= ctx.grid.maxFailures) continue;
+    const plan = await exists(join(task.runDir, CELL_FILES.checkpoint)) ? "resume" : "fresh";
+    again.push(await prepareTask(cells.get(task.id)!, plan, epochs, ctx));
+    await writeRetries(task.runDir, retries + 1);
+  }
+  return again;
+}
+
+/** Runs the unfinished cells of `cells` (to `epochs` per stage when given), retrying crashed ones. */
+async function runCells(cells: Cell[], epochs: number | undefined, ctx: RunContext, label: string): Promise<Counts> {
+  const tasks: CellTask[] = [];
+  let resumed = 0;
+  for (const cell of cells) {
+    const plan = await planCellDir(runDirOf(ctx.out, cell.id), epochs);
+    if (plan === "skip") continue;
+    if (plan === "resume") resumed++;
+    tasks.push(await prepareTask(cell, plan, epochs, ctx));
+  }
+  const skipped = cells.length - tasks.length;
+  ctx.print(
+    `${label}${cells.length} cells, ${skipped} already done, ${tasks.length} to run` +
+      `${resumed ? ` (${resumed} resumed)` : ""} on ${ctx.options.executor.name}`,
+  );
+  const byId = new Map(cells.map((c) => [c.id, c]));
+  let retried = 0;
+  for (let pending = tasks; pending.length > 0 && !ctx.options.signal?.aborted;) {
+    await execute(pending, ctx);
+    if (ctx.options.signal?.aborted) break;
+    pending = await retryable(pending, byId, epochs, ctx);
+    retried += pending.length;
+    if (pending.length > 0) {
+      ctx.print(
+        `retrying ${pending.length} crashed cell(s), from their checkpoints where they have one ` +
+          `(max_failures: ${ctx.grid.maxFailures})`,
+      );
+    }
+  }
+  return { skipped, ran: tasks.length, resumed, retried };
+}
+
+function add(total: Counts, part: Counts): void {
+  for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += part[key];
+}
+
+/**
+ * A cell's value at the rung it just trained: null unless it completed. A run without validation records (a
+ * parameter-free baseline such as Popularity) is valued by its summary's validation.
+ */
+async function cellRungValue(out: string, cell: Cell): Promise<number | null> {
+  const runDir = runDirOf(out, cell.id);
+  const record = await readCellRecord(runDir);
+  if (cellStatus(record).status !== "completed") return null;
+  const metric = cell.config.early_stop_metric;
+  return await rungValue(runDir, metric) ?? record.summary?.val?.[metric] ?? null;
+}
+
+/** Runs an early-terminated sweep rung by rung (see asha.ts), replaying the decisions already in asha.json. */
+async function runRungs(cells: Cell[], ctx: RunContext, total: Counts): Promise<void> {
+  const spec = ctx.grid.earlyTerminate!;
+  const budgets = rungBudgets(spec);
+  const record = await readAshaRecord(ctx.out, spec);
+  const replaced = ctx.grid.base.epochs_per_stage;
+  ctx.print(
+    `early termination: rungs at ${budgets.join(", ")} epochs per stage, 1 in ${spec.reduction_factor} trials ` +
+      `promoted per rung${
+        replaced === undefined ? "" : ` (max_epochs replaces the base's epochs_per_stage ${replaced})`
+      }`,
+  );
+  let active = cells;
+  for (const [rung, epochs] of budgets.entries()) {
+    if (record.rungs[rung] === undefined) {
+      const label = `grid ${ctx.grid.path}, rung ${rung + 1}/${budgets.length} (${epochs} epochs per stage): `;
+      add(total, await runCells(active, epochs, ctx, label));
+      if (ctx.options.signal?.aborted || rung === budgets.length - 1) return;
+      const reports = await Promise.all(
+        active.map(async (c) => ({ id: c.id, trial: trialKey(c.values), value: await cellRungValue(ctx.out, c) })),
+      );
+      record.rungs.push(decideRung(epochs, reports, spec.reduction_factor));
+      await writeAshaRecord(ctx.out, record);
+    }
+    const { promoted, trials } = record.rungs[rung];
+    if (rung === record.rungs.length - 1) {
+      ctx.print(`rung ${rung + 1}: ${promoted.length} of ${Object.keys(trials).length} trials promoted`);
+    }
+    active = active.filter((c) => promoted.includes(trialKey(c.values)));
+  }
 }
 
 /** Runs every unfinished cell of `grid` into `options.out`, then writes results.csv. */
 export async function runGrid(grid: Grid, options: RunGridOptions): Promise<GridOutcome> {
   const out = resolve(options.out);
   const cells = expandGrid(grid);
-  const print = options.print ?? console.log;
-  await Deno.mkdir(join(out, "runs"), { recursive: true });
-  const release = await claimDirectory(out);
+  const ctx: RunContext = { out, grid, options, print: options.print ?? console.log };
+  await Deno.mkdir(out, { recursive: true });
+  const release = await claimDirectory(out); // before anything is written in DIR
   try {
     await writeGridRecord(out, grid, cells);
-    const tasks: CellTask[] = [];
-    let resumed = 0;
-    for (const cell of cells) {
-      const runDir = runDirOf(out, cell.id);
-      const plan = await planCellDir(runDir);
-      if (plan === "skip") continue;
-      await prepareCellDir(runDir, cell.config, plan);
-      if (plan === "resume") resumed++;
-      const command = options.command({ config: join(runDir, "config.yaml"), out: runDir, resume: plan === "resume" });
-      tasks.push({ id: cell.id, runDir, command });
-    }
-    const skipped = cells.length - tasks.length;
-    print(
-      `grid ${grid.path}: ${cells.length} cells, ${skipped} already done, ${tasks.length} to run` +
-        `${resumed ? ` (${resumed} resumed)` : ""} on ${options.executor.name}`,
-    );
-    if (tasks.length > 0) {
-      const progress = (options.progress ?? createProgress)(tasks.length);
-      try {
-        await options.executor.run(tasks, progress, options.signal);
-      } finally {
-        progress.stop();
-      }
-    }
+    await Deno.mkdir(join(out, "runs"), { recursive: true });
+    const total: Counts = { skipped: 0, ran: 0, resumed: 0, retried: 0 };
+    if (grid.earlyTerminate) await runRungs(cells, ctx, total);
+    else add(total, await runCells(cells, undefined, ctx, `grid ${grid.path}: `));
     const rows = await writeResults(out, grid.axes, cells);
-    return { cells: cells.length, skipped, ran: tasks.length, resumed, rows };
+    return { cells: cells.length, ...total, rows };
   } finally {
     await release();
   }

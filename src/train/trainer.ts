@@ -205,9 +205,9 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
       const stop = state.badEvals >= config.patience; // the stage's own progress (early_stop.ts)
       if (config.checkpoint_every_epoch) {
         const next = { ...state, epoch: state.epoch + 1 };
-        if (stop || next.epoch >= config.epochs_per_stage) {
-          Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 }); // its counters start over on resume
-        }
+        // An early stop closes the stage (its counters start over on resume); a stage that used up its budget stays
+        // open at epoch = epochs_per_stage, so a resume with a larger epochs_per_stage continues it (sweep rungs).
+        if (stop) Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 });
         next.metricsBytes = (await Deno.stat(metricsPath)).size;
         next.wallSeconds = (performance.now() - sessionStart) / 1000;
         await saveCheckpoint(outDir, ctx, optimizer, next);
