@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { configToYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { RunSummary } from "../train/records.ts";
-import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { inspectRunDir } from "../train/run_guard.ts";
+import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { isRunning, killAndWait, type ProcessIdentity, processIdentity } from "./process.ts";
 
 /** File names inside a cell's run directory. */
@@ -104,9 +105,9 @@ export function planCell(record: CellRecord, hasCheckpoint: boolean): CellPlan {
   return hasCheckpoint ? "resume" : "fresh";
 }
 
-/** Plans a cell from its directory (see `planCell`). */
+/** Plans a cell from its directory (see `planCell`); a checkpoint an interrupted swap left counts (run_guard.ts). */
 export async function planCellDir(runDir: string): Promise<CellPlan> {
-  return planCell(await readCellRecord(runDir), await exists(join(runDir, CELL_FILES.checkpoint)));
+  return planCell(await readCellRecord(runDir), (await inspectRunDir(runDir)).checkpoint !== undefined);
 }
 
 /**

@@ -106,6 +106,15 @@ export interface NanReport {
   diagnosis: string;
 }
 
+/** A config key changed on `--resume` (only keys that change no number already computed; see run_guard.ts). */
+export interface ResumeChange {
+  key: string;
+  from: unknown;
+  to: unknown;
+  /** Global step at which the run continued with the new value. */
+  at_step: number;
+}
+
 /** Content of summary.json. */
 export interface RunSummary {
   status: "completed" | "diverged" | "failed";
@@ -125,5 +134,7 @@ export interface RunSummary {
   wall_time_s: number;
   steps_per_s: number;
   resumed: boolean;
+  /** Safe config changes made on `--resume`, in order (empty when none). */
+  resume_changes: ResumeChange[];
   error: string | null;
 }
