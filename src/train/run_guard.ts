@@ -73,7 +73,7 @@ export async function inspectRunDir(dir: string): Promise<RunDirContents> {
 /** A short description of a run directory's contents, e.g. "a completed run (test NDCG@10 0.1234)". */
 export function describeRun(contents: RunDirContents): string {
   const { summary } = contents;
-  const listed = `: ${contents.files.join(", ")}`;
+  const listed = `; ${contents.files.join(", ")}`;
   const ndcg = summary?.test?.["NDCG@10"];
   if (summary?.status === "completed") {
     return `a completed run (test NDCG@10 ${typeof ndcg === "number" ? ndcg.toFixed(4) : "n/a"}${listed})`;

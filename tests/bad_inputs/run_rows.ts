@@ -43,7 +43,7 @@ export const RUN_ROWS: BadInput[] = [
     cli: "train",
     args: TRAIN,
     expect:
-      /--out \{dir\}\/out holds a completed run \(test NDCG@10 0\.1234: config\.yaml, summary\.json\): add --resume .*--force/,
+      /--out \{dir\}\/out holds a completed run \(test NDCG@10 0\.1234; config\.yaml, summary\.json\): add --resume .*--force/,
   },
   {
     name: "train into a directory whose config.yaml is another run's",
