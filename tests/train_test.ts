@@ -255,6 +255,10 @@ Deno.test("train: killed between the two renames of a checkpoint swap, --resume 
 
   const resumed = await train(tinyConfig(), cut.path, { quiet: true, resume: true });
   assert.equal(resumed.status, "completed");
+  assert.deepEqual(resumed.recovered, [
+    `recovered ${dir("checkpoint")} from ${dir("checkpoint.tmp-0a1b2c3d")} (an interrupted checkpoint swap)`,
+    `recovered ${dir("best")} from ${dir("best.tmp-4e5f6a7b")} (an interrupted checkpoint swap)`,
+  ]);
   assert.deepEqual(resumed.val, reference.val);
   assert.deepEqual(resumed.test, reference.test);
   assert.deepEqual(resumed.best, reference.best);

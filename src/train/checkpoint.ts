@@ -30,6 +30,8 @@ export interface TrainerState {
   diverged: boolean;
   /** Safe config changes made on each `--resume` so far. */
   resumeChanges: ResumeChange[];
+  /** Repairs `recoverRunDirs` made on each `--resume` so far. */
+  recovered: string[];
 }
 
 /** The state of a run that has not started. */
@@ -49,6 +51,7 @@ export function freshState(): TrainerState {
     wallSeconds: 0,
     diverged: false,
     resumeChanges: [],
+    recovered: [],
   };
 }
 

@@ -136,5 +136,7 @@ export interface RunSummary {
   resumed: boolean;
   /** Safe config changes made on `--resume`, in order (empty when none). */
   resume_changes: ResumeChange[];
+  /** Checkpoint folders put back on `--resume` after a process was killed while replacing them (one line each). */
+  recovered: string[];
   error: string | null;
 }

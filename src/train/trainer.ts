@@ -51,9 +51,9 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
   let writing = false;
   try {
     ctx = await prepareRun(config);
-    const progress = new Progress(opts.quiet);
+    let recovered: string[] = [];
     if (opts.resume) {
-      for (const line of await recoverRunDirs(outDir)) progress.log(line);
+      recovered = await recoverRunDirs(outDir);
       await removeFile(`${outDir}/${RUN_FILES.summary}`); // a run that goes on has no final result yet
     } else await clearRunFiles(outDir);
     await makeDir(outDir);
@@ -63,7 +63,7 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     if (!(await exists(configPath)) || await Deno.readTextFile(configPath) !== yaml) {
       await writeFileAtomic(configPath, yaml);
     }
-    return await runStages(ctx, outDir, { ...opts, changes, progress }, started);
+    return await runStages(ctx, outDir, { ...opts, changes, recovered }, started);
   } catch (err) {
     const error = explainOutOfMemory(err, config, ctx?.dataset.numItems);
     if (writing) await writeFailedSummary(outDir, config, error);
@@ -89,12 +89,13 @@ async function writeFailedSummary(outDir: string, config: Config, error: unknown
 interface StageOptions extends TrainOptions {
   /** Safe config changes of this resume. */
   changes: ResumeChange[];
-  progress: Progress;
+  /** Checkpoint folders this resume put back (see `recoverRunDirs`). */
+  recovered: string[];
 }
 
 async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, started: number): Promise<RunSummary> {
   const { config, model } = ctx;
-  const { progress } = opts;
+  const progress = new Progress(opts.quiet);
   const moduleNames = trainableModules(model);
   const stages = moduleNames.length === 0 ? [] : config.stages;
   const optimizer = new ModuleOptimizer(model.modules(), config, { totalSteps: plannedSteps(ctx, stages.length) });
@@ -105,6 +106,8 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
     state = await restoreCheckpoint(outDir, ctx, optimizer);
     await truncateFile(metricsPath, state.metricsBytes);
     state.resumeChanges.push(...opts.changes.map((c) => ({ ...c, at_step: state.globalStep })));
+    state.recovered.push(...opts.recovered);
+    for (const line of opts.recovered) progress.log(line);
     progress.log(`resumed from ${outDir}/checkpoint at stage ${state.stageIndex}, epoch ${state.epoch}`);
     for (const c of opts.changes) progress.log(`resume: ${c.key} ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
   } else {
@@ -258,6 +261,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
     steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - started) / 1000),
     resumed,
     resume_changes: state.resumeChanges,
+    recovered: state.recovered,
     error: null,
   };
   await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
