@@ -94,6 +94,9 @@ Deno.test("checkOutDir: an empty dir or a lone identical config.yaml is free; a 
     checkOutDir(dir.path, { ...config, seed: 2 }, opts),
     userError(/^--out d holds the files of a run \(config\.yaml\): add --resume to continue it, or --force/),
   );
+  await using own = await tempDir(); // a hand-written config.yaml (same values) is the user's file: refused too
+  await writeFiles(own.path, { "config.yaml": "# my settings\nseed: 1\n" });
+  await assert.rejects(checkOutDir(own.path, config, opts), userError(/holds the files of a run \(config\.yaml\)/));
   await writeFiles(dir.path, { "summary.json": JSON.stringify({ status: "failed", error: "Error: boom\n at x" }) });
   assert.equal(
     await checkOutDir(dir.path, config, { ...opts, force: true }),

@@ -267,3 +267,19 @@ Deno.test("train: killed between the two renames of a checkpoint swap, --resume 
   const names = [...Deno.readDirSync(cut.path)].map((e) => e.name).sort();
   assert.deepEqual(names, ["best", "checkpoint", "config.yaml", "metrics.jsonl", "nan_report.json", "summary.json"]);
 });
+
+Deno.test("train: a file operation that fails mid-run is a user error naming the file, even when summary.json cannot be written", async () => {
+  await using dir = await tempDir();
+  const out = `${dir.path}/out`;
+  const replaceByFile = () => {
+    Deno.removeSync(out, { recursive: true });
+    Deno.writeTextFileSync(out, "not a directory any more\n");
+  };
+  await assert.rejects(
+    train(tinyConfig(), out, { quiet: true, onEpoch: replaceByFile }),
+    (e: Error) =>
+      e instanceof UserError &&
+      e.message === `${out}/metrics.jsonl: cannot read: a component of the path is a file, not a directory`,
+  );
+  assert.equal(await Deno.readTextFile(out), "not a directory any more\n");
+});

@@ -4,7 +4,7 @@
  * complete checkpoint and the same config, up to `RESUME_SAFE_KEYS`) or replaced (`--force`: its run files are
  * removed first). Reads only; `clearRunFiles` is the one writer, called by the trainer once the run is ready.
  */
-import { parseConfigYaml, resolveConfig } from "../config/load.ts";
+import { configToYaml, parseConfigYaml, resolveConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { MANIFEST_FILE } from "../models/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
@@ -87,7 +87,7 @@ export function describeRun(contents: RunDirContents): string {
 }
 
 /** Reads a run's saved `config.yaml` as a config (without the environment's defaults), or undefined if absent. */
-export async function readSavedConfig(dir: string): Promise<Config | undefined> {
+async function readSavedConfig(dir: string): Promise<Config | undefined> {
   const path = `${dir}/${RUN_FILES.config}`;
   if (!(await exists(path))) return undefined;
   const text = await onPath(path, "read", () => Deno.readTextFile(path));
@@ -95,7 +95,7 @@ export async function readSavedConfig(dir: string): Promise<Config | undefined> 
 }
 
 /** The keys whose values differ between two configs, with both values, in schema order. */
-export function configChanges(before: Config, after: Config): { key: string; from: unknown; to: unknown }[] {
+function configChanges(before: Config, after: Config): { key: string; from: unknown; to: unknown }[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   const b = before as Record<string, unknown>, a = after as Record<string, unknown>;
   return keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).map((k) => ({
@@ -149,9 +149,9 @@ export interface OutDirOptions {
 
 /**
  * The check a training command makes before it loads data: `dir` must be writable (or creatable), and when it holds
- * a run, `--resume` or `--force` must say what to do with it (a lone `config.yaml` equal to `config` is no run:
- * the grid runner prepares cells that way). Returns the description of the run `--force` will replace, if any.
- * Reads only.
+ * a run, `--resume` or `--force` must say what to do with it (a lone `config.yaml` that is exactly what the run
+ * would write is no run: the grid runner prepares cells that way; a hand-written one is kept). Returns the
+ * description of the run `--force` will replace, if any. Reads only.
  */
 export async function checkOutDir(dir: string, config: Config, opts: OutDirOptions): Promise<string | undefined> {
   if (opts.resume && opts.force) {
@@ -162,8 +162,8 @@ export async function checkOutDir(dir: string, config: Config, opts: OutDirOptio
   const contents = await inspectRunDir(dir);
   if (contents.files.length === 0) return undefined;
   if (contents.files.length === 1 && contents.files[0] === RUN_FILES.config) {
-    const saved = await readSavedConfig(dir).catch(() => undefined);
-    if (saved !== undefined && configChanges(saved, config).length === 0) return undefined;
+    const path = `${dir}/${RUN_FILES.config}`;
+    if (await onPath(path, "read", () => Deno.readTextFile(path)) === configToYaml(config)) return undefined;
   }
   const what = describeRun(contents);
   if (opts.force) return what;

@@ -60,7 +60,7 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     writing = true;
     const yaml = configToYaml(config);
     const configPath = `${outDir}/${RUN_FILES.config}`;
-    if (!(await exists(configPath)) || await Deno.readTextFile(configPath) !== yaml) {
+    if (!(await exists(configPath)) || await onPath(configPath, "read", () => Deno.readTextFile(configPath)) !== yaml) {
       await writeFileAtomic(configPath, yaml);
     }
     return await runStages(ctx, outDir, { ...opts, changes, recovered }, started);
@@ -220,7 +220,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
         if (stop || next.epoch >= config.epochs_per_stage) {
           Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 }); // its counters start over on resume
         }
-        next.metricsBytes = (await Deno.stat(metricsPath)).size;
+        next.metricsBytes = (await onPath(metricsPath, "read", () => Deno.stat(metricsPath))).size;
         next.wallSeconds = (performance.now() - sessionStart) / 1000;
         await saveCheckpoint(outDir, ctx, optimizer, next);
       }
