@@ -15,9 +15,16 @@ const OOM_PATTERNS = [
   /out of memory/i,
 ];
 
-/** True when `err` is an allocation failure (see `OOM_PATTERNS`). */
+/**
+ * True when `err` is an allocation failure (see `OOM_PATTERNS`), or the wasm backend writing a tensor into memory
+ * it failed to allocate: tfjs-backend-wasm's `move` does not check `_malloc`, so a full heap surfaces as
+ * "RangeError: offset is out of bounds" thrown from `BackendWasm` (seen at batch_size 256 x max_seq_len 3000).
+ */
 export function isOutOfMemory(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof UserError) return false;
+  if (err instanceof RangeError && /offset is out of bounds/.test(err.message) && /BackendWasm/.test(err.stack ?? "")) {
+    return true;
+  }
   return OOM_PATTERNS.some((p) => p.test(`${err.name}: ${err.message}`));
 }
 
