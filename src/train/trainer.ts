@@ -66,15 +66,17 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     return await runStages(ctx, outDir, { ...opts, changes, recovered }, started);
   } catch (err) {
     const error = explainOutOfMemory(err, config, ctx?.dataset.numItems);
-    if (writing) await writeFailedSummary(outDir, config, error);
-    throw error;
+    throw writing ? await recordFailure(outDir, config, error) : error;
   } finally {
     ctx?.model.dispose();
   }
 }
 
-/** Records a failed run in `<outDir>/summary.json`; a failure to write it (a full disk) leaves the first error. */
-async function writeFailedSummary(outDir: string, config: Config, error: unknown): Promise<void> {
+/**
+ * Records a failed run in `<outDir>/summary.json` and returns the error to throw: `error` itself, or, when the
+ * summary cannot be written either (a full disk, a vanished directory), a user error that says so too.
+ */
+async function recordFailure(outDir: string, config: Config, error: unknown): Promise<unknown> {
   const message = error instanceof UserError ? error.message : String(error);
   const summary: Partial<RunSummary> = {
     status: "failed",
@@ -83,7 +85,15 @@ async function writeFailedSummary(outDir: string, config: Config, error: unknown
     seed: config.seed,
     error: message,
   };
-  await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary).catch(() => {});
+  try {
+    await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
+    return error;
+  } catch (writeError) {
+    const why = writeError instanceof Error ? writeError.message : String(writeError);
+    if (error instanceof UserError) return new UserError(`${message} (and the failure is not recorded: ${why})`);
+    console.error(`note: the failure is not recorded: ${why}`);
+    return error;
+  }
 }
 
 interface StageOptions extends TrainOptions {

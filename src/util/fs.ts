@@ -34,9 +34,18 @@ export async function onPath<T>(path: string, action: string, fn: () => Promise<
   }
 }
 
-/** Creates directory `path` and its parents (see `onPath` for errors). */
+/** Creates directory `path` and its parents (see `onPath` for errors; an existing file there is named as such). */
 export function makeDir(path: string): Promise<void> {
-  return onPath(path, "create directory", () => Deno.mkdir(path, { recursive: true }));
+  return onPath(path, "create directory", async () => {
+    try {
+      await Deno.mkdir(path, { recursive: true });
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) {
+        throw new UserError(`${path}: cannot create directory: a file is there`);
+      }
+      throw err;
+    }
+  });
 }
 
 /** Appends `text` to the file `path`, creating it (see `onPath` for errors). */
