@@ -9,6 +9,8 @@ import type { EpochRecord, MetricsRecord, NanReport, RunSummary } from "../src/t
 import { epochRng, prepareRun, stepSeed } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
 import { train } from "../src/train/trainer.ts";
+import { UserError } from "../src/util/errors.ts";
+import { snapshot } from "./bad_inputs/harness.ts";
 import { tempDir } from "./helpers.ts";
 
 const dataDir = await Deno.makeTempDir({ prefix: "ur4rec-train-data-" });
@@ -107,11 +109,25 @@ Deno.test("train: nan_policy raise stops with a diagnosis, skip and zero count e
   assert.equal(skipped.skipped_batches, skipped.nonfinite_batches);
   const skipRecords = (await readRecords(skip.path)).filter((r) => r.type === "step" && r.action === "skipped");
   assert.equal(skipRecords.length, skipped.skipped_batches);
+});
 
+Deno.test("train: nan_policy zero applies every patched batch, so the run completes and reports its patches", async () => {
   await using zero = await tempDir();
-  const patched = await train(torchConfig("zero"), zero.path, { quiet: true });
-  assert.ok(patched.patched_batches > 0);
-  assert.equal(patched.patched_batches, patched.nonfinite_batches);
+  const patched = await train({ ...torchConfig("zero"), epochs_per_stage: 2 }, zero.path, { quiet: true });
+  assert.equal(patched.status, "completed"); // every batch non-finite stops `skip` runs only (nothing applied)
+  assert.equal(patched.steps, 8);
+  assert.equal(patched.patched_batches, 8);
+  assert.equal(patched.nonfinite_batches, 8);
+  assert.equal(patched.skipped_batches, 0);
+  assert.notEqual(patched.test, null);
+  assert.deepEqual(patched.eval_nonfinite, { val: 64, test: 64 });
+  const epochs = (await readRecords(zero.path)).filter((r): r is EpochRecord => r.type === "epoch");
+  assert.deepEqual(epochs.map((e) => e.patched_batches), [4, 4]);
+
+  await using skip = await tempDir();
+  const skipped = await train({ ...torchConfig("skip"), epochs_per_stage: 2 }, skip.path, { quiet: true });
+  assert.equal(skipped.status, "diverged");
+  assert.equal(skipped.steps, 4);
 });
 
 Deno.test("investigate: locates the softmax of fully masked queries under torch masking, nothing under safe", async () => {
@@ -156,4 +172,115 @@ Deno.test("train: Popularity needs no training and is evaluated once", async () 
   assert.equal(summary.status, "completed");
   assert.equal(summary.steps, 0);
   assert.ok(summary.test!["HR@20"] > 0);
+});
+
+/** Runs `train` until `onEpoch` sees epoch `crashAt`, which throws (the checkpoint then holds epochs before it). */
+async function crashAt(dir: string, epoch: number, config = tinyConfig()): Promise<void> {
+  const crash = (r: EpochRecord) => {
+    if (r.epoch === epoch) throw new Error("simulated crash");
+  };
+  await assert.rejects(train(config, dir, { quiet: true, onEpoch: crash }), /simulated crash/);
+}
+
+Deno.test("train: a failure after the run started is recorded in summary.json; an allocation failure names the settings", async () => {
+  await using crashed = await tempDir();
+  await crashAt(crashed.path, 1);
+  const failed = await readJson<Partial<RunSummary>>(`${crashed.path}/summary.json`);
+  assert.deepEqual([failed.status, failed.error], ["failed", "Error: simulated crash"]);
+
+  await using oom = await tempDir();
+  const allocation = () => {
+    throw new RangeError("Array buffer allocation failed");
+  };
+  const error = await train(tinyConfig(), oom.path, { quiet: true, onEpoch: allocation }).catch((e) => e);
+  assert.ok(error instanceof UserError, String(error));
+  assert.equal(
+    error.message,
+    "out of memory in the wasm backend at batch_size 16 x max_seq_len 20 x hidden 16 x num_negatives 1 " +
+      "(eval_batch_size 256, 80 items, model sasrec): lower batch_size/max_seq_len/num_negatives/eval_batch_size " +
+      "(Array buffer allocation failed)",
+  );
+  const summary = await readJson<Partial<RunSummary>>(`${oom.path}/summary.json`);
+  assert.deepEqual([summary.status, summary.error], ["failed", error.message]);
+});
+
+Deno.test("train: --resume refuses changed keys before writing anything and records the safe ones", async () => {
+  await using ref = await tempDir();
+  const reference = await train(tinyConfig(), ref.path, { quiet: true });
+  await using run = await tempDir();
+  await crashAt(run.path, 1);
+  const before = await snapshot(run.path);
+  for (const [changed, expect] of [[{ seed: 4 }, /seed 3 -> 4/], [{ sasrec_lr: 0.01 }, /sasrec_lr 0\.005 -> 0\.01/]]) {
+    await assert.rejects(
+      train(tinyConfig({ ...changed as Record<string, unknown>, patience: 6 }), run.path, { resume: true }),
+      (e: Error) => e instanceof UserError && (expect as RegExp).test(e.message) && !e.message.includes("patience 5"),
+    );
+  }
+  assert.deepEqual(await snapshot(run.path), before, "a refused resume changed the run directory");
+
+  const saved = await readJson<{ trainer: { globalStep: number } }>(`${run.path}/checkpoint/state.json`);
+  const resumed = await train(tinyConfig({ patience: 6, eval_batch_size: 32 }), run.path, {
+    quiet: true,
+    resume: true,
+  });
+  assert.deepEqual(resumed.resume_changes, [
+    { key: "patience", from: 5, to: 6, at_step: saved.trainer.globalStep },
+    { key: "eval_batch_size", from: 256, to: 32, at_step: saved.trainer.globalStep },
+  ]);
+  assert.deepEqual(resumed.test, reference.test); // neither key changes a number (patience 5 or 6 never stops 3 epochs)
+  assert.match(await Deno.readTextFile(`${run.path}/config.yaml`), /^patience: 6$/m);
+
+  await using empty = await tempDir();
+  await assert.rejects(
+    train(tinyConfig(), empty.path, { resume: true }),
+    (e: Error) => e instanceof UserError && /nothing to resume.*drop --resume/.test(e.message),
+  );
+  assert.deepEqual([...Deno.readDirSync(empty.path)], []);
+});
+
+Deno.test("train: killed between the two renames of a checkpoint swap, --resume recovers and ends like an uninterrupted run", async () => {
+  await using whole = await tempDir();
+  const reference = await train(tinyConfig(), whole.path, { quiet: true });
+  await using earlier = await tempDir();
+  await crashAt(earlier.path, 1); // its checkpoint: after epoch 0
+  await using cut = await tempDir();
+  await crashAt(cut.path, 2); // its checkpoint: after epoch 1
+  // The state replaceDirAtomic leaves between `rename(dir, old)` and `rename(tmp, dir)`: no checkpoint/, the previous
+  // copy in .old-<tag> and the complete new one in .tmp-<tag>; the same for best/, plus a copy that never completed.
+  const dir = (name: string) => `${cut.path}/${name}`;
+  await Deno.rename(dir("checkpoint"), dir("checkpoint.tmp-0a1b2c3d"));
+  await Deno.rename(`${earlier.path}/checkpoint`, dir("checkpoint.old-0a1b2c3d"));
+  await Deno.mkdir(dir("checkpoint.tmp-99999999/weights"), { recursive: true });
+  await Deno.rename(dir("best"), dir("best.tmp-4e5f6a7b"));
+
+  const resumed = await train(tinyConfig(), cut.path, { quiet: true, resume: true });
+  assert.equal(resumed.status, "completed");
+  assert.deepEqual(resumed.recovered, [
+    `recovered ${dir("checkpoint")} from ${dir("checkpoint.tmp-0a1b2c3d")} (an interrupted checkpoint swap)`,
+    `recovered ${dir("best")} from ${dir("best.tmp-4e5f6a7b")} (an interrupted checkpoint swap)`,
+  ]);
+  assert.deepEqual(resumed.val, reference.val);
+  assert.deepEqual(resumed.test, reference.test);
+  assert.deepEqual(resumed.best, reference.best);
+  const strip = (rs: MetricsRecord[]) => rs.map((r) => r.type === "epoch" ? { ...r, wall_s: 0 } : r);
+  assert.deepEqual(strip(await readRecords(cut.path)), strip(await readRecords(whole.path)));
+  const names = [...Deno.readDirSync(cut.path)].map((e) => e.name).sort();
+  assert.deepEqual(names, ["best", "checkpoint", "config.yaml", "metrics.jsonl", "nan_report.json", "summary.json"]);
+});
+
+Deno.test("train: a file operation that fails mid-run is a user error naming the file, even when summary.json cannot be written", async () => {
+  await using dir = await tempDir();
+  const out = `${dir.path}/out`;
+  const replaceByFile = () => {
+    Deno.removeSync(out, { recursive: true });
+    Deno.writeTextFileSync(out, "not a directory any more\n");
+  };
+  await assert.rejects(
+    train(tinyConfig(), out, { quiet: true, onEpoch: replaceByFile }),
+    (e: Error) =>
+      e instanceof UserError &&
+      e.message === `${out}/metrics.jsonl: cannot read: a component of the path is a file, not a directory ` +
+          `(and the failure is not recorded: ${out}: cannot create directory: a file is there)`,
+  );
+  assert.equal(await Deno.readTextFile(out), "not a directory any more\n");
 });

@@ -23,6 +23,7 @@ import { runSlurmTask, slurmExecutor } from "../experiments/slurm.ts";
 import { summarizeResults, summaryTables, writeSummary } from "../experiments/summary.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { runMain, UserError } from "../util/errors.ts";
+import { checkWritableDir } from "../util/fs.ts";
 import { parseCommonArgs } from "./args.ts";
 
 function positiveInt(text: string, flag: string): number {
@@ -76,6 +77,7 @@ await runMain(async () => {
     throw new UserError("usage: ablate --grid FILE --out DIR [--executor local|slurm] [--workers N] [--set k=v]");
   }
   const out = resolve(args.out);
+  await checkWritableDir(out, `--out ${args.out}`);
   const workers = v.workers === undefined ? navigator.hardwareConcurrency : positiveInt(v.workers, "--workers");
   const executors: Record<string, () => Executor> = {
     local: () => localExecutor(workers),

@@ -18,8 +18,9 @@ import { downloadMovieLens100k, ML100K_SHA256, ML100K_URL } from "../data/downlo
 import { ChatClient, chatOptionsFromEnv } from "../data/llm_client.ts";
 import { generateLlmTexts, type LlmKind } from "../data/llm_generate.ts";
 import { interactionStats } from "../data/stats.ts";
-import { ensureSynthetic } from "../data/synthetic.ts";
+import { ensureSynthetic, syntheticDir } from "../data/synthetic.ts";
 import { runMain, UserError } from "../util/errors.ts";
+import { checkWritableDir, exists } from "../util/fs.ts";
 
 const COMMANDS = ["ml-100k", "synthetic", "stats", "llm"];
 
@@ -61,7 +62,11 @@ async function main(): Promise<void> {
   if (v.items !== undefined) sets.push(`synthetic_items=${v.items}`);
   const config = await loadConfig(args.config, sets);
 
+  const dataDirFlag = `${v["data-dir"] === undefined ? "data_dir" : "--data-dir"} ${config.data_dir}`;
   if (command === "ml-100k") {
+    if (!(await exists(join(config.data_dir, "ml-100k", "u.data")))) {
+      await checkWritableDir(join(config.data_dir, "ml-100k"), dataDirFlag);
+    }
     const options = { url: String(v.url ?? ML100K_URL), sha256: String(v.sha256 ?? ML100K_SHA256) };
     const result = await downloadMovieLens100k(config.data_dir, options);
     console.log(
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
     );
   } else if (command === "synthetic") {
     const size = { users: config.synthetic_users, items: config.synthetic_items };
+    if (!(await exists(syntheticDir(config.data_dir, size)))) await checkWritableDir(config.data_dir, dataDirFlag);
     console.log(`synthetic dataset in ${await ensureSynthetic(config.data_dir, size)}`);
   } else if (command === "stats") {
     const { name, interactions, warnings } = await loadInteractions(config);
@@ -89,6 +95,7 @@ async function generate(config: Config, v: Record<string, unknown>): Promise<voi
   const outDir = typeof v.out === "string"
     ? v.out
     : join(config.data_dir, "llm_train_only", `${config.dataset}-${config.preset}-${config.split}`);
+  await checkWritableDir(outDir, typeof v.out === "string" ? `--out ${outDir}` : `llm output dir ${outDir}`);
   const ds = await loadDataset(config);
   const report = await generateLlmTexts(
     ds,

@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { listNotebooks, notebookName } from "../notebooks/ipynb.ts";
 import { requireJupyter, runNotebook } from "../notebooks/jupyter.ts";
 import { nearest, runMain, UserError } from "../util/errors.ts";
+import { checkWritableDir } from "../util/fs.ts";
 
 /** Run profiles a notebook can be executed with. */
 export const PROFILES = ["smoke", "full"] as const;
@@ -73,6 +74,7 @@ export function selectNotebooks(paths: string[], only?: string): string[] {
 
 async function main(): Promise<void> {
   const args = parseNotebooksArgs(Deno.args);
+  await checkWritableDir(resolve(args.out), `--out ${args.out}`);
   await requireJupyter();
   const notebooks = selectNotebooks(await listNotebooks(), args.only);
   const out = resolve(args.out);

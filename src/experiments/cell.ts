@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { configToYaml, parseConfigYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { RunSummary } from "../train/records.ts";
+import { inspectRunDir } from "../train/run_guard.ts";
 import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { isRunning, killAndWait, type ProcessIdentity, processIdentity } from "./process.ts";
 
@@ -114,12 +115,13 @@ async function configuredEpochs(runDir: string): Promise<number> {
 }
 
 /**
- * Plans a cell from its directory (see `planCell`). With `epochs` (an early-termination rung), a completed cell
- * whose run trained fewer epochs per stage continues from its checkpoint.
+ * Plans a cell from its directory (see `planCell`; a checkpoint an interrupted swap left counts, run_guard.ts). With
+ * `epochs` (an early-termination rung), a completed cell whose run trained fewer epochs per stage continues from its
+ * checkpoint.
  */
 export async function planCellDir(runDir: string, epochs?: number): Promise<CellPlan> {
   const record = await readCellRecord(runDir);
-  const hasCheckpoint = await exists(join(runDir, CELL_FILES.checkpoint));
+  const hasCheckpoint = (await inspectRunDir(runDir)).checkpoint !== undefined;
   const plan = planCell(record, hasCheckpoint);
   if (plan !== "skip" || epochs === undefined || record.summary?.status !== "completed") return plan;
   if (await configuredEpochs(runDir) >= epochs) return "skip";

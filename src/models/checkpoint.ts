@@ -41,7 +41,10 @@ function namedVariables(model: Recommender): [string, tf.Variable][] {
   return named;
 }
 
-/** Writes named float32 tensors to `dir` (replacing it atomically) under the manifest owner `owner`. */
+/**
+ * Writes named float32 tensors to `dir` (replacing it atomically) under the manifest owner `owner`; the manifest is
+ * written last, so a copy holding it is complete (what `recoverDir` in util/fs.ts looks for after a crash).
+ */
 export async function saveTensors(dir: string, owner: string, named: [string, tf.Tensor][]): Promise<void> {
   const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, model: owner, variables: [] };
   let total = 0;

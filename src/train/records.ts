@@ -126,6 +126,15 @@ export interface NanReport {
   diagnosis: string;
 }
 
+/** A config key changed on `--resume` (only keys that change no number already computed; see run_guard.ts). */
+export interface ResumeChange {
+  key: string;
+  from: unknown;
+  to: unknown;
+  /** Global step at which the run continued with the new value. */
+  at_step: number;
+}
+
 /** Content of summary.json. */
 export interface RunSummary {
   status: "completed" | "diverged" | "failed";
@@ -145,6 +154,10 @@ export interface RunSummary {
   wall_time_s: number;
   steps_per_s: number;
   resumed: boolean;
+  /** Safe config changes made on `--resume`, in order (empty when none). */
+  resume_changes: ResumeChange[];
+  /** Checkpoint folders put back on `--resume` after a process was killed while replacing them (one line each). */
+  recovered: string[];
   error: string | null;
   /** The data's preprocessing report, text report and warnings (absent in summaries of failed runs). */
   data?: DataSummary;

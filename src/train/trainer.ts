@@ -5,26 +5,33 @@
  * checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes
  * metrics.jsonl, nan_report.json and summary.json.
  */
-import * as tf from "@tensorflow/tfjs";
 import { configToYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
 import { dataSummary } from "../data/warnings.ts";
 import { evaluate } from "../eval/evaluate.ts";
-import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/checkpoint.ts";
-import { exists, readJsonIfExists, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
-import { type BestCheckpoint, recordValidation, startStage } from "./early_stop.ts";
+import { loadWeights, saveWeights } from "../models/checkpoint.ts";
+import { UserError } from "../util/errors.ts";
+import { appendText, exists, makeDir, onPath, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { freshState, recoverRunDirs, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { recordValidation, startStage } from "./early_stop.ts";
 import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { Progress } from "./progress.ts";
-import type { EpochRecord, FirstNonfinite, Metrics, NanReport, RunSummary, StepRecord } from "./records.ts";
+import { explainOutOfMemory } from "./oom.ts";
+import type { EpochRecord, Metrics, NanReport, ResumeChange, RunSummary, StepRecord } from "./records.ts";
 import { epochRng, prepareRun, type RunContext, stepSeed, trainableModules } from "./run.ts";
+import { checkResume, clearRunFiles, RUN_FILES } from "./run_guard.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
 
 /** Options of a training run. */
 export interface TrainOptions {
-  /** Continue from `<out>/checkpoint` if it exists. */
+  /**
+   * Continue the run in `outDir` from its checkpoint (see run_guard.ts `checkResume`: a complete checkpoint and the
+   * same config up to the safe keys are required). Without it the run starts over: the run files of `outDir` are
+   * removed once the data and model are ready (the CLI refuses such a directory unless `--force`).
+   */
   resume?: boolean;
   /** No progress output. */
   quiet?: boolean;
@@ -32,78 +39,94 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord) => void;
 }
 
-/** Trainer state persisted in checkpoints. */
-interface TrainerState {
-  stageIndex: number;
-  epoch: number;
-  globalStep: number;
-  best: BestCheckpoint | null;
-  /** Best validation value of the current stage. */
-  stageBest: number | null;
-  badEvals: number;
-  nonfinite: number;
-  skipped: number;
-  patched: number;
-  firstNonfinite: FirstNonfinite | null;
-  metricsBytes: number;
-  wallSeconds: number;
-  diverged: boolean;
-}
-
-function freshState(): TrainerState {
-  return {
-    stageIndex: 0,
-    epoch: 0,
-    globalStep: 0,
-    best: null,
-    stageBest: null,
-    badEvals: 0,
-    nonfinite: 0,
-    skipped: 0,
-    patched: 0,
-    firstNonfinite: null,
-    metricsBytes: 0,
-    wallSeconds: 0,
-    diverged: false,
-  };
-}
-
-/** Trains (or, for parameter-free baselines, just evaluates) the configured model into `outDir`. */
+/**
+ * Trains (or, for parameter-free baselines, just evaluates) the configured model into `outDir`. Nothing is written
+ * before the resume checks pass and the data and model are ready; from then on a failure writes summary.json with
+ * status "failed" and the error before it is rethrown (an allocation failure becomes a `UserError` naming the
+ * settings, oom.ts).
+ */
 export async function train(config: Config, outDir: string, opts: TrainOptions = {}): Promise<RunSummary> {
   const started = performance.now();
-  const ctx = await prepareRun(config); // bad data is a UserError before anything is written to outDir
+  const changes = opts.resume ? await checkResume(outDir, config) : [];
+  let ctx: RunContext | undefined;
+  let writing = false;
   try {
-    await Deno.mkdir(outDir, { recursive: true });
-    await writeFileAtomic(`${outDir}/config.yaml`, configToYaml(config));
-    return await runStages(ctx, outDir, opts, started);
+    ctx = await prepareRun(config);
+    let recovered: string[] = [];
+    if (opts.resume) {
+      recovered = await recoverRunDirs(outDir);
+      await removeFile(`${outDir}/${RUN_FILES.summary}`); // a run that goes on has no final result yet
+    } else await clearRunFiles(outDir);
+    await makeDir(outDir);
+    writing = true;
+    const yaml = configToYaml(config);
+    const configPath = `${outDir}/${RUN_FILES.config}`;
+    if (!(await exists(configPath)) || await onPath(configPath, "read", () => Deno.readTextFile(configPath)) !== yaml) {
+      await writeFileAtomic(configPath, yaml);
+    }
+    return await runStages(ctx, outDir, { ...opts, changes, recovered }, started);
+  } catch (err) {
+    const error = explainOutOfMemory(err, config, ctx?.dataset.numItems);
+    throw writing ? await recordFailure(outDir, config, error) : error;
   } finally {
-    ctx.model.dispose();
+    ctx?.model.dispose();
   }
 }
 
-async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, started: number): Promise<RunSummary> {
+/**
+ * Records a failed run in `<outDir>/summary.json` and returns the error to throw: `error` itself, or, when the
+ * summary cannot be written either (a full disk, a vanished directory), a user error that says so too.
+ */
+async function recordFailure(outDir: string, config: Config, error: unknown): Promise<unknown> {
+  const message = error instanceof UserError ? error.message : String(error);
+  const summary: Partial<RunSummary> = {
+    status: "failed",
+    model: config.model,
+    dataset: config.dataset,
+    seed: config.seed,
+    error: message,
+  };
+  try {
+    await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
+    return error;
+  } catch (writeError) {
+    const why = writeError instanceof Error ? writeError.message : String(writeError);
+    if (error instanceof UserError) return new UserError(`${message} (and the failure is not recorded: ${why})`);
+    console.error(`note: the failure is not recorded: ${why}`);
+    return error;
+  }
+}
+
+interface StageOptions extends TrainOptions {
+  /** Safe config changes of this resume. */
+  changes: ResumeChange[];
+  /** Checkpoint folders this resume put back (see `recoverRunDirs`). */
+  recovered: string[];
+}
+
+async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, started: number): Promise<RunSummary> {
   const { config, model } = ctx;
   const progress = new Progress(opts.quiet);
   const moduleNames = trainableModules(model);
   const stages = moduleNames.length === 0 ? [] : config.stages;
   const optimizer = new ModuleOptimizer(model.modules(), config, { totalSteps: plannedSteps(ctx, stages.length) });
-  const metricsPath = `${outDir}/metrics.jsonl`;
+  const metricsPath = `${outDir}/${RUN_FILES.metrics}`;
   let state = freshState();
-  let resumed = false;
-  if (opts.resume && await exists(`${outDir}/checkpoint/state.json`)) {
+  const resumed = Boolean(opts.resume);
+  if (resumed) {
     state = await restoreCheckpoint(outDir, ctx, optimizer);
     await truncateFile(metricsPath, state.metricsBytes);
-    resumed = true;
+    state.resumeChanges.push(...opts.changes.map((c) => ({ ...c, at_step: state.globalStep })));
+    state.recovered.push(...opts.recovered);
+    for (const line of opts.recovered) progress.log(line);
     progress.log(`resumed from ${outDir}/checkpoint at stage ${state.stageIndex}, epoch ${state.epoch}`);
+    for (const c of opts.changes) progress.log(`resume: ${c.key} ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
   } else {
-    await Deno.writeTextFile(metricsPath, "");
+    await appendText(metricsPath, "");
   }
-  let nan = resumed ? await readJsonIfExists<NanReport>(`${outDir}/nan_report.json`) ?? null : null;
+  let nan = resumed ? await readJsonIfExists<NanReport>(`${outDir}/${RUN_FILES.nanReport}`) ?? null : null;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
-  const append = async (record: StepRecord | EpochRecord) => {
-    const line = JSON.stringify(record) + "\n";
-    await Deno.writeTextFile(metricsPath, line, { append: true });
-  };
+  const append = (record: StepRecord | EpochRecord) => appendText(metricsPath, JSON.stringify(record) + "\n");
 
   for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0) {
     if (state.epoch === 0) Object.assign(state, startStage(state));
@@ -131,7 +154,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
             const probed = probeStep(model, batch, config, active, { step: state.globalStep, stage });
             state.firstNonfinite = probed.first;
             nan = nanReport(probed.first, probed.stats, batchLayout(batch, config), 1);
-            await writeJsonAtomic(`${outDir}/nan_report.json`, nan);
+            await writeJsonAtomic(`${outDir}/${RUN_FILES.nanReport}`, nan);
           }
         }
         if (outcome.action === "skipped") skipped++;
@@ -171,8 +194,8 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
       if (state.diverged) break;
       state.skipped += skipped;
       state.patched += patched;
-      if (bad === batches.length && batches.length > 0) {
-        state.diverged = true;
+      if (config.nan_policy === "skip" && bad === batches.length && batches.length > 0) {
+        state.diverged = true; // nothing was applied this epoch (zero patches and applies every batch)
         progress.log(`every batch of ${stage} epoch ${state.epoch} was non-finite: the run diverged`);
       }
       let val: Metrics | null = null;
@@ -208,7 +231,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
         // An early stop closes the stage (its counters start over on resume); a stage that used up its budget stays
         // open at epoch = epochs_per_stage, so a resume with a larger epochs_per_stage continues it (sweep rungs).
         if (stop) Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 });
-        next.metricsBytes = (await Deno.stat(metricsPath)).size;
+        next.metricsBytes = (await onPath(metricsPath, "read", () => Deno.stat(metricsPath))).size;
         next.wallSeconds = (performance.now() - sessionStart) / 1000;
         await saveCheckpoint(outDir, ctx, optimizer, next);
       }
@@ -226,7 +249,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
     const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
     const layout = layoutBatch ? batchLayout(layoutBatch, config) : emptyLayout(config);
     nan = nanReport(null, [], layout, state.globalStep);
-    await writeJsonAtomic(`${outDir}/nan_report.json`, nan);
+    await writeJsonAtomic(`${outDir}/${RUN_FILES.nanReport}`, nan);
   }
   optimizer.dispose();
   const wall = (performance.now() - sessionStart) / 1000;
@@ -248,10 +271,12 @@ async function runStages(ctx: RunContext, outDir: string, opts: TrainOptions, st
     wall_time_s: wall,
     steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - started) / 1000),
     resumed,
+    resume_changes: state.resumeChanges,
+    recovered: state.recovered,
     error: null,
     data: dataSummary(config, ctx.dataset, ctx.texts),
   };
-  await writeJsonAtomic(`${outDir}/summary.json`, summary);
+  await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
   return summary;
 }
 
@@ -283,28 +308,11 @@ function epochLine(r: EpochRecord, metric: string): string {
   return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${guard} [${r.wall_s.toFixed(1)} s]`;
 }
 
-async function saveCheckpoint(outDir: string, ctx: RunContext, optimizer: ModuleOptimizer, state: TrainerState) {
-  await replaceDirAtomic(`${outDir}/checkpoint`, async (dir) => {
-    await saveWeights(ctx.model, `${dir}/weights`);
-    const opt = optimizer.getState();
-    await saveTensors(`${dir}/optimizer`, "optimizer", Object.entries(opt.tensors));
-    await writeJsonAtomic(`${dir}/state.json`, { trainer: state, optimizer: opt.meta });
-  });
-}
-
-async function restoreCheckpoint(outDir: string, ctx: RunContext, optimizer: ModuleOptimizer): Promise<TrainerState> {
-  const dir = `${outDir}/checkpoint`;
-  const saved = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
-  await loadWeights(ctx.model, `${dir}/weights`);
-  const tensors = await loadTensors(`${dir}/optimizer`, "optimizer");
-  optimizer.setState({ tensors, meta: saved.optimizer });
-  tf.dispose(Object.values(tensors));
-  return { ...freshState(), ...saved.trainer }; // fields added since the checkpoint was written get defaults
+async function removeFile(path: string): Promise<void> {
+  if (await exists(path)) await onPath(path, "remove", () => Deno.remove(path));
 }
 
 async function truncateFile(path: string, size: number): Promise<void> {
   if (!(await exists(path))) return;
-  const file = await Deno.open(path, { write: true });
-  await file.truncate(size);
-  file.close();
+  await onPath(path, "truncate", () => Deno.truncate(path, size));
 }

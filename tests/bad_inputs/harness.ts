@@ -29,7 +29,7 @@ export interface BadInput {
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Every file under `dir` with its bytes as a string, for before/after comparison. */
-async function snapshot(dir: string): Promise<Map<string, string>> {
+export async function snapshot(dir: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   const walk = async (sub: string) => {
     for await (const entry of Deno.readDir(join(dir, sub))) {
