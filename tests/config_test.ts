@@ -163,8 +163,20 @@ Deno.test("config: cross-key rules are schema errors naming the key that was set
       { model: "bprmf", stages: ["pretrain_retriever"] },
       /model bprmf has no retriever, so stages \[pretrain_retriever\]/,
     ],
-    [{ sasrec_loss_weight: 0 }, /sasrec_loss_weight = 0 leaves model sasrec nothing to train/],
-    [{ model: "ur4rec", sasrec_loss_weight: 0 }, /leaves model ur4rec nothing to train .*fused_loss_weight > 0/],
+    [
+      { sasrec_loss_weight: 0 },
+      /^UserError: f\.yaml: stage pretrain_sasrec of model sasrec would have no loss term .*\(sasrec_loss_weight = 0\)$/,
+    ],
+    [{ model: "ur4rec", sasrec_loss_weight: 0 }, /stage pretrain_sasrec of model ur4rec would have no loss term/],
+    [
+      {
+        model: "ur4rec",
+        retriever_mode: "faithful",
+        retriever_loss_weight: 0,
+        stages: ["pretrain_sasrec", "joint_finetune"],
+      },
+      /stage joint_finetune of model ur4rec would have no loss term .*\(retriever_loss_weight = 0, fused_loss_weight = 0\)/,
+    ],
   ];
   for (const [values, expected] of cases) assert.throws(() => resolveConfig(values, "f.yaml"), expected);
   // The same keys are fine where the rule does not apply.
@@ -174,6 +186,10 @@ Deno.test("config: cross-key rules are schema errors naming the key that was set
     0.5,
   );
   assert.equal(resolveConfig({ model: "ur4rec", sasrec_loss_weight: 0, stages: ["end_to_end"] }).sasrec_loss_weight, 0);
+  // In fixed mode the MoE balance term is a loss of its own.
+  const balance = { model: "ur4rec", retriever_loss_weight: 0, stages: ["pretrain_retriever"] };
+  assert.equal(resolveConfig(balance).moe_balance_weight, 0.01);
+  assert.throws(() => resolveConfig({ ...balance, moe_balance_weight: 0 }), /stage pretrain_retriever of model ur4rec/);
 });
 
 Deno.test("config: resource bounds reject what overflows the backend, at the documented limits", () => {

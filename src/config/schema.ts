@@ -161,6 +161,27 @@ const usesSasrec = (c: Keys) => c.model === "sasrec" || c.model === "ur4rec";
 /** Stages that train the sequential side (SASRec / BPR-MF) of a model. */
 const SEQUENTIAL_STAGES: readonly string[] = ["pretrain_sasrec", "joint_finetune", "end_to_end"];
 
+/**
+ * The first stage in which some training step of `c.model` computes only scores whose loss weight is 0, or
+ * undefined. Mirrors src/train/stages.ts (which modules a stage trains) and src/models (which scores they give):
+ * SASRec/BPR-MF give the `sasrec` term, the retriever the `retriever` term plus the MoE balance term (fixed mode,
+ * weight > 0), and any step of `ur4rec` the `fused` term when its weight is > 0.
+ */
+function stageWithoutLoss(c: Keys): string | undefined {
+  if (c.model === "pop") return undefined;
+  const fused = c.model === "ur4rec" && c.fused_loss_weight > 0;
+  const sequential = c.sasrec_loss_weight > 0 || fused;
+  const retriever = c.model !== "ur4rec" ||
+    (c.retriever_loss_weight > 0 || fused || (c.retriever_mode === "fixed" && c.moe_balance_weight > 0));
+  const ok: Record<string, boolean> = {
+    pretrain_sasrec: sequential,
+    pretrain_retriever: c.model !== "ur4rec" || retriever, // skipped for models without a retriever
+    joint_finetune: sequential && retriever,
+    end_to_end: sequential || (c.model === "ur4rec" && retriever),
+  };
+  return c.stages.find((s) => !ok[s]);
+}
+
 /** The rules the models and the trainer would otherwise enforce at run time, after `--out` was written. */
 export const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
   {
@@ -193,16 +214,16 @@ export const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
         : undefined,
   },
   {
-    keys: ["sasrec_loss_weight", "model", "stages", "fused_loss_weight"], // src/train/losses.ts: no loss term left
+    // src/train/losses.ts: a step whose computed scores all have weight 0 has no loss
+    keys: ["sasrec_loss_weight", "retriever_loss_weight", "fused_loss_weight", "moe_balance_weight", "stages", "model"],
     check: (c) => {
-      const sequential = c.stages.some((s) => s === "pretrain_sasrec" || s === "joint_finetune");
-      const noLoss = c.sasrec_loss_weight === 0 &&
-        (c.model === "sasrec" || c.model === "bprmf" ||
-          (c.model === "ur4rec" && sequential && c.fused_loss_weight === 0));
-      return noLoss
-        ? `sasrec_loss_weight = 0 leaves model ${c.model} nothing to train in stages [${c.stages.join(", ")}]` +
-          (c.model === "ur4rec" ? " (unless fused_loss_weight > 0)" : "")
-        : undefined;
+      const stage = stageWithoutLoss(c);
+      if (stage === undefined) return undefined;
+      const weights = c.model === "ur4rec"
+        ? ["sasrec_loss_weight", "retriever_loss_weight", "fused_loss_weight"] as const
+        : ["sasrec_loss_weight"] as const;
+      const zero = weights.filter((k) => c[k] === 0).map((k) => `${k} = 0`).join(", ");
+      return `stage ${stage} of model ${c.model} would have no loss term with a non-zero weight (${zero})`;
     },
   },
 ];

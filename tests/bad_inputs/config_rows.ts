@@ -75,7 +75,7 @@ export const CONFIG_ROWS: BadInput[] = [
     "loss weights that leave nothing to train",
     undefined,
     ["--set", "sasrec_loss_weight=0"],
-    /^error: --set sasrec_loss_weight=0: sasrec_loss_weight = 0 leaves model sasrec nothing to train/,
+    /^error: --set sasrec_loss_weight=0: stage pretrain_sasrec of model sasrec would have no loss term with a non-zero weight/,
   ),
   train("--set without =", undefined, ["--set", "seed"], /^error: --set seed: expected key=value$/),
   train(
