@@ -203,14 +203,32 @@ Deno.test("config: resource bounds reject what overflows the backend, at the doc
     ["softmax_temperature", LIMITS.maxTemperature, 1e6],
     ["retriever_temperature", LIMITS.minTemperature, 1e-30],
   ];
+  // model pop: the field bounds alone (the step-tensor rule, tested below, applies to the trained models).
   for (const [key, ok, bad] of bounds) {
-    assert.equal(resolveConfig({ [key]: ok })[key as keyof ReturnType<typeof defaultConfig>], ok);
+    assert.equal(resolveConfig({ model: "pop", [key]: ok })[key as keyof ReturnType<typeof defaultConfig>], ok);
     assert.throws(
       () => resolveConfig({ [key]: bad }, "f.yaml"),
       new RegExp(`^UserError: f\\.yaml: key "${key}" = ${String(bad).replace(/[.+]/g, "\\$&")}: Too`),
     );
   }
   assert.throws(() => resolveConfig({ sasrec_lr: 0 }, "f.yaml"), /key "sasrec_lr" = 0: Too small/);
+});
+
+Deno.test("config: step tensors beyond the measured wasm limits are rejected, naming the key that was set", async () => {
+  // Measured on wasm: attention 32 × 1 × 1024² runs, 64 × 1 × 1024² crashes; embeddings 64 × 50 × 321 × 64 run.
+  const fits = ["max_seq_len=1024", "batch_size=32", "eval_batch_size=32"];
+  assert.equal((await loadConfig(undefined, fits)).max_seq_len, 1024);
+  await assert.rejects(
+    loadConfig(undefined, [...fits, "eval_batch_size=64"]),
+    /^UserError: --set max_seq_len=1024: a step would hold 67,108,864 floats of attention scores: max\(batch_size, eval_batch_size\) 64 × sasrec_num_heads 1 × max_seq_len² 1024², more than the 33,554,432 /,
+  );
+  assert.equal((await loadConfig(undefined, ["num_negatives=320", "batch_size=64"])).num_negatives, 320);
+  await assert.rejects(
+    loadConfig(undefined, ["batch_size=64", "num_negatives=1000"]),
+    /^UserError: --set num_negatives=1000: a step would hold 205,004,800 floats of item embeddings: batch_size 64 × max_seq_len 50 × \(1 \+ num_negatives 1000\) × sasrec_hidden_dim 64, more than the 67,108,864 /,
+  );
+  // pop trains nothing, so nothing is estimated.
+  assert.equal(resolveConfig({ model: "pop", num_negatives: 1000 }).num_negatives, 1000);
 });
 
 Deno.test("config: several bad keys are one line that counts the others", () => {

@@ -25,6 +25,16 @@ export const PRESETS = ["original", "sasrec"] as const;
  * any useful setting; widths beyond these never fit a run on this kit either.
  */
 export const LIMITS = {
+  /**
+   * Floats in SASRec's attention scores [batch, heads, T, T] (128 MiB). Measured on wasm (one step, several
+   * such tensors alive): 32 × 1 × 1024² runs, 64 × 1 × 1024² ends in "memory access out of bounds".
+   */
+  attentionFloats: 2 ** 25,
+  /**
+   * Floats in the item embeddings of a training batch's positives and negatives [batch, T, 1 + K, d] (256 MiB).
+   * Measured on wasm: 64 × 50 × 321 × 64 runs, 64 × 50 × 1001 × 64 ends in "null function" (an abort).
+   */
+  embeddingFloats: 2 ** 26,
   maxSeqLen: 1024,
   numNegatives: 1000,
   width: 4096,
@@ -154,7 +164,8 @@ type Keys = z.infer<typeof ConfigShape>;
  */
 interface CrossKeyRule {
   keys: (keyof Keys)[];
-  check(c: Keys): string | undefined;
+  /** The message when `c` breaks the rule, with the keys involved when they depend on `c`. */
+  check(c: Keys): string | { message: string; keys: (keyof Keys)[] } | undefined;
 }
 
 const usesSasrec = (c: Keys) => c.model === "sasrec" || c.model === "ur4rec";
@@ -180,6 +191,38 @@ function stageWithoutLoss(c: Keys): string | undefined {
     end_to_end: sequential || (c.model === "ur4rec" && retriever),
   };
   return c.stages.find((s) => !ok[s]);
+}
+
+/** A tensor a training or evaluation step holds: its size in floats, its limit, how it is made up. */
+interface StepTensor {
+  floats: number;
+  limit: number;
+  what: string;
+  keys: (keyof Keys)[];
+}
+
+/** The largest tensors of a SASRec/BPR-MF step (none for `pop`; the retriever's are not estimated). */
+function stepTensors(c: Keys): StepTensor[] {
+  if (c.model === "pop") return [];
+  const t = c.max_seq_len, d = c.sasrec_hidden_dim, k = c.num_negatives;
+  const tensors: StepTensor[] = [{
+    floats: c.batch_size * t * (1 + k) * d,
+    limit: LIMITS.embeddingFloats,
+    what: `item embeddings: batch_size ${c.batch_size} × max_seq_len ${t} × (1 + num_negatives ${k}) × ` +
+      `sasrec_hidden_dim ${d}`,
+    keys: ["num_negatives", "max_seq_len", "batch_size", "sasrec_hidden_dim"],
+  }];
+  if (usesSasrec(c)) {
+    const b = Math.max(c.batch_size, c.eval_batch_size);
+    tensors.push({
+      floats: b * c.sasrec_num_heads * t * t,
+      limit: LIMITS.attentionFloats,
+      what: `attention scores: max(batch_size, eval_batch_size) ${b} × sasrec_num_heads ${c.sasrec_num_heads} × ` +
+        `max_seq_len² ${t}²`,
+      keys: ["max_seq_len", "batch_size", "eval_batch_size", "sasrec_num_heads"],
+    });
+  }
+  return tensors;
 }
 
 /** The rules the models and the trainer would otherwise enforce at run time, after `--out` was written. */
@@ -226,15 +269,26 @@ export const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
       return `stage ${stage} of model ${c.model} would have no loss term with a non-zero weight (${zero})`;
     },
   },
+  {
+    keys: ["max_seq_len", "num_negatives", "batch_size", "eval_batch_size", "sasrec_hidden_dim", "sasrec_num_heads"],
+    check: (c) => {
+      const big = stepTensors(c).find((x) => x.floats > x.limit);
+      if (!big) return undefined;
+      const [floats, limit] = [big.floats, big.limit].map((n) => n.toLocaleString("en-US"));
+      const message = `a step would hold ${floats} floats of ${big.what}, more than the ${limit} the wasm heap ` +
+        "holds beside the rest of the step; lower one of these keys";
+      return { message, keys: big.keys };
+    },
+  },
 ];
 
 /** The schema of a resolved config: keys with bounds, then the cross-key rules. Defaults give a small SASRec. */
 export const ConfigSchema = ConfigShape.superRefine((c, ctx) => {
   for (const rule of CROSS_KEY_RULES) {
-    const message = rule.check(c);
-    if (message !== undefined) {
-      ctx.addIssue({ code: "custom", message, path: [rule.keys[0]], params: { keys: rule.keys } });
-    }
+    const broken = rule.check(c);
+    if (broken === undefined) continue;
+    const { message, keys } = typeof broken === "string" ? { message: broken, keys: rule.keys } : broken;
+    ctx.addIssue({ code: "custom", message, path: [keys[0]], params: { keys } });
   }
 });
 

@@ -46,6 +46,12 @@ export const CONFIG_ROWS: BadInput[] = [
   train("Infinity from .inf", "grad_clip: .inf\n", [], /c\.yaml:1: key "grad_clip" = Infinity: expected number/),
   train("max_seq_len beyond the wasm heap", "max_seq_len: 5000\n", [], /key "max_seq_len" = 5000: .*<=1024/),
   train("num_negatives beyond the limit", "num_negatives: 100000\n", [], /key "num_negatives" = 100000: .*<=1000/),
+  train(
+    "max_seq_len within its bound but too big for the batch",
+    "seed: 1\n",
+    ["--set", "max_seq_len=1024"],
+    /^error: --set max_seq_len=1024: a step would hold 268,435,456 floats of attention scores/,
+  ),
   train("init std that is Infinity in float32", "sasrec_init_std: 1e39\n", [], /key "sasrec_init_std" = 1e\+39: .*<=1/),
   train(
     "SASRec heads that do not divide the hidden size",
