@@ -117,7 +117,8 @@ Deno.test("config: --set values are YAML: null and ~ are null, bad YAML and miss
   assert.deepEqual(parseSet("data_dir=some dir/x"), ["data_dir", "some dir/x"]);
   assert.deepEqual(parseSet("stages=[end_to_end]"), ["stages", ["end_to_end"]]);
   assert.deepEqual(parseSet('seed="7"'), ["seed", "7"]);
-  assert.equal((await loadConfig(undefined, ["max_users=null", "llm_dir=~"])).llm_dir, null);
+  const nulls = await loadConfig(undefined, ["max_users=null", "llm_dir=null", "text_embeddings_path=~"]);
+  assert.deepEqual([nulls.max_users, nulls.llm_dir, nulls.text_embeddings_path], [null, null, null]);
   assert.throws(() => parseSet("stages=[a, b"), /^UserError: --set stages=\[a, b: the value is not valid YAML/);
   assert.throws(() => parseSet("seed"), /^UserError: --set seed: expected key=value$/);
   assert.throws(() => parseSet("=3"), /^UserError: --set =3: expected key=value$/);

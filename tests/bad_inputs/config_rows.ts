@@ -181,6 +181,20 @@ export const CONFIG_ROWS: BadInput[] = [
     ),
   })),
   {
+    name: "data stats: stray positional config path",
+    cli: "data",
+    args: ["stats", "--data-dir", "{dir}", "configs/smoke.yaml"],
+    expect:
+      /^error: unexpected argument "configs\/smoke\.yaml": deno task data stats takes no positional arguments \(did you mean --config configs\/smoke\.yaml\?\)/,
+  },
+  {
+    name: "notebooks: stray positional",
+    cli: "notebooks",
+    args: ["01_nan_investigation", "--out", "{dir}/out"],
+    expect:
+      /^error: unexpected argument "01_nan_investigation": deno task notebooks takes no positional arguments; see/,
+  },
+  {
     name: "data synthetic: --items below the generator's minimum",
     cli: "data",
     args: ["synthetic", "--data-dir", "{dir}", "--items", "5"],
