@@ -29,7 +29,7 @@ const CONFIG_FLAGS: Record<string, FlagSpec & { key: string }> = {
     key: "synthetic_items",
     type: "int",
     value: "M",
-    min: 20,
+    min: LIMITS.minSyntheticItems,
     max: LIMITS.syntheticItems,
     description: "items of the synthetic dataset (= --set synthetic_items=M)",
   },

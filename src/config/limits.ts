@@ -25,6 +25,8 @@ export const LIMITS = {
   blocks: 16,
   batch: 8192,
   syntheticUsers: 100_000,
+  /** The synthetic generator's minimum catalogue (src/data/synthetic.ts). */
+  minSyntheticItems: 20,
   /** The synthetic generator's title pool (src/data/synthetic.ts MAX_SYNTHETIC_ITEMS). */
   syntheticItems: 4096,
   candidates: 10_000,

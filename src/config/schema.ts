@@ -52,7 +52,7 @@ const ConfigShape = z.object({
   max_seq_len: int(1, LIMITS.maxSeqLen).default(50),
   num_negatives: int(1, LIMITS.numNegatives).default(1),
   synthetic_users: int(1, LIMITS.syntheticUsers).default(300),
-  synthetic_items: int(20, LIMITS.syntheticItems).default(400),
+  synthetic_items: int(LIMITS.minSyntheticItems, LIMITS.syntheticItems).default(400),
   max_users: int(1, Number.MAX_SAFE_INTEGER).nullable().default(null),
 
   // --- texts ---
