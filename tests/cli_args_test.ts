@@ -85,6 +85,8 @@ Deno.test("args: each kind of bad command line is one UserError naming the flag"
     [["run", "--backend", "tpu"], "--backend tpu: expected one of wasm, cpu, webgpu"],
     [["run", "--out"], "--out: expected a value (DIR)"],
     [["run", "--out", "--quiet"], "--out: expected a value (DIR)"],
+    [["run", "--out="], "--out: expected a value (DIR)"],
+    [["run", "--out", ""], "--out: expected a value (DIR)"],
     [["run", "--quiet=yes"], '--quiet: takes no value (got "yes")'],
     [["run", "--out", "a", "--out", "b"], "--out: given twice (a and b)"],
     [

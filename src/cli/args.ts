@@ -172,7 +172,7 @@ function scan(spec: CommandSpec, args: string[]): { values: ParsedArgs["values"]
       const next = args[i + 1];
       if (next !== undefined && !next.startsWith("--")) [raw, i] = [next, i + 1];
     }
-    if (raw === undefined) throw new UserError(`--${name}: expected a value (${valueName(flag)})`);
+    if (!raw) throw new UserError(`--${name}: expected a value (${valueName(flag)})`);
     const value = convert(name, flag, raw);
     if (flag.multiple) values[name] = [...(values[name] as string[] | undefined ?? []), String(value)];
     else if (values[name] !== undefined) throw new UserError(`--${name}: given twice (${values[name]} and ${raw})`);
