@@ -60,9 +60,7 @@ async function summarize(out: string, axes: Record<string, unknown[]>, rows: Res
   return unfinished.length > 0 ? 1 : 0;
 }
 
-if (import.meta.main) await runMain(main);
-
-async function main(): Promise<void> {
+await runMain(async () => {
   const args = parseCli(ABLATE_SPEC, Deno.args);
   const v = args.values as Record<string, string | undefined>;
   const index = args.values.index as number | undefined;
@@ -100,4 +98,4 @@ async function main(): Promise<void> {
     Deno.exit(130);
   }
   Deno.exit(await summarize(out, grid.axes, outcome.rows));
-}
+});

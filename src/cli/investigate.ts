@@ -18,13 +18,11 @@ export const INVESTIGATE_SPEC: CommandSpec = {
   },
 };
 
-if (import.meta.main) {
-  await runMain(async () => {
-    const args = parseCli(INVESTIGATE_SPEC, Deno.args);
-    const config = await loadConfig(args.config, args.sets);
-    const out = args.out ?? "runs/investigate";
-    const report = await investigate(config, out);
-    console.log(readableReport(report, config));
-    console.log(`wrote ${out}/nan_report.json`);
-  });
-}
+await runMain(async () => {
+  const args = parseCli(INVESTIGATE_SPEC, Deno.args);
+  const config = await loadConfig(args.config, args.sets);
+  const out = args.out ?? "runs/investigate";
+  const report = await investigate(config, out);
+  console.log(readableReport(report, config));
+  console.log(`wrote ${out}/nan_report.json`);
+});

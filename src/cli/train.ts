@@ -22,23 +22,21 @@ export const TRAIN_SPEC: CommandSpec = {
   exitCodes: { 0: "the run completed or diverged (see summary.json status)", 1: "the run failed", 2: "user error" },
 };
 
-if (import.meta.main) {
-  await runMain(async () => {
-    const args = parseCli(TRAIN_SPEC, Deno.args);
-    const config = await loadConfig(args.config, args.sets);
-    const out = args.out ?? `runs/${config.model}-${config.dataset}-seed${config.seed}`;
-    try {
-      const summary = await train(config, out, { resume: args.resume, quiet: args.values.quiet === true });
-      const fmt = (m: Record<string, number> | null) =>
-        m ? `HR@10 ${m["HR@10"].toFixed(4)} NDCG@10 ${m["NDCG@10"].toFixed(4)} MRR ${m["MRR"].toFixed(4)}` : "n/a";
-      const params = Object.entries(summary.parameters).map(([m, n]) => `${m} ${n.toLocaleString("en-US")}`);
-      console.log(`parameters: ${params.join(", ") || "none"}`);
-      console.log(`${summary.status}: val ${fmt(summary.val)} | test ${fmt(summary.test)}`);
-      console.log(`non-finite batches ${summary.nonfinite_batches}; wrote ${out}/summary.json`);
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      await writeJsonAtomic(`${out}/summary.json`, { status: "failed", error: String(err) });
-      throw err;
-    }
-  });
-}
+await runMain(async () => {
+  const args = parseCli(TRAIN_SPEC, Deno.args);
+  const config = await loadConfig(args.config, args.sets);
+  const out = args.out ?? `runs/${config.model}-${config.dataset}-seed${config.seed}`;
+  try {
+    const summary = await train(config, out, { resume: args.resume, quiet: Boolean(args.values.quiet) });
+    const fmt = (m: Record<string, number> | null) =>
+      m ? `HR@10 ${m["HR@10"].toFixed(4)} NDCG@10 ${m["NDCG@10"].toFixed(4)} MRR ${m["MRR"].toFixed(4)}` : "n/a";
+    const params = Object.entries(summary.parameters).map(([m, n]) => `${m} ${n.toLocaleString("en-US")}`);
+    console.log(`parameters: ${params.join(", ") || "none"}`);
+    console.log(`${summary.status}: val ${fmt(summary.val)} | test ${fmt(summary.test)}`);
+    console.log(`non-finite batches ${summary.nonfinite_batches}; wrote ${out}/summary.json`);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    await writeJsonAtomic(`${out}/summary.json`, { status: "failed", error: String(err) });
+    throw err;
+  }
+});
