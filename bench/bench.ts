@@ -1,12 +1,8 @@
 /**
- * `deno task bench [--quick] [--compare] [--only l50,l200,...]`: training-step, evaluation and epoch timings on the
- * configured backend (wasm by default), one JSON line per case, plus the PyTorch reference (bench/sasrec_torch.py)
- * at the two SASRec shapes and the tfjs/PyTorch ratios. `--compare` adds, for each case, the stock wasm kernels and
- * the overrides of src/backend alternated round-robin in one process (the machine is shared, so only alternated
- * timings compare).
+ * `deno task bench`: training-step, evaluation and epoch timings on the configured backend, one JSON line per case.
+ * Usage and flags: `BENCH_SPEC` (`deno task bench --help`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/backend.ts";
 import { setFastKernels } from "../src/backend/override.ts";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
@@ -22,6 +18,7 @@ import { Rng } from "../src/rng.ts";
 import { ModuleOptimizer } from "../src/train/optimizer.ts";
 import { epochRng } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
+import { type CommandSpec, parseCli } from "../src/cli/args.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { median } from "../src/util/stats.ts";
 import { type BenchRecord, measure, type RunCounts } from "./measure.ts";
@@ -269,11 +266,28 @@ async function torchStep(name: string, shape: Record<string, number>, steps: num
   return record;
 }
 
+/** The command line of `deno task bench`. */
+export const BENCH_SPEC: CommandSpec = {
+  usage: "deno task bench",
+  summary: "Training-step, evaluation and epoch timings on the configured backend (wasm by default).",
+  details: [
+    "Prints one JSON line per case, plus the PyTorch reference (bench/sasrec_torch.py) at the two SASRec shapes " +
+    "and the tfjs/PyTorch ratios.",
+  ],
+  flags: {
+    quick: { type: "boolean", description: "fewer warm-up and timed runs" },
+    compare: {
+      type: "boolean",
+      description: "also time the stock wasm kernels against the overrides of src/backend, alternated in one process",
+    },
+    only: { type: "string", value: "CASES", description: "comma-separated case names (l50,l200,...)" },
+  },
+};
+
 async function main() {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { quick: { type: "boolean" }, compare: { type: "boolean" }, only: { type: "string" } },
-  });
+  const { values } = parseCli(BENCH_SPEC, Deno.args) as {
+    values: { quick?: boolean; compare?: boolean; only?: string };
+  };
   const quick = values.quick ?? false;
   const steps: RunCounts = quick ? { warmup: 1, runs: 3 } : { warmup: 2, runs: 8 };
   const long: RunCounts = quick ? { warmup: 1, runs: 2 } : { warmup: 1, runs: 5 };

@@ -137,14 +137,14 @@ Deno.test("encoder: loadTextVectors shapes, on-disk cache, user_text none", asyn
 
 Deno.test("encoder: precomputed embeddings from JSON and .npy", async () => {
   await using dir = await tempDir();
-  const base = { data_dir: dir.path, synthetic_users: 20, synthetic_items: 30, text_encoder: "precomputed" };
+  const base = { data_dir: dir.path, synthetic_users: 20, synthetic_items: 30 };
   const ds = await loadDataset(testConfig(base));
   const emb = join(dir.path, "emb");
   await Deno.mkdir(emb);
   await Deno.writeTextFile(join(emb, "items.json"), JSON.stringify({ 1: [3, 4], 2: [0, 2] }));
   const items = new Float32Array(31 * 2).fill(1);
   Deno.writeFileSync(join(emb, "users.npy"), encodeNpy({ rows: 31, cols: 2, data: items }));
-  const config = testConfig({ ...base, text_embeddings_path: emb, text_embedding_dim: 2 });
+  const config = testConfig({ ...base, text_encoder: "precomputed", text_embeddings_path: emb, text_embedding_dim: 2 });
   const v = await loadTextVectors(ds, config);
   assertClose(v.item.subarray(0, 6), [0, 0, 0.6, 0.8, 0, 1], 1e-7);
   assert.deepEqual(v.report, { items_missing_vector: 28, users_missing_vector: 0 });
@@ -156,8 +156,9 @@ Deno.test("encoder: precomputed embeddings from JSON and .npy", async () => {
   );
   await Deno.writeTextFile(join(emb, "items.json"), JSON.stringify({ 1: [3, 4], 2: [0] }));
   await assert.rejects(loadTextVectors(ds, config), /items\.json: key "2": vector has 1 numbers, earlier ones have 2/);
-  await assert.rejects(
-    loadTextVectors(ds, testConfig({ ...base, text_embedding_dim: 2 })),
+  // The schema rejects precomputed without a path before any data is read.
+  assert.throws(
+    () => testConfig({ ...base, text_encoder: "precomputed", text_embedding_dim: 2 }),
     /text_encoder: precomputed needs text_embeddings_path/,
   );
 });

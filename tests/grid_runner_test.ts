@@ -105,7 +105,10 @@ Deno.test("runner: killed with SIGKILL mid-grid and restarted, it ends with a by
 Deno.test("runner: a failing cell is reported with its log and rerun; an interrupted one resumes", async () => {
   await using dir = await tempDir();
   const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes: {sasrec_num_heads: [1, 3]}\nseeds: [1]\n");
+  await Deno.writeTextFile(
+    gridPath,
+    "base: {dataset: synthetic, sasrec_hidden_dim: 48}\naxes: {sasrec_num_heads: [1, 3]}\nseeds: [1]\n",
+  );
   const grid = await loadGrid(gridPath);
   const out = `${dir.path}/out`;
   const [ok, bad] = ["sasrec_num_heads=1,seed=1-", "sasrec_num_heads=3,seed=1-"];

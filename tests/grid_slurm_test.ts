@@ -45,7 +45,7 @@ Deno.test({
       const gridPath = `${dir.path}/grid.yaml`;
       await Deno.writeTextFile(
         gridPath,
-        `base: {dataset: synthetic}
+        `base: {dataset: synthetic, sasrec_hidden_dim: 48}
 axes: {attention_mask: [torch, safe], sasrec_num_heads: [1, 3]}
 seeds: [1]
 exclude: [{sasrec_num_heads: 3, attention_mask: safe}]

@@ -1,18 +1,4 @@
-/**
- * Ablation grids.
- *   deno task ablate --grid FILE --out DIR [--executor local|slurm] [--workers N] [--set k=v ...]
- *                    [--cell-script FILE]
- *     runs every unfinished cell of the grid (resumable: rerun the same command after an interruption), writes
- *     DIR/grid.json, DIR/runs/<id>/, DIR/results.csv, then prints the summary and writes DIR/summary.{csv,json}.
- *     `--cell-script` replaces src/cli/train.ts by another script with its options (--config, --out, --resume).
- *   deno task ablate --summarize DIR
- *     rebuilds DIR/results.csv from the run directories, prints the summary and writes DIR/summary.{csv,json}.
- *   deno task ablate --run-task CELLS --index I
- *     runs cell I of a cells file (the body of a Slurm array task; written by the Slurm executor).
- * A grid file may also be a sweep (random search, early termination, retries: configs/README.md, "Sweeps").
- * Exit code 0 when every cell finished (completed, diverged or stopped by early termination), 1 when some failed or
- * were interrupted, 2 on user errors.
- */
+/** `deno task ablate`: ablation grids (run, summarize, Slurm array task). Usage and flags: `ABLATE_SPEC`. */
 import { resolve } from "node:path";
 import { scriptCommand, TRAIN_SCRIPT } from "../experiments/cell.ts";
 import { loadGrid } from "../experiments/grid.ts";
@@ -24,13 +10,44 @@ import { summarizeResults, summaryTables, writeSummary } from "../experiments/su
 import type { ResultRow } from "../experiments/results.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { checkWritableDir } from "../util/fs.ts";
-import { parseCommonArgs } from "./args.ts";
+import { type CommandSpec, commonFlags, parseCli } from "./args.ts";
 
-function positiveInt(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} ${text}: expected a positive integer`);
-  return n;
-}
+/** The command line of `deno task ablate` (three modes: a grid, `--summarize`, `--run-task`). */
+export const ABLATE_SPEC: CommandSpec = {
+  usage: "deno task ablate",
+  summary: "Runs an ablation grid of training runs (resumable), or summarizes one, or runs one Slurm array task.",
+  details: [
+    "deno task ablate --grid FILE --out DIR [--executor local|slurm] [--workers N] [--set k=v ...]\n" +
+    "  runs every unfinished cell of the grid (rerun the same command after an interruption), writes DIR/grid.json, " +
+    "DIR/runs/<id>/, DIR/results.csv, prints the summary and writes DIR/summary.{csv,json}.",
+    "deno task ablate --summarize DIR\n" +
+    "  rebuilds DIR/results.csv from the run directories, prints the summary and writes DIR/summary.{csv,json}.",
+    "deno task ablate --run-task CELLS --index I\n" +
+    "  runs cell I of a cells file (the body of a Slurm array task; written by the Slurm executor).",
+    "A grid file may also be a sweep: random search, early termination, retries (configs/README.md, Sweeps).",
+  ],
+  flags: {
+    grid: { type: "string", value: "FILE", description: "grid spec (configs/grids/*.yaml)" },
+    out: { type: "string", value: "DIR", description: "grid directory (runs/, results.csv, summary.*)" },
+    ...commonFlags("set", "backend"),
+    executor: { type: "string", choices: ["local", "slurm"], description: "where cells run (default local)" },
+    workers: { type: "int", value: "N", min: 1, description: "cells at a time (default: the CPU count)" },
+    "cell-script": {
+      type: "string",
+      value: "FILE",
+      description: "script run per cell instead of src/cli/train.ts (takes --config, --out, --resume)",
+    },
+    summarize: { type: "string", value: "DIR", description: "mode: rebuild results.csv and the summary of DIR" },
+    "run-task": { type: "string", value: "CELLS", description: "mode: run one cell of a cells file (Slurm)" },
+    index: { type: "int", value: "I", min: 0, description: "the cell index for --run-task" },
+  },
+  exitCodes: {
+    0: "every cell finished (completed, diverged, or stopped by early termination)",
+    1: "some cell failed or was interrupted",
+    2: "user error",
+    130: "interrupted (rerun the same command to continue)",
+  },
+};
 
 /** Prints and writes the summary of rows; returns the process exit code (1 when some cell has no final result). */
 async function summarize(out: string, axes: Record<string, unknown[]>, rows: ResultRow[]): Promise<number> {
@@ -53,38 +70,29 @@ async function summarize(out: string, axes: Record<string, unknown[]>, rows: Res
 }
 
 await runMain(async () => {
-  const args = parseCommonArgs(Deno.args, {
-    grid: { type: "string" },
-    executor: { type: "string" },
-    workers: { type: "string" },
-    "cell-script": { type: "string" },
-    summarize: { type: "string" },
-    "run-task": { type: "string" },
-    index: { type: "string" },
-  });
+  const args = parseCli(ABLATE_SPEC, Deno.args);
   const v = args.values as Record<string, string | undefined>;
+  const index = args.values.index as number | undefined;
   if (v["run-task"] !== undefined) {
-    if (v.index === undefined) throw new UserError("--run-task needs --index");
-    Deno.exit(await runSlurmTask(v["run-task"], Number(v.index)));
+    if (index === undefined) throw new UserError("--run-task needs --index; see deno task ablate --help");
+    Deno.exit(await runSlurmTask(v["run-task"], index));
   }
   if (v.summarize !== undefined) {
     const out = resolve(v.summarize);
     const record = await readGridRecord(out);
     Deno.exit(await summarize(out, record.axes, await writeResults(out, record.axes, record.cells)));
   }
-  if (args.config !== undefined) throw new UserError("ablate takes --grid FILE (a grid spec), not --config");
   if (v.grid === undefined || args.out === undefined) {
-    throw new UserError("usage: ablate --grid FILE --out DIR [--executor local|slurm] [--workers N] [--set k=v]");
+    throw new UserError("ablate needs --grid FILE and --out DIR (or --summarize DIR); see deno task ablate --help");
   }
   const out = resolve(args.out);
   await checkWritableDir(out, `--out ${args.out}`);
-  const workers = v.workers === undefined ? navigator.hardwareConcurrency : positiveInt(v.workers, "--workers");
+  const workers = args.values.workers as number | undefined ?? navigator.hardwareConcurrency;
   const executors: Record<string, () => Executor> = {
     local: () => localExecutor(workers),
     slurm: () => slurmExecutor({ out, workers }),
   };
   const makeExecutor = executors[v.executor ?? "local"];
-  if (!makeExecutor) throw new UserError(`--executor ${v.executor}: expected local or slurm`);
   const grid = await loadGrid(v.grid, args.sets);
   const abort = new AbortController();
   const stop = () => abort.signal.aborted ? Deno.exit(130) : abort.abort(); // a second signal exits at once

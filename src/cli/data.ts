@@ -1,66 +1,103 @@
-/**
- * `deno task data <command>`: getting and inspecting data.
- *   ml-100k    [--data-dir DIR] [--url URL] [--sha256 HEX]    download MovieLens-100K to DIR/ml-100k/
- *   synthetic  [--data-dir DIR] [--users N] [--items M]        generate the built-in dataset in DIR/synthetic/<users>x<items>/
- *   stats      [--data-dir DIR] [--dataset D] [--preset P]     print dataset statistics, the preprocessing report
- *                                                             (every drop count) and the warnings as JSON
- *   llm        [--kind users|items] [--limit N] [--rps R] [--out DIR]
- *              generate leak-free LLM texts (train history only) with the endpoint of UR4REC_LLM_BASE_URL,
- *              UR4REC_LLM_MODEL, UR4REC_LLM_API_KEY; resumable (cached answers are skipped)
- * Every command also takes --config FILE and --set key=value (the dataset, preset, split, data_dir, ...).
- */
+/** `deno task data <command>`: getting and inspecting data. Commands, usage and flags: `DATA_SPEC`. */
 import { join } from "node:path";
-import { parseCommonArgs } from "./args.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { type CommandSpec, commonFlags, type FlagSpec, parseCli, type ParsedArgs } from "./args.ts";
+import { type ConfigOverride, loadConfig } from "../config/load.ts";
+import { type Config, DATASETS, LIMITS, PRESETS } from "../config/schema.ts";
 import { loadDataset, loadInteractions } from "../data/dataset.ts";
 import { downloadMovieLens100k, ML100K_SHA256, ML100K_URL } from "../data/download.ts";
 import { ChatClient, chatOptionsFromEnv } from "../data/llm_client.ts";
 import { generateLlmTexts, type LlmKind } from "../data/llm_generate.ts";
 import { interactionStats } from "../data/stats.ts";
 import { ensureSynthetic, syntheticDir } from "../data/synthetic.ts";
-import { runMain, UserError } from "../util/errors.ts";
+import { runMain } from "../util/errors.ts";
 import { checkWritableDir, exists } from "../util/fs.ts";
 
-const COMMANDS = ["ml-100k", "synthetic", "stats", "llm"];
+/** Flags that set a config key, each with that key; their errors name the flag. */
+const CONFIG_FLAGS: Record<string, FlagSpec & { key: string }> = {
+  "data-dir": { key: "data_dir", type: "string", value: "DIR", description: "data directory (= --set data_dir=DIR)" },
+  dataset: { key: "dataset", type: "string", choices: DATASETS, description: "dataset (= --set dataset=D)" },
+  preset: { key: "preset", type: "string", choices: PRESETS, description: "preprocessing (= --set preset=P)" },
+  users: {
+    key: "synthetic_users",
+    type: "int",
+    value: "N",
+    min: 1,
+    max: LIMITS.syntheticUsers,
+    description: "users of the synthetic dataset (= --set synthetic_users=N)",
+  },
+  items: {
+    key: "synthetic_items",
+    type: "int",
+    value: "M",
+    min: LIMITS.minSyntheticItems,
+    max: LIMITS.syntheticItems,
+    description: "items of the synthetic dataset (= --set synthetic_items=M)",
+  },
+};
 
-/** Parses a positive number flag (integer when `integer`), or throws a `UserError` naming it. */
-function positiveFlag(name: string, value: unknown, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) {
-    throw new UserError(`--${name} ${value}: expected a positive ${integer ? "integer" : "number"}`);
-  }
-  return n;
+/** The named config-setting flags plus `--config` and `--set`, for a subcommand's `flags`. */
+function configFlags(...names: string[]): Record<string, FlagSpec> {
+  return { ...commonFlags("config", "set"), ...Object.fromEntries(names.map((n) => [n, CONFIG_FLAGS[n]])) };
+}
+
+/** The command line of `deno task data` and its subcommands. */
+export const DATA_SPEC: CommandSpec = {
+  usage: "deno task data",
+  summary: "Getting and inspecting data (every command also takes --config FILE and --set key=value).",
+  subcommands: {
+    "ml-100k": {
+      usage: "deno task data ml-100k",
+      summary: "Download MovieLens-100K (sha256-checked) to <data_dir>/ml-100k/.",
+      flags: {
+        ...configFlags("data-dir"),
+        url: { type: "string", value: "URL", description: `archive URL (default ${ML100K_URL})` },
+        sha256: { type: "string", value: "HEX", description: "expected SHA-256 of the archive" },
+      },
+    },
+    synthetic: {
+      usage: "deno task data synthetic",
+      summary: "Generate the built-in dataset in <data_dir>/synthetic/<users>x<items>/.",
+      flags: configFlags("data-dir", "users", "items"),
+    },
+    stats: {
+      usage: "deno task data stats",
+      summary:
+        "Print dataset statistics (after preprocessing), the preprocessing report (every drop count) and the warnings as JSON.",
+      flags: configFlags("data-dir", "dataset", "preset", "users", "items"),
+    },
+    llm: {
+      usage: "deno task data llm",
+      summary: "Generate leak-free LLM texts (train history only); resumable, cached answers are skipped.",
+      details: [
+        "Uses the OpenAI-compatible chat-completions endpoint of UR4REC_LLM_BASE_URL, UR4REC_LLM_MODEL and " +
+        "UR4REC_LLM_API_KEY (request timeout UR4REC_LLM_TIMEOUT_S, default 60 s). Use the texts with llm_dir: DIR (and user_text: shipped / item_text: shipped).",
+      ],
+      flags: {
+        ...configFlags("data-dir", "dataset", "preset", "users", "items"),
+        kind: { type: "string", choices: ["users", "items"], description: "what to describe (default users)" },
+        limit: { type: "int", value: "N", min: 1, description: "generate at most N texts" },
+        rps: { type: "number", value: "R", min: 0.01, description: "requests per second" },
+        out: {
+          type: "string",
+          value: "DIR",
+          description: "output directory (default <data_dir>/llm_train_only/<dataset>-<preset>-<split>)",
+        },
+      },
+    },
+  },
+};
+
+/** The config overrides given by config-setting flags, named by the flag. */
+function flagOverrides(values: ParsedArgs["values"]): ConfigOverride[] {
+  return Object.entries(CONFIG_FLAGS).filter(([name]) => values[name] !== undefined)
+    .map(([name, flag]) => ({ key: flag.key, value: values[name], source: `--${name} ${values[name]}` }));
 }
 
 async function main(): Promise<void> {
-  const args = parseCommonArgs(Deno.args, {
-    "data-dir": { type: "string" },
-    dataset: { type: "string" },
-    preset: { type: "string" },
-    url: { type: "string" },
-    sha256: { type: "string" },
-    users: { type: "string" },
-    items: { type: "string" },
-    kind: { type: "string" },
-    limit: { type: "string" },
-    rps: { type: "string" },
-  });
-  const [command, ...rest] = args.positionals;
-  if (!COMMANDS.includes(command) || rest.length > 0) {
-    throw new UserError(
-      `usage: deno task data <${COMMANDS.join("|")}> [options] (got "${args.positionals.join(" ")}")`,
-    );
-  }
+  const args = parseCli(DATA_SPEC, Deno.args);
+  const [command] = args.command;
   const v = args.values;
-  const sets = [...args.sets];
-  if (v["data-dir"] !== undefined) sets.push(`data_dir=${v["data-dir"]}`);
-  if (v.dataset !== undefined) sets.push(`dataset=${v.dataset}`);
-  if (v.preset !== undefined) sets.push(`preset=${v.preset}`);
-  if (v.users !== undefined) sets.push(`synthetic_users=${v.users}`);
-  if (v.items !== undefined) sets.push(`synthetic_items=${v.items}`);
-  const config = await loadConfig(args.config, sets);
+  const config = await loadConfig(args.config, [...args.sets, ...flagOverrides(v)]);
 
   const dataDirFlag = `${v["data-dir"] === undefined ? "data_dir" : "--data-dir"} ${config.data_dir}`;
   if (command === "ml-100k") {
@@ -86,11 +123,10 @@ async function main(): Promise<void> {
   }
 }
 
-async function generate(config: Config, v: Record<string, unknown>): Promise<void> {
+async function generate(config: Config, v: ParsedArgs["values"]): Promise<void> {
   const kind = (v.kind ?? "users") as LlmKind;
-  if (kind !== "users" && kind !== "items") throw new UserError(`--kind ${kind}: expected users or items`);
-  const limit = positiveFlag("limit", v.limit, true);
-  const rps = positiveFlag("rps", v.rps, false);
+  const limit = v.limit as number | undefined;
+  const rps = v.rps as number | undefined;
   const options = chatOptionsFromEnv(rps === undefined ? {} : { requestsPerSecond: rps });
   const outDir = typeof v.out === "string"
     ? v.out

@@ -1,28 +1,28 @@
-/**
- * `deno task jupyter [--port N]`: starts Jupyter Notebook 6 on 127.0.0.1 serving notebooks/, with the project's
- * Deno kernel ("Deno (ur4rec-lab)", kernelspec `ur4rec`) available, and prints the URL with its token.
- * Ctrl-C (or SIGTERM) stops the server and its kernels.
- */
-import { parseArgs } from "node:util";
+/** `deno task jupyter`: Jupyter Notebook with the project's Deno kernel. Usage and flags: `JUPYTER_SPEC`. */
 import { requireJupyter, startNotebookServer } from "../notebooks/jupyter.ts";
-import { runMain, UserError } from "../util/errors.ts";
+import { runMain } from "../util/errors.ts";
+import { type CommandSpec, parseCli } from "./args.ts";
 
 /** Port used when `--port` is not given. */
 export const DEFAULT_PORT = 8888;
 
+/** The command line of `deno task jupyter`. */
+export const JUPYTER_SPEC: CommandSpec = {
+  usage: "deno task jupyter",
+  summary: "Starts Jupyter Notebook 6 on 127.0.0.1 serving notebooks/, with the project's Deno kernel.",
+  details: [
+    'The kernel is "Deno (ur4rec-lab)" (kernelspec `ur4rec`); the URL with its token is printed. Ctrl-C (or ' +
+    "SIGTERM) stops the server and its kernels.",
+  ],
+  flags: {
+    port: { type: "int", value: "N", min: 1, max: 65535, description: `port to listen on (default ${DEFAULT_PORT})` },
+  },
+  exitCodes: { 0: "the server stopped", 2: "user error (bad flag, Jupyter missing)" },
+};
+
 /** Parses `--port N` (1-65535). */
 export function parseJupyterArgs(args: string[]): { port: number } {
-  let values: { port?: string };
-  try {
-    values = parseArgs({ args, options: { port: { type: "string" } } }).values;
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
-  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UserError(`--port ${values.port}: expected an integer port between 1 and 65535`);
-  }
-  return { port };
+  return { port: parseCli(JUPYTER_SPEC, args).values.port as number | undefined ?? DEFAULT_PORT };
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,5 @@
 /**
- * `deno task notebooks [--profile smoke|full] [--only NAME] [--out DIR]`: executes every `notebooks/*.ipynb`
- * headless with the project's Deno kernel and writes the executed copies and HTML to `<out>/executed/`
- * (default out dir `reports/`). Prints one line per notebook (pass/fail, seconds) and exits 1 if any failed.
+ * `deno task notebooks`: executes the notebooks headless. Usage and flags: `NOTEBOOKS_SPEC`.
  *
  * Notebook conventions (also in notebooks/README.md):
  * - The FIRST code cell is the parameters cell, read from the environment this command sets:
@@ -18,11 +16,11 @@
  *   `deno run -A scripts/nbcheck.ts` (cells are not type-checked when they run).
  */
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { listNotebooks, notebookName } from "../notebooks/ipynb.ts";
 import { requireJupyter, runNotebook } from "../notebooks/jupyter.ts";
 import { nearest, runMain, UserError } from "../util/errors.ts";
 import { checkWritableDir } from "../util/fs.ts";
+import { type CommandSpec, parseCli } from "./args.ts";
 
 /** Run profiles a notebook can be executed with. */
 export const PROFILES = ["smoke", "full"] as const;
@@ -39,22 +37,31 @@ export interface NotebooksArgs {
   out: string;
 }
 
+/** The command line of `deno task notebooks`. */
+export const NOTEBOOKS_SPEC: CommandSpec = {
+  usage: "deno task notebooks",
+  summary: "Executes every notebooks/*.ipynb headless with the project's Deno kernel.",
+  details: [
+    "Writes the executed copies and HTML to <out>/executed/ and prints one line per notebook (pass/fail, " +
+    "seconds). The notebooks read UR4REC_PROFILE and UR4REC_OUT_DIR (<out>/<name>), set by this command; " +
+    "UR4REC_DATA_DIR passes through.",
+  ],
+  flags: {
+    profile: { type: "string", choices: PROFILES, description: "run profile (default smoke)" },
+    only: { type: "string", value: "NAME", description: "run only this notebook (with or without .ipynb)" },
+    out: { type: "string", value: "DIR", description: "output directory (default reports)" },
+  },
+  exitCodes: { 0: "every notebook passed", 1: "some notebook failed", 2: "user error" },
+};
+
 /** Parses the command line; bad values are user errors. */
 export function parseNotebooksArgs(args: string[]): NotebooksArgs {
-  let values: { profile?: string; only?: string; out?: string };
-  try {
-    values = parseArgs({
-      args,
-      options: { profile: { type: "string" }, only: { type: "string" }, out: { type: "string" } },
-    }).values;
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
-  const profile = values.profile ?? "smoke";
-  if (!(PROFILES as readonly string[]).includes(profile)) {
-    throw new UserError(`--profile ${profile}: expected one of ${PROFILES.join(", ")}`);
-  }
-  return { profile: profile as Profile, only: values.only, out: values.out ?? "reports" };
+  const { values } = parseCli(NOTEBOOKS_SPEC, args);
+  return {
+    profile: values.profile as Profile | undefined ?? "smoke",
+    only: values.only as string | undefined,
+    out: values.out as string | undefined ?? "reports",
+  };
 }
 
 /** The notebooks to run: all, or the one named by `only` (with or without `.ipynb`). */

@@ -1,11 +1,4 @@
-/**
- * `deno task tour [--out DIR] [--data-dir DIR] [--force]` (what `npm start` runs): the kit's story in about a
- * minute, offline, on the built-in data. It reproduces the original UR4Rec MoE's NaN with the NaN-era config,
- * locates the first non-finite value and prints the locator's diagnosis, trains that config with the NaN guard
- * (every batch non-finite) and with the fix (`attention_mask: safe`), and writes `DIR/report.html` with the
- * figures (default DIR `runs/tour`). DIR is the tour's own: an earlier tour there is replaced; a directory
- * holding anything else is refused unless `--force`.
- */
+/** `deno task tour` (what `npm start` runs): the kit's story in a minute. Usage and flags: `TOUR_SPEC`. */
 import { join, resolve } from "node:path";
 import { DATA_DIR_ENV } from "../config/load.ts";
 import { GUARDED_TRAIN_SETS, nanEraConfig } from "../experiments/nan_study.ts";
@@ -18,7 +11,25 @@ import { exists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { saveSvg } from "../viz/display.ts";
 import { htmlPage } from "../viz/page.ts";
 import { activationHeatmap, attentionMaskChart, lossCurves } from "../viz/plots.ts";
-import { parseCommonArgs } from "./args.ts";
+import { type CommandSpec, parseCli } from "./args.ts";
+
+/** The command line of `deno task tour`. */
+export const TOUR_SPEC: CommandSpec = {
+  usage: "deno task tour",
+  summary: "The kit's story in about a minute, offline, on the built-in data (what npm start runs).",
+  details: [
+    "Reproduces the original UR4Rec MoE's NaN with the NaN-era config (configs/nan_repro.yaml, small dims), " +
+    "locates the first non-finite value and prints the locator's diagnosis, trains that config with the NaN guard " +
+    "(every batch non-finite) and with the fix (attention_mask: safe), and writes DIR/report.html with the figures.",
+    "DIR is the tour's own: an earlier tour there is replaced; a directory holding anything else is refused " +
+    "unless --force.",
+  ],
+  flags: {
+    out: { type: "string", value: "DIR", description: "output directory (default runs/tour)" },
+    "data-dir": { type: "string", value: "DIR", description: "data directory (default $UR4REC_DATA_DIR or data)" },
+    force: { type: "boolean", description: "replace DIR even when it holds files that are not an earlier tour" },
+  },
+};
 
 /** The file that marks a directory as the tour's own (so a rerun may replace it). */
 const TOUR_MARKER = "tour.json";
@@ -48,10 +59,7 @@ async function guardedRun(mask: "torch" | "safe", dataDir: string, out: string) 
 }
 
 await runMain(async () => {
-  const args = parseCommonArgs(Deno.args, { force: { type: "boolean" }, "data-dir": { type: "string" } });
-  if (args.positionals.length > 0) {
-    throw new UserError(`tour takes no positional arguments (got "${args.positionals}")`);
-  }
+  const args = parseCli(TOUR_SPEC, Deno.args);
   const out = resolve(args.out ?? "runs/tour");
   const dataDir = (args.values["data-dir"] as string | undefined) ?? Deno.env.get(DATA_DIR_ENV) ?? "data";
   const started = performance.now();

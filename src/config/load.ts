@@ -1,8 +1,9 @@
 /**
- * Loading configs: YAML file + `--set key=value` overrides + env, validated against `ConfigSchema`.
- * Every error names the file, key (and line/column for YAML syntax) and what was expected.
+ * Loading configs: YAML file + overrides (`--set key=value`, flags such as `--backend`) + env, validated against
+ * `ConfigSchema`. Every error is one line that names where the bad value came from: `FILE:LINE` for a key of the
+ * file, `--set key=value` (or the flag) for an override, `UR4REC_DATA_DIR=...` / `UR4REC_BACKEND=...` for the env.
  */
-import YAML from "yaml";
+import YAML, { LineCounter } from "yaml";
 import { z } from "zod";
 import { nearest, UserError } from "../util/errors.ts";
 import { type Config, CONFIG_KEYS, ConfigSchema } from "./schema.ts";
@@ -12,93 +13,152 @@ export const DATA_DIR_ENV = "UR4REC_DATA_DIR";
 /** Environment variable that sets `backend` when neither the file nor `--set` does. */
 export const BACKEND_ENV = "UR4REC_BACKEND";
 
-/** Parses YAML text into a plain object of config keys; `source` names the file in errors. */
-export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
-  const doc = YAML.parseDocument(text, { prettyErrors: true });
+/** One config key set from the command line, with the words that set it (`--set k=v`, `--users 50`). */
+export interface ConfigOverride {
+  key: string;
+  value: unknown;
+  source: string;
+}
+
+/** Where each key's value came from, for error messages: key -> `FILE:LINE`, `--set k=v`, `ENV=value`. */
+export type Origins = Record<string, string>;
+
+/** A YAML mapping's values and the 1-based line of each top-level key. */
+interface YamlMapping {
+  values: Record<string, unknown>;
+  lines: Record<string, number>;
+}
+
+/**
+ * Parses YAML text that must be a mapping (a config, a grid spec); `source` names the file in errors. An empty or
+ * comment-only file, a syntax error and a top level that is not a mapping are `UserError`s.
+ */
+export function readYamlMapping(text: string, source: string): YamlMapping {
+  const lineCounter = new LineCounter();
+  const doc = YAML.parseDocument(text, { prettyErrors: true, lineCounter });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : ["?", "?"];
     throw new UserError(`${source}:${line}:${col}: YAML syntax error: ${e.message.split("\n")[0]}`);
   }
-  const value = doc.toJS() ?? {};
-  if (typeof value !== "object" || Array.isArray(value)) {
-    throw new UserError(`${source}: expected a mapping of config keys at the top level`);
+  if (doc.contents === null || (YAML.isScalar(doc.contents) && doc.contents.value === null)) {
+    throw new UserError(`${source}: the file is empty (or only comments); expected a YAML mapping of keys`);
   }
-  return value as Record<string, unknown>;
+  if (!YAML.isMap(doc.contents)) {
+    const line = doc.contents.range ? `:${lineCounter.linePos(doc.contents.range[0]).line}` : "";
+    throw new UserError(`${source}${line}: expected a YAML mapping of keys at the top level`);
+  }
+  const lines: Record<string, number> = {};
+  for (const pair of doc.contents.items) {
+    const key = YAML.isScalar(pair.key) ? pair.key : undefined;
+    if (key?.range) lines[String(key.value)] = lineCounter.linePos(key.range[0]).line;
+  }
+  return { values: doc.toJS() as Record<string, unknown>, lines };
 }
 
-/** Parses `key=value` (value read as YAML, so numbers, booleans and lists work). */
+/** Parses YAML text into a plain object of keys (see `readYamlMapping`). */
+export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
+  return readYamlMapping(text, source).values;
+}
+
+/**
+ * Parses `key=value`; the value is YAML (`3`, `null`, `~`, `[a, b]`, `"quoted"`), so a plain word stays a string.
+ * A missing `=`, an empty key and a value that is not valid YAML are `UserError`s naming the `--set`.
+ */
 export function parseSet(assignment: string): [string, unknown] {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new UserError(`--set ${assignment}: expected key=value`);
-  const key = assignment.slice(0, eq).trim();
-  const raw = assignment.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = YAML.parse(raw);
-  } catch {
-    value = raw;
+  const key = assignment.slice(0, Math.max(eq, 0)).trim();
+  if (eq < 0 || key === "") throw new UserError(`--set ${assignment}: expected key=value`);
+  const doc = YAML.parseDocument(assignment.slice(eq + 1));
+  if (doc.errors.length > 0) {
+    const reason = doc.errors[0].message.split("\n")[0];
+    throw new UserError(`--set ${assignment}: the value is not valid YAML (${reason}); quote it if it is a string`);
   }
-  return [key, value ?? raw];
+  return [key, doc.toJS()];
 }
 
-function checkKeys(values: Record<string, unknown>, source: string): void {
+/** A `--set` assignment as an override. */
+function setOverride(assignment: string): ConfigOverride {
+  const [key, value] = parseSet(assignment);
+  return { key, value, source: `--set ${assignment}` };
+}
+
+function checkKeys(values: Record<string, unknown>, source: string, origins: Origins): void {
   for (const key of Object.keys(values)) {
     if (CONFIG_KEYS.includes(key)) continue;
     const hint = nearest(key, CONFIG_KEYS);
     throw new UserError(
-      `${source}: unknown config key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      `${origins[key] ?? source}: unknown config key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
     );
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>, source: string): string {
-  const key = issue.path.join(".");
-  const top = String(issue.path[0] ?? "");
-  const given = top in values ? ` = ${JSON.stringify(values[top])}` : "";
-  return `${source}: key "${key}"${given}: ${issue.message}`;
+/** A value as the user would write it (non-finite numbers included, which JSON cannot show). */
+function show(value: unknown): string {
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
 }
 
-/** Validates a merged set of values into a `Config`, with errors that name `source`. */
-export function resolveConfig(values: Record<string, unknown>, source = "config"): Config {
-  checkKeys(values, source);
+function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>, source: string, origins: Origins) {
+  const top = String(issue.path[0] ?? "");
+  const related = (issue.code === "custom" ? issue.params?.keys : undefined) as string[] | undefined;
+  const where = (related ?? [top]).map((k) => origins[k]).find((o) => o !== undefined) ?? source;
+  const message = issue.message.replace(/^Invalid (input|option): /, "");
+  if (related) return `${where}: ${message}`;
+  const given = top in values ? ` = ${show(values[top])}` : "";
+  return `${where}: key "${issue.path.join(".")}"${given}: ${message}`;
+}
+
+/**
+ * Validates a merged set of values into a `Config`. Errors name the origin of the offending key (`origins`), else
+ * `source`; when several keys are bad, the first is described and the others are counted on the same line.
+ */
+export function resolveConfig(values: Record<string, unknown>, source = "config", origins: Origins = {}): Config {
+  checkKeys(values, source, origins);
   const result = ConfigSchema.safeParse(values);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, values, source));
-    throw new UserError(lines.join("\n"));
+    const [first, ...others] = result.error.issues;
+    const more = others.length > 0
+      ? ` (and ${others.length} more: ${[...new Set(others.map((i) => String(i.path[0])))].join(", ")})`
+      : "";
+    throw new UserError(describeIssue(first, values, source, origins) + more);
   }
   return result.data;
 }
 
 /**
- * Loads a config file (optional), applies `--set` overrides and the data-dir env var, and validates.
- * Precedence: `--set` > file > `UR4REC_DATA_DIR` / `UR4REC_BACKEND` > schema default.
+ * Loads a config file (optional), applies overrides (`--set` strings or `ConfigOverride`s) and the env vars, and
+ * validates. Precedence: overrides > file > `UR4REC_DATA_DIR` / `UR4REC_BACKEND` > schema default. Nothing is
+ * written: a bad config fails before a command touches its output.
  */
-export async function loadConfig(path: string | undefined, sets: string[] = []): Promise<Config> {
+export async function loadConfig(path: string | undefined, sets: (string | ConfigOverride)[] = []): Promise<Config> {
   let values: Record<string, unknown> = {};
-  let source = "defaults";
+  const origins: Origins = {};
   if (path !== undefined) {
     let text: string;
     try {
       text = await Deno.readTextFile(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) throw new UserError(`${path}: config file not found`);
+      if (err instanceof Deno.errors.IsADirectory) throw new UserError(`${path}: is a directory, not a config file`);
       throw err;
     }
-    values = parseConfigYaml(text, path);
-    checkKeys(values, path);
-    source = path;
+    const mapping = readYamlMapping(text, path);
+    values = mapping.values;
+    for (const key of Object.keys(values)) origins[key] = `${path}:${mapping.lines[key] ?? "?"}`;
+    checkKeys(values, path, origins);
   }
-  for (const assignment of sets) {
-    const [key, value] = parseSet(assignment);
-    checkKeys({ [key]: value }, `--set ${assignment}`);
+  for (const override of sets.map((s) => typeof s === "string" ? setOverride(s) : s)) {
+    origins[override.key] = override.source;
+    checkKeys({ [override.key]: override.value }, override.source, origins);
+    values[override.key] = override.value;
+  }
+  for (const [key, env] of [["data_dir", DATA_DIR_ENV], ["backend", BACKEND_ENV]]) {
+    const value = Deno.env.get(env);
+    if (values[key] !== undefined || !value) continue;
     values[key] = value;
+    origins[key] = `${env}=${value}`;
   }
-  const envDir = Deno.env.get(DATA_DIR_ENV);
-  if (values.data_dir === undefined && envDir) values.data_dir = envDir;
-  const envBackend = Deno.env.get(BACKEND_ENV);
-  if (values.backend === undefined && envBackend) values.backend = envBackend;
-  return resolveConfig(values, source);
+  return resolveConfig(values, path ?? "config", origins);
 }
 
 /** The config as YAML text (used to write `config.yaml` into run directories). */

@@ -9,6 +9,14 @@ export class UserError extends Error {
   }
 }
 
+/** Thrown by argument parsing for `-h`/`--help`: `runMain` prints `text` to stdout and exits 0. */
+export class HelpRequested extends Error {
+  constructor(readonly text: string) {
+    super("help requested");
+    this.name = "HelpRequested";
+  }
+}
+
 /** Levenshtein distance between two strings (for "did you mean" hints). */
 export function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -35,13 +43,20 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
   return bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
-/** Runs a CLI entry point: user errors print one line and exit 2, other errors keep their stack. */
+/**
+ * Runs a CLI entry point: a help request prints its text and exits 0, user errors print one line `error: ...` and
+ * exit 2, other errors keep their stack.
+ */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      console.log(err.text);
+      Deno.exit(0);
+    }
     if (err instanceof UserError) {
-      console.error(`error: ${err.message}`);
+      console.error(`error: ${err.message.trim().replace(/\s*\n\s*/g, "; ")}`); // always one line
       Deno.exit(2);
     }
     throw err;
