@@ -1,16 +1,46 @@
 /** `deno task ablate`: ablation grids (run, summarize, Slurm array task). Usage and flags: `ABLATE_SPEC`. */
 import { resolve } from "node:path";
 import { scriptCommand, TRAIN_SCRIPT } from "../experiments/cell.ts";
-import { loadGrid } from "../experiments/grid.ts";
+import { type Grid, loadGrid } from "../experiments/grid.ts";
 import { localExecutor } from "../experiments/local.ts";
 import { writeResults } from "../experiments/results.ts";
 import { type Executor, readGridRecord, runGrid } from "../experiments/runner.ts";
 import { runSlurmTask, slurmExecutor } from "../experiments/slurm.ts";
+import { type SlurmResources, SlurmResourcesSchema } from "../experiments/slurm_resources.ts";
 import { summarizeResults, summaryTables, writeSummary } from "../experiments/summary.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { checkWritableDir } from "../util/fs.ts";
-import { type CommandSpec, commonFlags, parseCli } from "./args.ts";
+import { type CommandSpec, commonFlags, type FlagSpec, parseCli } from "./args.ts";
+
+/** Flags that set what each Slurm array task asks for (they override the grid file's `slurm:` mapping). */
+const SLURM_FLAGS: Record<string, FlagSpec & { key: keyof SlurmResources }> = {
+  partition: { key: "partition", type: "string", value: "NAME", description: "Slurm partition (sbatch -p)" },
+  time: { key: "time", type: "string", value: "LIMIT", description: "time limit per cell, e.g. 1:30:00 (sbatch -t)" },
+  mem: { key: "mem", type: "string", value: "SIZE", description: "memory per cell, e.g. 8G (sbatch --mem)" },
+  "cpus-per-task": { key: "cpus_per_task", type: "int", value: "N", min: 1, description: "CPUs per cell (sbatch -c)" },
+  gres: { key: "gres", type: "string", value: "SPEC", description: "generic resources per cell, e.g. gpu:1" },
+  "signal-seconds": {
+    key: "signal_seconds",
+    type: "int",
+    value: "S",
+    min: 1,
+    max: 3600,
+    description: "warn a cell S seconds before its time limit: it stops and its task is requeued (default 120)",
+  },
+};
+
+/** The Slurm resources of `grid` with the flags' overrides, validated (errors name the flag or the grid file). */
+function slurmResources(grid: Grid, values: Record<string, unknown>): SlurmResources {
+  const flags = Object.entries(SLURM_FLAGS).filter(([name]) => values[name] !== undefined);
+  const merged = { ...grid.slurm, ...Object.fromEntries(flags.map(([name, f]) => [f.key, values[name]])) };
+  const parsed = SlurmResourcesSchema.safeParse(merged);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const flag = flags.find(([, f]) => f.key === issue.path[0]);
+  const source = flag ? `--${flag[0]} ${values[flag[0]]}` : `${grid.path}: slurm.${issue.path.join(".")}`;
+  throw new UserError(`${source}: ${issue.message}`);
+}
 
 /** The command line of `deno task ablate` (three modes: a grid, `--summarize`, `--run-task`). */
 export const ABLATE_SPEC: CommandSpec = {
@@ -40,6 +70,7 @@ export const ABLATE_SPEC: CommandSpec = {
     summarize: { type: "string", value: "DIR", description: "mode: rebuild results.csv and the summary of DIR" },
     "run-task": { type: "string", value: "CELLS", description: "mode: run one cell of a cells file (Slurm)" },
     index: { type: "int", value: "I", min: 0, description: "the cell index for --run-task" },
+    ...SLURM_FLAGS,
   },
   exitCodes: {
     0: "every cell finished (completed, diverged, or stopped by early termination)",
@@ -88,12 +119,12 @@ await runMain(async () => {
   const out = resolve(args.out);
   await checkWritableDir(out, `--out ${args.out}`);
   const workers = args.values.workers as number | undefined ?? navigator.hardwareConcurrency;
+  const grid = await loadGrid(v.grid, args.sets);
   const executors: Record<string, () => Executor> = {
     local: () => localExecutor(workers),
-    slurm: () => slurmExecutor({ out, workers }),
+    slurm: () => slurmExecutor({ out, workers, resources: slurmResources(grid, args.values) }),
   };
   const makeExecutor = executors[v.executor ?? "local"];
-  const grid = await loadGrid(v.grid, args.sets);
   const abort = new AbortController();
   const stop = () => abort.signal.aborted ? Deno.exit(130) : abort.abort(); // a second signal exits at once
   for (const name of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(name, stop);

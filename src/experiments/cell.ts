@@ -33,11 +33,13 @@ export interface CellExit {
   error?: string;
 }
 
-/** A cell ready to run: its id, its run directory and the argv that trains it. */
+/** A cell ready to run: its id, its run directory, the argv that trains it and the argv that continues it. */
 export interface CellTask {
   id: string;
   runDir: string;
   command: string[];
+  /** The argv that continues the cell from its checkpoint (a requeued Slurm task whose cell was interrupted). */
+  resumeCommand: string[];
 }
 
 /** What a run directory says about its cell. */

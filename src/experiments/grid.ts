@@ -4,7 +4,8 @@
  * A grid file holds `base` (a config file path relative to the grid file, or an inline mapping of config keys),
  * optional `set` overrides, `axes` (config key -> list of values, or a range with `search: random`; see
  * sweep_spec.ts), `seeds` and optional `exclude` (partial mappings; a cell matching every key of one is left out),
- * and optionally `early_terminate` (successive halving, see asha.ts) and `max_failures` (retries of a crashed cell).
+ * and optionally `early_terminate` (successive halving, see asha.ts), `max_failures` (retries of a crashed cell) and
+ * `slurm` (what each Slurm array task asks for, slurm_resources.ts).
  * Expansion is the cartesian product of the axes (or the drawn trials) times the seeds, minus exclusions; each cell
  * gets a stable id derived from its values and a fully resolved config.
  */
@@ -15,6 +16,7 @@ import { DATA_DIR_ENV, parseConfigYaml, parseSet, resolveConfig } from "../confi
 import { type Config, CONFIG_KEYS } from "../config/schema.ts";
 import { nearest, UserError } from "../util/errors.ts";
 import { type AshaSpec, parseEarlyTerminate } from "./asha.ts";
+import { type SlurmResources, SlurmResourcesSchema } from "./slurm_resources.ts";
 import { drawTrials, levelsOf, parseAxis, probeValues, type Range } from "./sweep_spec.ts";
 
 /** The shape of a grid file. */
@@ -29,6 +31,7 @@ export const GridSpecSchema = z.object({
   search_seed: z.number().int().min(0).optional(),
   early_terminate: z.unknown().optional(),
   max_failures: z.number().int().min(0).default(0),
+  slurm: SlurmResourcesSchema.optional(),
 }).strict();
 
 /** A validated grid: the config values every cell starts from, the axes (keys sorted), seeds and exclusions. */
@@ -50,6 +53,8 @@ export interface Grid {
   earlyTerminate?: AshaSpec;
   /** Retries of a crashed cell within one run (0: none). */
   maxFailures: number;
+  /** What each Slurm array task asks for (the `slurm:` mapping; `ablate` flags override it). */
+  slurm?: SlurmResources;
 }
 
 /** One run of a grid. */
@@ -221,6 +226,7 @@ export async function loadGrid(path: string, sets: string[] = []): Promise<Grid>
     exclude: spec.exclude,
     earlyTerminate,
     maxFailures: spec.max_failures,
+    slurm: spec.slurm,
   };
   checkExclusions(grid, ranges);
   if (spec.search === "random") {

@@ -113,8 +113,8 @@ async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<
 async function prepareTask(cell: Cell, plan: Exclude<CellPlan, "skip">, epochs: number | undefined, ctx: RunContext) {
   const runDir = runDirOf(ctx.out, cell.id);
   await prepareCellDir(runDir, epochs === undefined ? cell.config : { ...cell.config, epochs_per_stage: epochs }, plan);
-  const command = ctx.options.command({ config: join(runDir, "config.yaml"), out: runDir, resume: plan === "resume" });
-  return { id: cell.id, runDir, command };
+  const build = (resume: boolean) => ctx.options.command({ config: join(runDir, "config.yaml"), out: runDir, resume });
+  return { id: cell.id, runDir, command: build(plan === "resume"), resumeCommand: build(true) };
 }
 
 async function execute(tasks: CellTask[], ctx: RunContext): Promise<void> {

@@ -1,17 +1,23 @@
 /**
  * The Slurm executor: the pending cells go out as ONE job array
- * (`sbatch --parsable --array=0-(n-1)%workers -o DIR/slurm/%A_%a.out`); task i runs cell i of a cells file through
- * `ablate.ts --run-task FILE --index i`, which runs the cell exactly as the local executor does (same log, same
- * exit record). The runner polls `squeue` until the array is gone; a task that ended without an exit record is
- * reported failed with its Slurm log. The job of an earlier, killed runner is cancelled before resubmitting.
+ * (`sbatch --parsable --array=0-(n-1)%workers -o DIR/slurm/%A_%a.out` plus the resources of slurm_resources.ts);
+ * task i runs cell i of a cells file through `ablate.ts --run-task FILE --index i`, which runs the cell exactly as
+ * the local executor does (same log, same exit record). Tasks are requeueable: the time-limit warning signal makes
+ * the task's shell stop the cell and requeue the task, and a task requeued or preempted by Slurm
+ * (`SLURM_RESTART_COUNT` > 0) plans its cell again from its directory, so it continues from its last checkpoint.
+ * The runner polls `squeue` until the array is gone; a cell ends when its task has left the queue (a requeued task
+ * is still in it), and one that left without an exit record is reported failed with its Slurm log. The job of an
+ * earlier, killed runner is cancelled before resubmitting.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadConfig } from "../config/load.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
-import { CELL_FILES, type CellExit, type CellTask, denoRun, runCell } from "./cell.ts";
+import { CELL_FILES, type CellExit, type CellTask, denoRun, planCellDir, prepareCellDir, runCell } from "./cell.ts";
 import { reportEnded } from "./progress.ts";
 import type { Executor } from "./runner.ts";
+import { sbatchResourceArgs, type SlurmResources } from "./slurm_resources.ts";
 
 const ABLATE_SCRIPT = fileURLToPath(new URL("../cli/ablate.ts", import.meta.url));
 
@@ -21,9 +27,14 @@ export interface SlurmOptions {
   out: string;
   /** Most array tasks running at once. */
   workers: number;
+  /** What each array task asks for. */
+  resources: SlurmResources;
   /** Seconds between squeue polls (default 2). */
   pollSeconds?: number;
 }
+
+/** Attempts at a Slurm command that failed for a passing reason (the controller busy or briefly unreachable). */
+const SLURM_ATTEMPTS = 5;
 
 /** The job array currently submitted for DIR (`DIR/slurm/job.json`). */
 interface JobRecord {
@@ -55,12 +66,16 @@ async function slurmCommand(name: string, args: string[]): Promise<string> {
 
 /** Array task index -> Slurm state of the job's tasks still known to squeue (empty when the job is gone). */
 async function taskStates(jobId: string): Promise<Map<number, string>> {
-  let text: string;
-  try {
-    text = await slurmCommand("squeue", ["-h", "-r", "-j", jobId, "-o", "%K %T"]);
-  } catch (err) {
-    if (err instanceof Error && /Invalid job id/i.test(err.message)) return new Map();
-    throw err;
+  let text = "";
+  for (let attempt = 1;; attempt++) {
+    try {
+      text = await slurmCommand("squeue", ["-h", "-r", "-j", jobId, "-o", "%K %T"]);
+      break;
+    } catch (err) {
+      if (err instanceof Error && /Invalid job id/i.test(err.message)) return new Map();
+      if (err instanceof UserError || attempt === SLURM_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
   }
   const states = new Map<number, string>();
   for (const line of text.split("\n")) {
@@ -90,7 +105,7 @@ export function slurmExecutor(options: SlurmOptions): Executor {
       await writeJsonAtomic(cellsFile, tasks);
       const script = join(slurmDir, "job.sh");
       const argv = denoRun(ABLATE_SCRIPT, ["--run-task", cellsFile, "--index"]).map(quote).join(" ");
-      await writeFileAtomic(script, `#!/bin/sh\nexec ${argv} "$SLURM_ARRAY_TASK_ID"\n`);
+      await writeFileAtomic(script, jobScript(argv));
       const submitted = await slurmCommand("sbatch", [
         "--parsable",
         `--array=0-${tasks.length - 1}%${options.workers}`,
@@ -98,6 +113,7 @@ export function slurmExecutor(options: SlurmOptions): Executor {
         join(slurmDir, "%A_%a.out"),
         "-J",
         "ablate",
+        ...sbatchResourceArgs(options.resources),
         script,
       ]);
       const jobId = submitted.trim().split(";")[0];
@@ -107,13 +123,15 @@ export function slurmExecutor(options: SlurmOptions): Executor {
         const states = await taskStates(jobId);
         for (const [i, task] of tasks.entries()) {
           if (ended.has(i)) continue;
-          const hasExit = await exists(join(task.runDir, CELL_FILES.exit));
-          if (!started.has(i) && (hasExit || states.get(i) === "RUNNING")) {
+          const state = states.get(i);
+          if (!started.has(i) && (state === undefined || state === "RUNNING")) {
             started.add(i);
             progress.started(task.id);
           }
-          if (!hasExit && states.size > 0) continue;
-          if (!hasExit) await recordLostTask(task, join(slurmDir, `${jobId}_${i}.out`));
+          if (state !== undefined) continue; // pending, running, or requeued: the cell is not over
+          if (!(await exists(join(task.runDir, CELL_FILES.exit)))) {
+            await recordLostTask(task, join(slurmDir, `${jobId}_${i}.out`));
+          }
           ended.add(i);
           await reportEnded(progress, task);
         }
@@ -129,20 +147,61 @@ export function slurmExecutor(options: SlurmOptions): Executor {
   };
 }
 
+/**
+ * The batch script of an array task running `argv` plus the task index. On USR1 (sbatch `--signal=B:USR1@S`, S
+ * seconds before the time limit) it stops the cell, which keeps its last epoch checkpoint, and requeues the task.
+ */
+function jobScript(argv: string): string {
+  return `#!/bin/sh
+requeue() {
+  echo "time limit near: stopping the cell and requeueing \${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
+  kill -TERM "$child" 2>/dev/null
+  wait "$child"
+  scontrol requeue "\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
+  exit 0
+}
+trap requeue USR1
+${argv} "$SLURM_ARRAY_TASK_ID" &
+child=$!
+wait "$child"
+`;
+}
+
 /** Records a task that ended without running its cell to the end (cancelled, timed out, node lost). */
 async function recordLostTask(task: CellTask, slurmLog: string): Promise<void> {
   const exit: CellExit = { code: -1, signal: null, error: `Slurm task ended without a result (see ${slurmLog})` };
   await writeJsonAtomic(join(task.runDir, CELL_FILES.exit), exit);
 }
 
-/** The body of array task `index`: runs that cell of `cellsFile`; returns the cell's exit code. */
+/**
+ * The body of array task `index`: runs that cell of `cellsFile` and returns its exit code. A restarted task (requeued
+ * or preempted: `SLURM_RESTART_COUNT` > 0) plans the cell again from its directory: a finished cell is left alone, an
+ * interrupted one continues from its checkpoint. SIGTERM (the job script stopping the cell before the time limit,
+ * or `scancel`) is passed on to the cell.
+ */
 export async function runSlurmTask(cellsFile: string, index: number): Promise<number> {
   const tasks = await readJsonIfExists<CellTask[]>(cellsFile);
   if (!tasks) throw new UserError(`${cellsFile}: cells file not found`);
   const task = tasks[index];
   if (!task) throw new UserError(`${cellsFile}: no cell at index ${index} (it has ${tasks.length})`);
+  const restarts = Number(Deno.env.get("SLURM_RESTART_COUNT") ?? 0);
+  let command = task.command;
+  if (restarts > 0) {
+    const plan = await planCellDir(task.runDir);
+    console.log(`cell ${task.id}: restart ${restarts}, ${plan === "skip" ? "already finished" : plan}`);
+    if (plan === "skip") return 0;
+    await prepareCellDir(task.runDir, await loadConfig(join(task.runDir, CELL_FILES.config)), plan);
+    if (plan === "resume") command = task.resumeCommand;
+  }
   console.log(`cell ${task.id} -> ${task.runDir}`);
-  const exit = await runCell(task);
-  console.log(`cell ${task.id}: exit code ${exit.code}${exit.signal ? ` (${exit.signal})` : ""}`);
-  return exit.code;
+  const stop = new AbortController();
+  const onTerm = () => stop.abort();
+  Deno.addSignalListener("SIGTERM", onTerm);
+  try {
+    const exit = await runCell({ ...task, command }, stop.signal);
+    console.log(`cell ${task.id}: exit code ${exit.code}${exit.signal ? ` (${exit.signal})` : ""}`);
+    return exit.code;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onTerm);
+  }
 }
