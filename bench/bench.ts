@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../src/backend/backend.ts";
+import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { setFastKernels } from "../src/backend/override.ts";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
@@ -36,7 +36,7 @@ const TORCH_SCRIPT = new URL("./sasrec_torch.py", import.meta.url).pathname;
 /** A timed case: `run` does one unit of work and reads its result back; `dispose` frees what it holds. */
 export interface BenchCase {
   name: string;
-  run: () => void;
+  run: () => Promise<void>;
   dispose: () => void;
   extra?: Record<string, unknown>;
 }
@@ -65,9 +65,9 @@ function stepCase(name: string, model: Recommender, config: Config, batch: Train
   let step = 0;
   return {
     name,
-    run: () => {
+    run: async () => {
       batch.seed = step;
-      const outcome = trainStep(model, optimizer, batch, config, active, step++);
+      const outcome = await trainStep(model, optimizer, batch, config, active, step++);
       if (outcome.action !== "ok") throw new Error(`${name}: step ${step} was ${outcome.action}`);
     },
     dispose: () => {
@@ -159,7 +159,7 @@ async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
   const opts = { protocol: config.eval_protocol, tiePolicy: config.tie_policy, itemExists: ds.itemExists };
   return {
     name,
-    run: () => void evaluate(model, batches, opts),
+    run: async () => void await evaluate(model, batches, opts),
     dispose: () => model.dispose(),
     extra: {
       data,
@@ -181,10 +181,10 @@ async function sasrecEpoch(): Promise<BenchCase> {
   const steps = Math.ceil(ds.splits.length / config.batch_size);
   return {
     name: "sasrec_epoch_ml100k_l200",
-    run: () => {
+    run: async () => {
       for (const batch of trainBatches(ds, config, epochRng(config.seed, "bench", epoch++))) {
         batch.seed = step;
-        trainStep(model, optimizer, batch, config, ["sasrec"], step++);
+        await trainStep(model, optimizer, batch, config, ["sasrec"], step++);
       }
     },
     dispose: () => {
@@ -215,25 +215,25 @@ export const CASES: Record<string, CaseEntry> = {
 };
 
 /** Runs a case and prints its record. */
-function report(c: BenchCase, counts: RunCounts): BenchRecord {
-  const record = measure(c.name, c.run, counts, c.extra);
+async function report(c: BenchCase, counts: RunCounts): Promise<BenchRecord> {
+  const record = await measure(c.name, c.run, counts, c.extra);
   console.log(JSON.stringify(record));
   return record;
 }
 
 /** Alternates the stock wasm kernels and the overrides (WASM_OVERRIDES) on one case, round-robin; prints both
  * medians. */
-function compareKernels(c: BenchCase, counts: RunCounts): void {
+async function compareKernels(c: BenchCase, counts: RunCounts): Promise<void> {
   const times: Record<string, number[]> = { stock: [], fast: [] };
   for (const variant of ["stock", "fast"]) {
     setFastKernels(variant === "fast");
-    for (let i = 0; i < counts.warmup; i++) c.run();
+    for (let i = 0; i < counts.warmup; i++) await c.run();
   }
   for (let i = 0; i < counts.runs; i++) {
     for (const variant of ["stock", "fast"]) {
       setFastKernels(variant === "fast");
       const start = performance.now();
-      c.run();
+      await c.run();
       times[variant].push(performance.now() - start);
     }
   }
@@ -272,12 +272,17 @@ async function torchStep(name: string, shape: Record<string, number>, steps: num
 async function main() {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { quick: { type: "boolean" }, compare: { type: "boolean" }, only: { type: "string" } },
+    options: {
+      quick: { type: "boolean" },
+      compare: { type: "boolean" },
+      only: { type: "string" },
+      backend: { type: "string" },
+    },
   });
   const quick = values.quick ?? false;
   const steps: RunCounts = quick ? { warmup: 1, runs: 3 } : { warmup: 2, runs: 8 };
   const long: RunCounts = quick ? { warmup: 1, runs: 2 } : { warmup: 1, runs: 5 };
-  const backend = await initBackend();
+  const backend = await initBackend(parseBackend(values.backend, "--backend"));
   console.log(JSON.stringify({ name: "env", backend, deno: Deno.version.deno, tfjs: tf.version.tfjs, quick }));
   const only = values.only?.split(",");
   for (const key of only ?? []) {
@@ -289,8 +294,8 @@ async function main() {
     const c = await entry.make();
     let tfjsMs: number;
     try {
-      tfjsMs = report(c, entry.long ? long : steps).median_ms;
-      if (values.compare && backend === "wasm") compareKernels(c, entry.long ? long : steps);
+      tfjsMs = (await report(c, entry.long ? long : steps)).median_ms;
+      if (values.compare && backend === "wasm") await compareKernels(c, entry.long ? long : steps);
     } finally {
       c.dispose();
     }
