@@ -4,9 +4,11 @@
  * configs/sasrec_ml100k.yaml (L200, d50, 1 head, 2 blocks; eval batch 256, items scored in chunks of
  * `FULL_RANK_CHUNK`). Each shape runs in its own process (so peak RSS is that shape's) and prints one JSON line:
  * - `step_ms`: median training step (B128, fixed random batch) after one warm-up; `epoch_s` = step × ceil(users / 128)
- *   (the cost of building batches is not in it);
+ *   (the cost of building batches is not in it); `step_cpu_ms`: the process's CPU time (user + system) per step, a
+ *   figure that moves less than wall time when the machine is shared (wasm runs on one thread);
  * - `eval_s`: full-ranking evaluation of `eval_users` users (every user, or a sample for the ML-20M shape), and
  *   `eval_all_s` = eval_s × users / eval_users (ranking cost is linear in users: the same work per batch);
+ *   `eval_cpu_s`: its CPU time;
  * - `eval_peak_rss_mib` (the process's VmHWM from /proc/self/status after the evaluation, which runs first) and
  *   `peak_rss_mib` (after the training steps too); `peak_tf_mib` (largest tf.memory().numBytes seen between
  *   operations: the live tensors, not the backend's heap); `tensors_before` / `tensors_after` (live tensors around
@@ -15,6 +17,7 @@
  * does not depend on which items they hold, only on their number, each user's history length and L.
  */
 import * as tf from "@tensorflow/tfjs";
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { loadConfig } from "../src/config/load.ts";
@@ -45,6 +48,11 @@ export const SHAPES: Record<string, Shape> = {
 
 const CONFIG = new URL("../configs/sasrec_ml100k.yaml", import.meta.url).pathname;
 const MIB = 1024 * 1024;
+
+/** User + system seconds of a `process.cpuUsage` delta. */
+function cpuSeconds(usage: { user: number; system: number }): number {
+  return (usage.user + usage.system) / 1e6;
+}
 
 /** Peak resident set size of this process so far, MiB (Linux VmHWM). */
 function peakRssMib(): number {
@@ -105,20 +113,27 @@ async function runShape(name: string, steps: number): Promise<void> {
   await evaluate(model, batches.slice(0, 1), opts); // warm-up
   const tensorsBefore = tf.memory().numTensors;
   const evalStart = performance.now();
+  const evalCpu = process.cpuUsage();
   const result = await evaluate(model, batches, opts);
   const evalS = (performance.now() - evalStart) / 1000;
+  const evalCpuS = cpuSeconds(process.cpuUsage(evalCpu));
   let peakTf = tf.memory().numBytes;
   const tensorsAfter = tf.memory().numTensors;
   const evalRss = peakRssMib();
   const optimizer = new ModuleOptimizer(model.modules(), config);
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   const batch = trainBatch(shape.items, config.batch_size, config.max_seq_len, rng.fork("train"));
   for (let i = 0; i <= steps; i++) {
     batch.seed = i;
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const outcome = await trainStep(model, optimizer, batch, config, ["sasrec"], i);
     if (outcome.action !== "ok") throw new Error(`${name}: step ${i} was ${outcome.action}`);
-    if (i > 0) times.push(performance.now() - start);
+    if (i > 0) {
+      times.push(performance.now() - start);
+      cpuTimes.push(cpuSeconds(process.cpuUsage(cpu)) * 1000);
+    }
     peakTf = Math.max(peakTf, tf.memory().numBytes);
   }
   optimizer.dispose();
@@ -133,10 +148,12 @@ async function runShape(name: string, steps: number): Promise<void> {
     seq_len: config.max_seq_len,
     mean_history: shape.meanLength,
     step_ms: round(stepMs),
+    step_cpu_ms: round(median(cpuTimes)),
     steps_timed: times.length,
     epoch_s: round((stepMs * Math.ceil(shape.users / config.batch_size)) / 1000),
     eval_users: result.users,
     eval_s: round(evalS, 2),
+    eval_cpu_s: round(evalCpuS, 2),
     eval_all_s: round((evalS * shape.users) / result.users, 1),
     eval_peak_rss_mib: evalRss,
     peak_rss_mib: peakRssMib(),
