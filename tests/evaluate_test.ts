@@ -195,7 +195,7 @@ Deno.test("evaluate: chunked full ranking of BPR-MF over 100,000 items equals on
   const itemExists = Uint8Array.from({ length: numItems + 1 }, (_, i) => (i === 0 || i % 97 === 0 ? 0 : 1));
   const users = [0, 1, 2, 3, 4, 5];
   const targets = [5, 16_384, 16_385, 50_000, 99_999, 100_000]; // on, just past and inside chunk edges
-  const history = users.map((u) => Array.from({ length: 20 }, () => rng.int(1, numItems + 1)));
+  const history = users.map(() => Array.from({ length: 20 }, () => rng.int(1, numItems + 1)));
   const batches = [
     batch(users.slice(0, 4), targets.slice(0, 4), history.slice(0, 4)),
     batch([4, 5], targets.slice(4), history.slice(4)),
