@@ -3,7 +3,7 @@
  * Usage and flags: `BENCH_SPEC` (`deno task bench --help`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend/backend.ts";
+import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { setFastKernels } from "../src/backend/override.ts";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
@@ -18,7 +18,7 @@ import { Rng } from "../src/rng.ts";
 import { ModuleOptimizer } from "../src/train/optimizer.ts";
 import { epochRng } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
-import { type CommandSpec, parseCli } from "../src/cli/args.ts";
+import { type CommandSpec, commonFlags, parseCli } from "../src/cli/args.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { median } from "../src/util/stats.ts";
 import { type BenchRecord, measure, type RunCounts } from "./measure.ts";
@@ -33,7 +33,7 @@ const TORCH_SCRIPT = new URL("./sasrec_torch.py", import.meta.url).pathname;
 /** A timed case: `run` does one unit of work and reads its result back; `dispose` frees what it holds. */
 export interface BenchCase {
   name: string;
-  run: () => void;
+  run: () => Promise<void>;
   dispose: () => void;
   extra?: Record<string, unknown>;
 }
@@ -62,9 +62,9 @@ function stepCase(name: string, model: Recommender, config: Config, batch: Train
   let step = 0;
   return {
     name,
-    run: () => {
+    run: async () => {
       batch.seed = step;
-      const outcome = trainStep(model, optimizer, batch, config, active, step++);
+      const outcome = await trainStep(model, optimizer, batch, config, active, step++);
       if (outcome.action !== "ok") throw new Error(`${name}: step ${step} was ${outcome.action}`);
     },
     dispose: () => {
@@ -156,7 +156,7 @@ async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
   const opts = { protocol: config.eval_protocol, tiePolicy: config.tie_policy, itemExists: ds.itemExists };
   return {
     name,
-    run: () => void evaluate(model, batches, opts),
+    run: async () => void await evaluate(model, batches, opts),
     dispose: () => model.dispose(),
     extra: {
       data,
@@ -178,10 +178,10 @@ async function sasrecEpoch(): Promise<BenchCase> {
   const steps = Math.ceil(ds.splits.length / config.batch_size);
   return {
     name: "sasrec_epoch_ml100k_l200",
-    run: () => {
+    run: async () => {
       for (const batch of trainBatches(ds, config, epochRng(config.seed, "bench", epoch++))) {
         batch.seed = step;
-        trainStep(model, optimizer, batch, config, ["sasrec"], step++);
+        await trainStep(model, optimizer, batch, config, ["sasrec"], step++);
       }
     },
     dispose: () => {
@@ -212,25 +212,25 @@ export const CASES: Record<string, CaseEntry> = {
 };
 
 /** Runs a case and prints its record. */
-function report(c: BenchCase, counts: RunCounts): BenchRecord {
-  const record = measure(c.name, c.run, counts, c.extra);
+async function report(c: BenchCase, counts: RunCounts): Promise<BenchRecord> {
+  const record = await measure(c.name, c.run, counts, c.extra);
   console.log(JSON.stringify(record));
   return record;
 }
 
 /** Alternates the stock wasm kernels and the overrides (WASM_OVERRIDES) on one case, round-robin; prints both
  * medians. */
-function compareKernels(c: BenchCase, counts: RunCounts): void {
+async function compareKernels(c: BenchCase, counts: RunCounts): Promise<void> {
   const times: Record<string, number[]> = { stock: [], fast: [] };
   for (const variant of ["stock", "fast"]) {
     setFastKernels(variant === "fast");
-    for (let i = 0; i < counts.warmup; i++) c.run();
+    for (let i = 0; i < counts.warmup; i++) await c.run();
   }
   for (let i = 0; i < counts.runs; i++) {
     for (const variant of ["stock", "fast"]) {
       setFastKernels(variant === "fast");
       const start = performance.now();
-      c.run();
+      await c.run();
       times[variant].push(performance.now() - start);
     }
   }
@@ -281,17 +281,18 @@ export const BENCH_SPEC: CommandSpec = {
       description: "also time the stock wasm kernels against the overrides of src/backend, alternated in one process",
     },
     only: { type: "string", value: "CASES", description: "comma-separated case names (l50,l200,...)" },
+    ...commonFlags("backend"),
   },
 };
 
 async function main() {
   const { values } = parseCli(BENCH_SPEC, Deno.args) as {
-    values: { quick?: boolean; compare?: boolean; only?: string };
+    values: { quick?: boolean; compare?: boolean; only?: string; backend?: string };
   };
   const quick = values.quick ?? false;
   const steps: RunCounts = quick ? { warmup: 1, runs: 3 } : { warmup: 2, runs: 8 };
   const long: RunCounts = quick ? { warmup: 1, runs: 2 } : { warmup: 1, runs: 5 };
-  const backend = await initBackend();
+  const backend = await initBackend(parseBackend(values.backend, "--backend"));
   console.log(JSON.stringify({ name: "env", backend, deno: Deno.version.deno, tfjs: tf.version.tfjs, quick }));
   const only = values.only?.split(",");
   for (const key of only ?? []) {
@@ -303,8 +304,8 @@ async function main() {
     const c = await entry.make();
     let tfjsMs: number;
     try {
-      tfjsMs = report(c, entry.long ? long : steps).median_ms;
-      if (values.compare && backend === "wasm") compareKernels(c, entry.long ? long : steps);
+      tfjsMs = (await report(c, entry.long ? long : steps)).median_ms;
+      if (values.compare && backend === "wasm") await compareKernels(c, entry.long ? long : steps);
     } finally {
       c.dispose();
     }

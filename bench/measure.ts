@@ -30,14 +30,19 @@ export interface RunCounts {
 const MIB = 1024 * 1024;
 
 /** Runs `run` `counts.warmup` times untimed, then `counts.runs` times timed (run must read its results back). */
-export function measure(name: string, run: () => void, counts: RunCounts, extra: Record<string, unknown> = {}) {
-  for (let i = 0; i < counts.warmup; i++) run();
+export async function measure(
+  name: string,
+  run: () => Promise<void>,
+  counts: RunCounts,
+  extra: Record<string, unknown> = {},
+): Promise<BenchRecord> {
+  for (let i = 0; i < counts.warmup; i++) await run();
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
   let peakRss = 0, peakTf = 0;
   for (let i = 0; i < counts.runs; i++) {
     const start = performance.now();
-    run();
+    await run();
     times.push(performance.now() - start);
     peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
     peakTf = Math.max(peakTf, tf.memory().numBytes);

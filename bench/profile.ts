@@ -16,8 +16,8 @@ async function main() {
   if (!entry) throw new UserError(`unknown case "${shape}": expected one of ${Object.keys(CASES).join(", ")}`);
   await initBackend();
   const c = await entry.make();
-  c.run();
-  c.run();
+  await c.run();
+  await c.run();
   const info = await tf.profile(() => c.run());
   const byKernel = new Map<string, { calls: number; ms: number }>();
   const detailed = Deno.args.includes("--shapes");

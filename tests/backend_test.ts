@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../src/backend/backend.ts";
+import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { WASM_POLYFILLS } from "../src/backend/wasm_kernels.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, onBackend } from "./helpers.ts";
@@ -10,6 +10,16 @@ Deno.test("wasm is the default backend and has SIMD", async () => {
   assert.equal(name, "wasm");
   assert.equal(tf.getBackend(), "wasm");
   assert.equal(tf.env().getBool("WASM_HAS_SIMD_SUPPORT"), true);
+});
+
+Deno.test("parseBackend: names pass, empty means unset, anything else is a UserError naming the flag", () => {
+  assert.equal(parseBackend("webgpu", "--backend"), "webgpu");
+  assert.equal(parseBackend(undefined, "--backend"), undefined);
+  assert.equal(parseBackend("", "--backend"), undefined);
+  assert.throws(() => parseBackend("tpu", "--backend"), {
+    name: "UserError",
+    message: "--backend=tpu: expected one of wasm, cpu, webgpu",
+  });
 });
 
 Deno.test("every polyfilled wasm kernel is registered and was missing upstream", async () => {

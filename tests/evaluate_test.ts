@@ -4,6 +4,7 @@ import { initBackend } from "../src/backend/backend.ts";
 import type { EvalBatch } from "../src/data/types.ts";
 import { evaluate, type EvaluateOptions } from "../src/eval/evaluate.ts";
 import { metricsFromRanks, rankOf, type TiePolicy } from "../src/eval/metrics.ts";
+import { BprMf } from "../src/models/baselines.ts";
 import type { Recommender } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, onBackend } from "./helpers.ts";
@@ -27,6 +28,22 @@ function matrixModel(matrix: number[][]): Recommender {
         }),
         [b.batchSize, b.numCandidates],
       ),
+  };
+}
+
+/** `matrixModel` with its own chunk scorer: each chunk is built from the matrix's columns alone. */
+function chunkedMatrixModel(matrix: number[][]): Recommender {
+  return {
+    ...matrixModel(matrix),
+    name: "chunked",
+    scoreAll: () => {
+      throw new Error("scoreAll is not used when the model has an itemScorer");
+    },
+    itemScorer: (b) => ({
+      score: (start, end) =>
+        tf.tensor2d(Array.from(b.users, (u) => matrix[u].slice(start, end)), [b.batchSize, end - start]),
+      dispose: () => {},
+    }),
   };
 }
 
@@ -69,12 +86,12 @@ Deno.test("evaluate: full ranking masks history, id 0 and non-items but not the 
     average: [2, 3, 5, 3],
   };
   for (const [tiePolicy, ranks] of Object.entries(expected) as [TiePolicy, number[]][]) {
-    const got = evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy, itemExists: ITEM_EXISTS });
+    const got = await evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy, itemExists: ITEM_EXISTS });
     assert.equal(got.users, 4);
     assert.equal(got.nonfinite, 1, "user 2 (NaN on a competing item) counted, ranked last");
     assert.deepEqual(got.metrics, metricsFromRanks(ranks), tiePolicy);
   }
-  const pessimistic = evaluate(model, FULL_BATCHES, {
+  const pessimistic = await evaluate(model, FULL_BATCHES, {
     protocol: "full",
     tiePolicy: "pessimistic",
     itemExists: ITEM_EXISTS,
@@ -99,10 +116,10 @@ Deno.test("evaluate: sampled protocol ranks the target (column 0) against the ba
     itemExists: ITEM_EXISTS,
   });
   // user 0: 5 vs [1, 6, 8] -> rank 3; user 1: 2 vs [2, 2, -1]; user 2: NaN among candidates -> rank 4.
-  const pessimistic = evaluate(model, batches, opts("pessimistic"));
+  const pessimistic = await evaluate(model, batches, opts("pessimistic"));
   assert.deepEqual(pessimistic, { metrics: metricsFromRanks([3, 3, 4]), users: 3, nonfinite: 1 });
-  assert.deepEqual(evaluate(model, batches, opts("optimistic")).metrics, metricsFromRanks([3, 1, 4]));
-  assert.deepEqual(evaluate(model, batches, opts("average")).metrics, metricsFromRanks([3, 2, 4]));
+  assert.deepEqual((await evaluate(model, batches, opts("optimistic"))).metrics, metricsFromRanks([3, 1, 4]));
+  assert.deepEqual((await evaluate(model, batches, opts("average"))).metrics, metricsFromRanks([3, 2, 4]));
 });
 
 Deno.test("evaluate: batched tensor ranks equal the per-row reference rankOf on random tied scores, cpu and wasm", async () => {
@@ -136,10 +153,16 @@ Deno.test("evaluate: batched tensor ranks equal the per-row reference rankOf on 
     }
     assert.ok(nonfinite > 0 && nonfinite < users, `the data exercise both cases (${nonfinite} non-finite rows)`);
     const expected = { metrics: metricsFromRanks(ranks), users, nonfinite };
-    const opts: EvaluateOptions = { protocol: "full", tiePolicy, itemExists };
     for (const backend of ["cpu", "wasm"] as const) {
-      const got = await onBackend(backend, () => evaluate(matrixModel(scores), batches, opts));
-      assert.deepEqual(got, expected, `${tiePolicy} on ${backend}`);
+      // Whole catalogue in one chunk, then chunks smaller than it (7 and 13 do not divide 60), from the whole
+      // scoreAll matrix and from a model's own chunk scorer.
+      for (const chunkItems of [undefined, 7, 13]) {
+        const opts: EvaluateOptions = { protocol: "full", tiePolicy, itemExists, chunkItems };
+        for (const model of [matrixModel(scores), chunkedMatrixModel(scores)]) {
+          const got = await onBackend(backend, () => evaluate(model, batches, opts));
+          assert.deepEqual(got, expected, `${tiePolicy} on ${backend}, ${model.name}, chunk ${chunkItems}`);
+        }
+      }
     }
   }
 });
@@ -149,13 +172,55 @@ Deno.test("evaluate: no tensors leak; a wrong score shape is an error naming the
   const model = matrixModel(SCORES);
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) {
-    evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy: "average", itemExists: ITEM_EXISTS });
+    await evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy: "average", itemExists: ITEM_EXISTS });
   }
   assert.equal(tf.memory().numTensors, before);
   const wider = Uint8Array.from([...ITEM_EXISTS, 1]);
-  assert.throws(
+  await assert.rejects(
     () => evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy: "average", itemExists: wider }),
     /matrix\.scoreAll returned shape \[2,8\], expected \[2,9\]/,
   );
   assert.equal(tf.memory().numTensors, before, "no leak on the error path either");
+});
+
+Deno.test("evaluate: chunked full ranking of BPR-MF over 100,000 items equals one chunk, with flat tensor counts", async () => {
+  await initBackend("wasm");
+  const numItems = 100_000;
+  const rng = new Rng(3);
+  const model = new BprMf(
+    { sasrec_hidden_dim: 4, sasrec_init_std: 0.5 },
+    { numItems, userIds: [1, 2, 3, 4, 5, 6] },
+    rng,
+  );
+  const itemExists = Uint8Array.from({ length: numItems + 1 }, (_, i) => (i === 0 || i % 97 === 0 ? 0 : 1));
+  const users = [0, 1, 2, 3, 4, 5];
+  const targets = [5, 16_384, 16_385, 50_000, 99_999, 100_000]; // on, just past and inside chunk edges
+  const history = users.map(() => Array.from({ length: 20 }, () => rng.int(1, numItems + 1)));
+  const batches = [
+    batch(users.slice(0, 4), targets.slice(0, 4), history.slice(0, 4)),
+    batch([4, 5], targets.slice(4), history.slice(4)),
+  ];
+  try {
+    const whole = await evaluate(model, batches, {
+      protocol: "full",
+      tiePolicy: "average",
+      itemExists,
+      chunkItems: numItems + 1,
+    });
+    const before = tf.memory().numTensors;
+    for (const chunkItems of [undefined, 4096, 30_001]) {
+      const chunked = await evaluate(model, batches, {
+        protocol: "full",
+        tiePolicy: "average",
+        itemExists,
+        chunkItems,
+      });
+      assert.deepEqual(chunked, whole, `chunk ${chunkItems}`);
+      assert.equal(tf.memory().numTensors, before, `no tensors leak with chunk ${chunkItems}`);
+    }
+    assert.equal(whole.users, 6);
+    assert.ok(whole.metrics.MRR > 0 && whole.metrics.MRR < 1, `a real ranking: MRR ${whole.metrics.MRR}`);
+  } finally {
+    model.dispose();
+  }
 });

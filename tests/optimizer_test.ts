@@ -43,7 +43,7 @@ function disposeModules(modules: Record<string, tf.Variable[]>): void {
 }
 
 /** Runs `steps` steps of the quadratic objective from global step `from` on the given modules. */
-function run(
+async function run(
   opt: ModuleOptimizer,
   modules: Record<string, tf.Variable[]>,
   active: string[],
@@ -52,7 +52,7 @@ function run(
 ) {
   for (let s = from; s < from + steps; s++) {
     const grads = quadraticGrads(modules);
-    opt.step(grads, active, s);
+    await opt.step(grads, active, s);
     tf.dispose(Object.values(grads));
   }
 }
@@ -75,7 +75,7 @@ Deno.test("optimizer: AdamW matches a hand-computed 2-step example with weight d
       ref[i] = ref[i] * (1 - 0.1 * 0.1) - 0.1 * mHat / (Math.sqrt(vHat) + 1e-8);
     }
     const grad = tf.tensor1d(g);
-    const stats = opt.step({ [p.name]: grad }, ["sasrec"], t);
+    const stats = await opt.step({ [p.name]: grad }, ["sasrec"], t);
     grad.dispose();
     assert.deepEqual(stats.lr, { sasrec: 0.1 });
     assertClose([stats.gradNorm.sasrec], [Math.hypot(...g)], 1e-6, "grad norm");
@@ -97,7 +97,7 @@ Deno.test("optimizer: with weight_decay 0 it matches tf.train.adam (eps 1e-8) wi
   const opt = new ModuleOptimizer(ours, { ...baseConfig, sasrec_lr: 0.01, retriever_lr: 0.01 });
   const adam = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
   for (let s = 0; s < 5; s++) {
-    run(opt, ours, ["sasrec", "retriever"], s, 1);
+    await run(opt, ours, ["sasrec", "retriever"], s, 1);
     const grads = quadraticGrads(theirs);
     adam.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     tf.dispose(Object.values(grads));
@@ -118,21 +118,21 @@ Deno.test("optimizer: per-module learning rates and schedule; inactive modules s
   const opt = new ModuleOptimizer(modules, config);
   const before = values(modules);
   const grads = quadraticGrads(modules);
-  const stats = opt.step(grads, ["sasrec"], 1);
+  const stats = await opt.step(grads, ["sasrec"], 1);
   assert.deepEqual(stats.lr, { sasrec: 0.1 * 2 / 4 });
   assert.deepEqual(Object.keys(stats.gradNorm), ["sasrec"]);
   const after = values(modules);
   assert.notDeepEqual(after[0], before[0]);
   assert.deepEqual(after[2], before[2], "retriever not stepped");
   assert.deepEqual(opt.getState().meta.steps, { "sasrec/0": 1, "sasrec/1": 1, "retriever/0": 0 });
-  assert.deepEqual(opt.step(grads, ["retriever"], 3).lr, { retriever: 0.01 });
+  assert.deepEqual((await opt.step(grads, ["retriever"], 3)).lr, { retriever: 0.01 });
   assert.equal(opt.learningRate("bprmf", 0), 0.1 / 4, "bprmf trains at sasrec_lr");
   assert.equal(opt.learningRate("fusion", 10), 0.01, "fusion trains at retriever_lr");
   // A variable without a gradient is skipped and keeps its own step count.
   const onlyFirst = { [modules.sasrec[0].name]: grads[modules.sasrec[0].name] };
-  opt.step(onlyFirst, ["sasrec"], 4);
+  await opt.step(onlyFirst, ["sasrec"], 4);
   assert.deepEqual(opt.getState().meta.steps, { "sasrec/0": 2, "sasrec/1": 1, "retriever/0": 1 });
-  assert.throws(() => opt.step(grads, ["moe"], 5), /unknown module "moe"/);
+  await assert.rejects(() => opt.step(grads, ["moe"], 5), /unknown module "moe"/);
   tf.dispose(Object.values(grads));
   opt.dispose();
   disposeModules(modules);
@@ -146,7 +146,7 @@ Deno.test("optimizer: clips each module's global L2 norm to grad_clip and report
     const c = tf.variable(tf.zeros([1]));
     const opt = new ModuleOptimizer({ sasrec: [a, b], retriever: [c] }, { ...baseConfig, grad_clip: clip });
     const grads = { [a.name]: tf.tensor1d([3]), [b.name]: tf.tensor1d([4]), [c.name]: tf.tensor1d([0.5]) };
-    const stats = opt.step(grads, ["sasrec", "retriever"], 0);
+    const stats = await opt.step(grads, ["sasrec", "retriever"], 0);
     assertClose([stats.gradNorm.sasrec, stats.gradNorm.retriever], [5, 0.5], 1e-6, "pre-clip norms");
     // The first moment is (1 - beta1) * clipped gradient; clipping scales by clip / (5 + 1e-6).
     const scale = clip > 0 && clip < 5 ? clip / (5 + 1e-6) : 1;
@@ -163,11 +163,11 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
   const config: OptimizerConfig = { ...baseConfig, weight_decay: 0.01, grad_clip: 1, warmup_steps: 2 };
   const straight = makeModules();
   const straightOpt = new ModuleOptimizer(straight, config);
-  run(straightOpt, straight, ["sasrec", "retriever"], 0, 5);
+  await run(straightOpt, straight, ["sasrec", "retriever"], 0, 5);
 
   const first = makeModules();
   const firstOpt = new ModuleOptimizer(first, config);
-  run(firstOpt, first, ["sasrec", "retriever"], 0, 3);
+  await run(firstOpt, first, ["sasrec", "retriever"], 0, 3);
   // What a checkpoint holds: plain arrays of the parameters and of the optimizer state.
   const savedParams = values(first);
   const state = firstOpt.getState();
@@ -187,7 +187,7 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
   };
   resumedOpt.setState(restored);
   tf.dispose(Object.values(restored.tensors));
-  run(resumedOpt, resumed, ["sasrec", "retriever"], 3, 2);
+  await run(resumedOpt, resumed, ["sasrec", "retriever"], 3, 2);
 
   assert.deepEqual(values(resumed), values(straight), "bit-for-bit equal parameters");
   const moments = (o: ModuleOptimizer) => Object.values(o.getState().tensors).map(flat);
@@ -230,7 +230,7 @@ Deno.test("optimizer: no tensors leak across 20 steps; dispose frees the moments
   const opt = new ModuleOptimizer(modules, { ...baseConfig, weight_decay: 0.01, grad_clip: 0.5 });
   const withState = tf.memory().numTensors;
   assert.equal(withState - before, 6, "two moments for each of the 3 variables");
-  run(opt, modules, ["sasrec", "retriever"], 0, 20);
+  await run(opt, modules, ["sasrec", "retriever"], 0, 20);
   assert.equal(tf.memory().numTensors, withState);
   opt.dispose();
   assert.equal(tf.memory().numTensors, before);

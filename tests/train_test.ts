@@ -158,7 +158,7 @@ Deno.test("train step: tensor count is flat across steps", async () => {
   for (let i = 0; i < 8; i++) {
     const batch = batches[i % batches.length];
     batch.seed = stepSeed(config.seed, i);
-    trainStep(ctx.model, optimizer, batch, config, ["sasrec"], i);
+    await trainStep(ctx.model, optimizer, batch, config, ["sasrec"], i);
     counts.push(tf.memory().numTensors);
   }
   optimizer.dispose();

@@ -17,14 +17,18 @@ export function wasmDistUrl(): string {
   return new URL("../../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href;
 }
 
-/** The backend requested by env, if any (validated). */
-export function backendFromEnv(): BackendName | undefined {
-  const value = Deno.env.get("UR4REC_BACKEND");
+/** `value` as a backend name (undefined or "" stays undefined); `source` names the flag or variable in the error. */
+export function parseBackend(value: string | undefined, source: string): BackendName | undefined {
   if (value === undefined || value === "") return undefined;
   if (!(BACKENDS as readonly string[]).includes(value)) {
-    throw new UserError(`UR4REC_BACKEND=${value}: expected one of ${BACKENDS.join(", ")}`);
+    throw new UserError(`${source}=${value}: expected one of ${BACKENDS.join(", ")}`);
   }
   return value as BackendName;
+}
+
+/** The backend requested by env, if any (validated). */
+export function backendFromEnv(): BackendName | undefined {
+  return parseBackend(Deno.env.get("UR4REC_BACKEND"), "UR4REC_BACKEND");
 }
 
 let wasmPathsSet = false;

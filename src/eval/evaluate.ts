@@ -1,23 +1,31 @@
 /**
  * Evaluation of a recommender on validation or test batches, under one of two protocols:
  * - `full`: every item id competes with the target, except id 0, ids that are not items (`itemExists` 0) and the
- *   user's history; the target always stays in. Scores come from `model.scoreAll` [B, numItems + 1].
+ *   user's history; the target always stays in. Scores come in chunks of at most `chunkItems` ids from
+ *   `model.itemScorer` (the [B, numItems + 1] matrix is never whole), or from `model.scoreAll` for models without it.
  * - `sampled100`: the batch's candidates compete, target in column 0. Scores come from `model.scoreCandidates` [B, C].
- * Ranks are counted on tensors, one `tf.tidy` per batch: per row, how many competing scores are above / equal to the
- * target's, and whether any of them (or the target's) is non-finite. Only these [B] counts are read back.
+ * Ranks are counted on tensors: a first pass over the chunks picks each row's target score out of the chunk that
+ * holds it, a second counts per row how many competing scores are above / equal to it and whether any of them (or the
+ * target's) is non-finite, summed over chunks. Only these [B] counts are read back, once per batch and
+ * asynchronously (`await data()`, which works on every backend, webgpu included).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
 import type { EvalBatch } from "../data/types.ts";
-import type { Recommender } from "../models/types.ts";
+import type { ItemScorer, Recommender } from "../models/types.ts";
 import type { Metrics } from "../train/records.ts";
 import { metricsFromRanks, rankFromCounts, type TiePolicy } from "./metrics.ts";
+
+/** Default number of item ids scored at once in full ranking ([B, 16384] float32 is 8 MiB at B = 128). */
+export const FULL_RANK_CHUNK = 16384;
 
 /** How to evaluate. `itemExists` (length numItems + 1) marks ids that may be candidates in full ranking. */
 export interface EvaluateOptions {
   protocol: Config["eval_protocol"];
   tiePolicy: TiePolicy;
   itemExists: Uint8Array;
+  /** Item ids scored at once in full ranking (default `FULL_RANK_CHUNK`); ranks do not depend on it. */
+  chunkItems?: number;
 }
 
 /** Metrics averaged over `users`; `nonfinite` users had a non-finite score and were ranked last. */
@@ -33,88 +41,156 @@ interface BatchRanks {
   nonfinite: Uint8Array;
 }
 
+/** What `rankChunks` ranks: a scorer over `width` columns, each row's target column, and per chunk [start, end)
+ * the row-major [B, end - start] 0/1 mask of the columns that compete with the target. */
+interface RankTask {
+  what: string;
+  scorer: ItemScorer;
+  width: number;
+  targetColumns: Int32Array;
+  competes: (start: number, end: number) => Uint8Array;
+}
+
 /** Evaluates `model` on `batches` (at least one user). */
-export function evaluate(model: Recommender, batches: EvalBatch[], opts: EvaluateOptions): Evaluation {
+export async function evaluate(model: Recommender, batches: EvalBatch[], opts: EvaluateOptions): Promise<Evaluation> {
   const ranks: number[] = [];
   let nonfinite = 0;
+  const chunk = opts.chunkItems ?? FULL_RANK_CHUNK;
+  if (!(Number.isInteger(chunk) && chunk > 0)) throw new Error(`evaluate: chunkItems ${chunk} is not an integer > 0`);
   for (const batch of batches) {
     if (batch.batchSize === 0) continue;
-    const result = opts.protocol === "full" ? rankFull(model, batch, opts) : rankSampled(model, batch, opts.tiePolicy);
+    const task = opts.protocol === "full" ? fullTask(model, batch, opts.itemExists) : sampledTask(model, batch);
+    let result: BatchRanks;
+    try {
+      result = await rankChunks(task, opts.protocol === "full" ? chunk : task.width, opts.tiePolicy);
+    } finally {
+      task.scorer.dispose();
+    }
     ranks.push(...result.ranks);
     nonfinite += result.nonfinite.reduce((a, b) => a + b, 0);
   }
   return { metrics: metricsFromRanks(ranks), users: ranks.length, nonfinite };
 }
 
-/** Full-ranking target ranks of one batch. */
-function rankFull(model: Recommender, batch: EvalBatch, opts: EvaluateOptions): BatchRanks {
-  const width = opts.itemExists.length;
+/** Full-ranking task of one batch (ids and history checked before any scoring). */
+function fullTask(model: Recommender, batch: EvalBatch, itemExists: Uint8Array): RankTask {
+  const width = itemExists.length;
   const targets = batch.targets;
-  const competes = new Uint8Array(batch.batchSize * width);
   for (let r = 0; r < batch.batchSize; r++) {
-    const row = r * width;
-    competes.set(opts.itemExists, row);
-    competes[row] = 0;
     for (const item of batch.history[r]) {
       if (!(item >= 0 && item < width)) throw new Error(`evaluate: history item ${item} outside [0, ${width})`);
-      competes[row + item] = 0;
     }
     if (!(targets[r] > 0 && targets[r] < width)) {
       throw new Error(`evaluate: target ${targets[r]} outside [1, ${width})`);
     }
-    competes[row + targets[r]] = 0;
   }
-  return rankRows(`${model.name}.scoreAll`, () => model.scoreAll(batch), targets, competes, opts.tiePolicy);
+  const competes = (start: number, end: number) => {
+    const span = end - start;
+    const mask = new Uint8Array(batch.batchSize * span);
+    for (let r = 0; r < batch.batchSize; r++) {
+      const row = r * span;
+      mask.set(itemExists.subarray(start, end), row);
+      for (const item of [0, ...batch.history[r], targets[r]]) {
+        if (item >= start && item < end) mask[row + item - start] = 0;
+      }
+    }
+    return mask;
+  };
+  const what = `${model.name}.scoreAll`;
+  const scorer = model.itemScorer?.(batch) ?? matrixScorer(what, () => model.scoreAll(batch), batch.batchSize, width);
+  return { what, scorer, width, targetColumns: targets, competes };
 }
 
-/** Sampled-protocol target ranks of one batch (target in candidate column 0). */
-function rankSampled(model: Recommender, batch: EvalBatch, policy: TiePolicy): BatchRanks {
+/** Sampled-protocol task of one batch (target in candidate column 0). */
+function sampledTask(model: Recommender, batch: EvalBatch): RankTask {
   const width = batch.numCandidates;
-  const competes = new Uint8Array(batch.batchSize * width).fill(1);
-  for (let r = 0; r < batch.batchSize; r++) competes[r * width] = 0;
-  const targetColumns = new Int32Array(batch.batchSize);
-  return rankRows(`${model.name}.scoreCandidates`, () => model.scoreCandidates(batch), targetColumns, competes, policy);
+  const competes = (start: number, end: number) => {
+    const mask = new Uint8Array(batch.batchSize * (end - start)).fill(1);
+    if (start === 0) { for (let r = 0; r < batch.batchSize; r++) mask[r * (end - start)] = 0; }
+    return mask;
+  };
+  const what = `${model.name}.scoreCandidates`;
+  const scorer = matrixScorer(what, () => model.scoreCandidates(batch), batch.batchSize, width);
+  return { what, scorer, width, targetColumns: new Int32Array(batch.batchSize), competes };
+}
+
+/** An `ItemScorer` over a whole [rows, width] score matrix (computed once, checked, sliced per chunk). */
+function matrixScorer(what: string, score: () => tf.Tensor2D, rows: number, width: number): ItemScorer {
+  const scores = score();
+  if (!tf.util.arraysEqual(scores.shape, [rows, width])) {
+    scores.dispose();
+    throw new Error(`evaluate: ${what} returned shape [${scores.shape}], expected [${rows},${width}]`);
+  }
+  return {
+    score: (start, end) =>
+      start === 0 && end === width ? scores.clone() : scores.slice([0, start], [rows, end - start]),
+    dispose: () => scores.dispose(),
+  };
 }
 
 /**
- * Ranks per row of the [B, W] scores that `score` (named `what` in errors) computes, in one tidy: the target sits in
- * column `targetColumns[r]`, and the columns where `competes` (row-major [B, W]) is 1 are the ones it is ranked against.
+ * Ranks per row of the task's scores, `chunk` columns at a time, with one read-back. Tensors: a [B] target score,
+ * [B] running counts and one chunk's [B, chunk] temporaries at a time.
  */
-function rankRows(
-  what: string,
-  score: () => tf.Tensor2D,
-  targetColumns: Int32Array,
-  competes: Uint8Array,
-  policy: TiePolicy,
-): BatchRanks {
-  const rows = targetColumns.length;
-  const width = competes.length / rows;
-  const [greater, ties, candidates, bad] = tf.tidy(() => {
-    const scores = score();
-    if (!tf.util.arraysEqual(scores.shape, [rows, width])) {
-      throw new Error(`evaluate: ${what} returned shape [${scores.shape}], expected [${rows},${width}]`);
+async function rankChunks(task: RankTask, chunk: number, policy: TiePolicy): Promise<BatchRanks> {
+  const rows = task.targetColumns.length;
+  const chunks: [number, number][] = [];
+  for (let start = 0; start < task.width; start += chunk) chunks.push([start, Math.min(task.width, start + chunk)]);
+  const score = (start: number, end: number) => {
+    const scores = task.scorer.score(start, end);
+    if (!tf.util.arraysEqual(scores.shape, [rows, end - start])) {
+      throw new Error(`evaluate: ${task.what} chunk [${start}, ${end}) has shape [${scores.shape}]`);
     }
-    const flatIndex = Int32Array.from(targetColumns, (c, r) => r * width + c);
-    const target = tf.gather(scores.reshape([-1]), flatIndex).reshape([rows, 1]);
-    const others = tf.tensor2d(competes, [rows, width], "bool");
-    // Compare the difference with 0: wasm's comparison kernels are slow when broadcasting [B, W] against [B, 1],
-    // subtraction is not. For finite floats the sign of s - t is exact (IEEE subtraction gives 0 only when s == t).
-    const diff = tf.sub(scores, target);
-    const count = (t: tf.Tensor) => tf.sum(tf.logicalAnd(others, t), 1);
-    const badOthers = tf.any(tf.logicalAnd(others, tf.logicalNot(tf.isFinite(scores))), 1);
-    const badTarget = tf.logicalNot(tf.isFinite(target.reshape([rows])));
-    return [
-      count(tf.greater(diff, 0)),
-      count(tf.equal(diff, 0)),
-      tf.sum(others, 1),
-      tf.logicalOr(badOthers, badTarget),
-    ].map((t) => t.dataSync());
-  });
+    return scores;
+  };
+  let target: tf.Tensor2D = tf.zeros([rows, 1]);
+  // Per row: greater, ties, competing candidates, non-finite competitors (summed over chunks).
+  let counts: tf.Tensor2D = tf.zeros([4, rows]);
+  let packed: tf.Tensor2D;
+  try {
+    for (const [start, end] of chunks) {
+      const inChunk = Uint8Array.from(task.targetColumns, (c) => c >= start && c < end ? 1 : 0);
+      if (!inChunk.includes(1)) continue;
+      const next = tf.tidy(() => {
+        const scores = score(start, end);
+        const column = Int32Array.from(task.targetColumns, (c, r) => r * (end - start) + (inChunk[r] ? c - start : 0));
+        const picked = tf.gather(scores.reshape([-1]), column).reshape([rows, 1]);
+        return tf.where(tf.tensor2d(inChunk, [rows, 1], "bool"), picked, target) as tf.Tensor2D;
+      });
+      target.dispose();
+      target = next;
+    }
+    for (const [start, end] of chunks) {
+      const next = tf.tidy(() => {
+        const scores = score(start, end);
+        const others = tf.tensor2d(task.competes(start, end), [rows, end - start], "bool");
+        // Compare the difference with 0: wasm's comparison kernels are slow when broadcasting [B, W] against [B, 1],
+        // subtraction is not. For finite floats the sign of s - t is exact (IEEE subtraction gives 0 only when s == t).
+        const diff = tf.sub(scores, target);
+        const count = (t: tf.Tensor) => tf.sum(tf.logicalAnd(others, t), 1).toFloat();
+        const chunkCounts = tf.stack([
+          count(tf.greater(diff, 0)),
+          count(tf.equal(diff, 0)),
+          tf.sum(others, 1).toFloat(),
+          count(tf.logicalNot(tf.isFinite(scores))),
+        ]);
+        return tf.add(counts, chunkCounts) as tf.Tensor2D;
+      });
+      counts.dispose();
+      counts = next;
+    }
+    packed = tf.tidy(() => tf.concat([counts, tf.logicalNot(tf.isFinite(target)).toFloat().reshape([1, rows])]));
+  } finally {
+    tf.dispose([target, counts]);
+  }
+  const values = await packed.data();
+  packed.dispose();
   const ranks = new Float64Array(rows);
   const nonfinite = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
-    nonfinite[r] = bad[r];
-    ranks[r] = bad[r] ? 1 + candidates[r] : rankFromCounts(greater[r], ties[r], policy);
+    const [greater, ties, candidates, badOthers, badTarget] = [0, 1, 2, 3, 4].map((k) => values[k * rows + r]);
+    nonfinite[r] = badOthers + badTarget > 0 ? 1 : 0;
+    ranks[r] = nonfinite[r] ? 1 + candidates : rankFromCounts(greater, ties, policy);
   }
   return { ranks, nonfinite };
 }

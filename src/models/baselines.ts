@@ -13,9 +13,9 @@ import { normal, paddedEmbedding } from "./init.ts";
 import { tidyObject } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
 import { type Probe, tap } from "./probe.ts";
-import { positionScores, requireCandidates, scoreIds, scoreTable } from "./scoring.ts";
+import { positionScores, requireCandidates, scoreIds, scoreTable, tableScorer } from "./scoring.ts";
 import { checkIds } from "./sequence.ts";
-import type { Recommender, TrainScores } from "./types.ts";
+import type { ItemScorer, Recommender, TrainScores } from "./types.ts";
 
 /** Scores every item by its train popularity. */
 export class Popularity implements Recommender {
@@ -102,6 +102,10 @@ export class BprMf implements Recommender {
 
   scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
     return tf.tidy(() => tap(probe, "logits", "all", scoreTable(this.items, this.userVectors(batch.users))));
+  }
+
+  itemScorer(batch: EvalBatch): ItemScorer {
+    return tableScorer(this.items, tf.tidy(() => this.userVectors(batch.users)));
   }
 
   parameterCounts(): Record<string, number> {

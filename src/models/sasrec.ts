@@ -21,9 +21,9 @@ import { normal, paddedEmbedding } from "./init.ts";
 import { Dense, dropout, type ForwardContext, forwardContext, LayerNorm, nanToZero, tidyObject } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
 import { type Probe, tap } from "./probe.ts";
-import { positionScores, requireCandidates, scoreIds, scoreTable } from "./scoring.ts";
+import { positionScores, requireCandidates, scoreIds, scoreTable, tableScorer } from "./scoring.ts";
 import { checkIds, flatIndices, statePositions } from "./sequence.ts";
-import type { Recommender, TrainScores } from "./types.ts";
+import type { ItemScorer, Recommender, TrainScores } from "./types.ts";
 
 /** The config keys SASRec reads. */
 export type SasRecConfig = Pick<
@@ -222,6 +222,11 @@ export class SasRec implements Recommender {
       const states = this.userStates(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
       return tap(probe, "logits", "all", scoreTable(this.itemEmb, states));
     });
+  }
+
+  itemScorer(batch: EvalBatch): ItemScorer {
+    const states = tf.tidy(() => this.userStates(this.context(false), batch.inputs, batch.batchSize, batch.seqLen));
+    return tableScorer(this.itemEmb, states);
   }
 
   parameterCounts(): Record<string, number> {

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { EvalBatch, TrainBatch } from "../data/types.ts";
 import { type Probe, tap } from "./probe.ts";
 import { checkIds } from "./sequence.ts";
-import type { TrainScores } from "./types.ts";
+import type { ItemScorer, TrainScores } from "./types.ts";
 
 /** Scores [B, C] of states [B, d] against candidate ids [B, C] (flat). */
 export function scoreIds(table: tf.Tensor2D, states: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
@@ -16,6 +16,20 @@ export function scoreIds(table: tf.Tensor2D, states: tf.Tensor2D, ids: Int32Arra
 /** Scores [B, rows of table] of states [B, d] against every row of the table. */
 export function scoreTable(table: tf.Tensor2D, states: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(states, table.transpose());
+}
+
+/**
+ * An `ItemScorer` over the rows of `table` for `states` [B, d], which it owns (disposed with it): chunk
+ * [start, end) is states · table[start:end]ᵀ, the same product per column as `scoreTable`.
+ */
+export function tableScorer(table: tf.Tensor2D, states: tf.Tensor2D): ItemScorer {
+  return {
+    score: (start, end) => {
+      if (start === 0 && end === table.shape[0]) return scoreTable(table, states);
+      return tf.tidy(() => scoreTable(table.slice([start, 0], [end - start, table.shape[1]]), states));
+    },
+    dispose: () => states.dispose(),
+  };
 }
 
 /**

@@ -15,6 +15,16 @@ export interface TrainScores {
   aux?: Record<string, tf.Scalar>;
 }
 
+/**
+ * Scores of one evaluation batch against ranges of item ids, for full ranking in chunks: the user side is computed
+ * once, then `score(start, end)` gives [B, end - start] (columns = ids start..end-1) without the whole [B, ids]
+ * matrix. Every column's value equals the one `scoreAll` gives. The caller disposes the scorer.
+ */
+export interface ItemScorer {
+  score(start: number, end: number): tf.Tensor2D;
+  dispose(): void;
+}
+
 /** A sequential recommender. Trainable variables are grouped by module ("sasrec", "retriever", "fusion"). */
 export interface Recommender {
   readonly name: string;
@@ -29,6 +39,8 @@ export interface Recommender {
   scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
   /** Scores [B, numItems + 1] over every item id, in eval mode (column 0 is padding). */
   scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
+  /** Optional chunked form of `scoreAll` (models without it are ranked from the whole `scoreAll` matrix). */
+  itemScorer?(batch: EvalBatch): ItemScorer;
   /** Parameter count per module. */
   parameterCounts(): Record<string, number>;
   /** Frees all tensors the model owns. */

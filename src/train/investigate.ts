@@ -41,7 +41,7 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
           first = probed.first;
           layout = batchLayout(batch, config);
         }
-        const outcome = trainStep(model, optimizer, batch, config, active, step);
+        const outcome = await trainStep(model, optimizer, batch, config, active, step);
         step++;
         if (outcome.action === "raised") break;
       }

@@ -95,32 +95,66 @@ export class ModuleOptimizer {
   }
 
   /**
-   * One AdamW step of the `active` modules at global step `step`. `grads` are keyed by variable name (as
-   * tf.variableGrads returns them), must be finite (the NaN guard runs first) and stay owned by the caller.
-   * Returns, for each active module that received a gradient, its pre-clip global L2 norm and learning rate.
+   * The pre-clip global L2 gradient norm of each `active` module that received a gradient, as scalar tensors (the
+   * caller disposes them and reads them back, e.g. together with its other per-step values, for `apply`).
    */
-  step(grads: Record<string, tf.Tensor>, active: string[], step: number): StepStats {
+  gradNorms(grads: Record<string, tf.Tensor>, active: string[]): Record<string, tf.Scalar> {
+    const norms: Record<string, tf.Scalar> = {};
+    for (const module of active) {
+      const moduleGrads = this.stepped(module, grads).map((s) => grads[s.variable.name]);
+      if (moduleGrads.length > 0) norms[module] = globalNorm(moduleGrads);
+    }
+    return norms;
+  }
+
+  /**
+   * One AdamW step of the `active` modules at global step `step`, given their gradient norms from `gradNorms`
+   * (read back). `grads` are keyed by variable name (as tf.variableGrads returns them), must be finite (the NaN
+   * guard runs first) and stay owned by the caller. Returns, for each active module that received a gradient, its
+   * pre-clip global L2 norm and learning rate. No read-back.
+   */
+  apply(grads: Record<string, tf.Tensor>, active: string[], step: number, norms: Record<string, number>): StepStats {
     const stats: StepStats = { gradNorm: {}, lr: {} };
     for (const module of active) {
-      const slots = this.slots[module];
-      if (!slots) throw new Error(`ModuleOptimizer: unknown module "${module}"`);
-      const stepped = slots.filter((s) => grads[s.variable.name] !== undefined);
+      const stepped = this.stepped(module, grads);
       if (stepped.length === 0) continue;
-      const moduleGrads = stepped.map((s) => grads[s.variable.name]);
-      for (const [i, s] of stepped.entries()) {
-        if (!tf.util.arraysEqual(moduleGrads[i].shape, s.variable.shape)) {
-          throw new Error(`ModuleOptimizer: gradient of ${s.key} has shape ${moduleGrads[i].shape}`);
-        }
-      }
-      const norm = globalNorm(moduleGrads);
+      const norm = norms[module];
+      if (norm === undefined) throw new Error(`ModuleOptimizer: no gradient norm for module "${module}"`);
       const clip = this.config.grad_clip;
       const scale = clip > 0 && norm > clip ? clip / (norm + CLIP_EPS) : 1;
       const lr = this.learningRate(module, step);
-      for (const [i, slot] of stepped.entries()) this.update(slot, moduleGrads[i], lr, scale);
+      for (const slot of stepped) this.update(slot, grads[slot.variable.name], lr, scale);
       stats.gradNorm[module] = norm;
       stats.lr[module] = lr;
     }
     return stats;
+  }
+
+  /** `gradNorms`, one asynchronous read-back of all of them (works on every backend), then `apply`. */
+  async step(grads: Record<string, tf.Tensor>, active: string[], step: number): Promise<StepStats> {
+    const tensors = this.gradNorms(grads, active);
+    const modules = Object.keys(tensors);
+    let values: Float32Array | Int32Array | Uint8Array = new Float32Array(0);
+    if (modules.length > 0) {
+      const stacked = tf.stack(Object.values(tensors));
+      values = await stacked.data();
+      stacked.dispose();
+    }
+    tf.dispose(Object.values(tensors));
+    return this.apply(grads, active, step, Object.fromEntries(modules.map((m, i) => [m, values[i]])));
+  }
+
+  /** The slots of `module` that have a gradient in `grads` (shapes checked). */
+  private stepped(module: string, grads: Record<string, tf.Tensor>): Slot[] {
+    const slots = this.slots[module];
+    if (!slots) throw new Error(`ModuleOptimizer: unknown module "${module}"`);
+    const stepped = slots.filter((s) => grads[s.variable.name] !== undefined);
+    for (const s of stepped) {
+      if (!tf.util.arraysEqual(grads[s.variable.name].shape, s.variable.shape)) {
+        throw new Error(`ModuleOptimizer: gradient of ${s.key} has shape ${grads[s.variable.name].shape}`);
+      }
+    }
+    return stepped;
   }
 
   /** AdamW on one variable. Decay and Adam update are one decrement, p - lr * (update + wd * p), equal to
@@ -187,7 +221,12 @@ export class ModuleOptimizer {
   }
 }
 
-/** Global L2 norm of a list of tensors, as a number. */
-export function globalNorm(tensors: tf.Tensor[]): number {
-  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((t) => tf.sum(tf.square(t))))).dataSync()[0]);
+/**
+ * Global L2 norm of a list of tensors, as a scalar tensor (the caller disposes it). The squares are summed by a chain
+ * of adds, in order (the same float32 result as `tf.addN` on cpu and wasm): webgpu's AddN binds every input at once,
+ * and past the adapter's storage-buffer limit (8 on llvmpipe) its command buffer is invalid and the whole step's
+ * results are garbage.
+ */
+export function globalNorm(tensors: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tensors.map((t) => tf.sum(tf.square(t))).reduce((a, b) => tf.add(a, b))) as tf.Scalar);
 }

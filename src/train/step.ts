@@ -1,6 +1,8 @@
 /**
  * One training step with the NaN guard: compute losses and gradients for the active modules, count
  * non-finite values, then apply the configured policy (`raise`, `skip`, `zero`) before the optimizer step.
+ * The step reads back once, asynchronously (`await data()`, which every backend supports, webgpu included): the
+ * non-finite counts, the loss terms and the gradient norms the optimizer clips with, stacked into one tensor.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
@@ -10,7 +12,7 @@ import type { Recommender } from "../models/types.ts";
 import { totalLoss } from "./losses.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
 import type { StepRecord } from "./records.ts";
-import { countNonfinite } from "./tensor_stats.ts";
+import { nonfiniteCounts } from "./tensor_stats.ts";
 
 /** What one step did, in the shape of a metrics.jsonl step record (minus its position fields). */
 export type StepOutcome = Pick<StepRecord, "loss" | "grad_norm" | "lr" | "nonfinite"> & {
@@ -41,40 +43,79 @@ function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
+/** The step's read-back values: non-finite counts of the loss and the gradients, loss terms, gradient norms. */
+interface StepReadback {
+  lossBad: number;
+  gradsBad: number;
+  loss: Record<string, number | null>;
+  norms: Record<string, number>;
+}
+
+/** Stacks everything the step needs to know into one float32 tensor and reads it back once. */
+async function readStep(
+  total: tf.Scalar,
+  terms: Record<string, tf.Scalar>,
+  grads: Record<string, tf.Tensor>,
+  norms: Record<string, tf.Scalar>,
+): Promise<StepReadback> {
+  const gradList = Object.values(grads);
+  const termNames = Object.keys(terms);
+  const normNames = Object.keys(norms);
+  const packed = tf.tidy(() =>
+    tf.concat([
+      nonfiniteCounts([total, ...gradList]),
+      tf.stack([total, ...termNames.map((k) => terms[k]), ...normNames.map((k) => norms[k])]).toFloat(),
+    ])
+  );
+  const values = await packed.data();
+  packed.dispose();
+  const counts = 1 + gradList.length;
+  let gradsBad = 0;
+  for (let i = 1; i < counts; i++) gradsBad += values[i];
+  const loss: Record<string, number | null> = { total: finiteOrNull(values[counts]) };
+  termNames.forEach((k, i) => loss[k] = finiteOrNull(values[counts + 1 + i]));
+  const normBase = counts + 1 + termNames.length;
+  return {
+    lossBad: values[0],
+    gradsBad,
+    loss,
+    norms: Object.fromEntries(normNames.map((k, i) => [k, values[normBase + i]])),
+  };
+}
+
 /** Runs one guarded step. Never leaks tensors. */
-export function trainStep(
+export async function trainStep(
   model: Recommender,
   optimizer: ModuleOptimizer,
   batch: TrainBatch,
   config: Config,
   active: string[],
   globalStep: number,
-): StepOutcome {
+): Promise<StepOutcome> {
   const { terms, total, grads } = lossAndGrads(model, batch, config, active);
+  let normTensors: Record<string, tf.Scalar> = {};
   try {
-    const names = Object.keys(grads);
-    const [lossBad, ...gradBad] = countNonfinite([total, ...names.map((n) => grads[n])]);
-    const gradsBad = gradBad.reduce((a, b) => a + b, 0);
-    const loss: Record<string, number | null> = { total: finiteOrNull(total.dataSync()[0]) };
-    for (const [k, v] of Object.entries(terms)) loss[k] = finiteOrNull(v.dataSync()[0]);
+    normTensors = optimizer.gradNorms(grads, active);
+    const { lossBad, gradsBad, loss, norms } = await readStep(total, terms, grads, normTensors);
     const nonfinite = { loss: lossBad, grads: gradsBad };
     if (lossBad + gradsBad === 0) {
-      const { gradNorm, lr } = optimizer.step(grads, active, globalStep);
+      const { gradNorm, lr } = optimizer.apply(grads, active, globalStep, norms);
       return { loss, grad_norm: mapFinite(gradNorm), lr, nonfinite, action: "ok" };
     }
     if (config.nan_policy === "raise") return { loss, grad_norm: {}, lr: {}, nonfinite, action: "raised" };
     if (config.nan_policy === "skip") return { loss, grad_norm: {}, lr: {}, nonfinite, action: "skipped" };
+    const names = Object.keys(grads);
     const patched = tf.tidy(() =>
       Object.fromEntries(names.map((n) => [n, tf.where(tf.isFinite(grads[n]), grads[n], tf.zerosLike(grads[n]))]))
     );
     try {
-      const { gradNorm, lr } = optimizer.step(patched, active, globalStep);
+      const { gradNorm, lr } = await optimizer.step(patched, active, globalStep);
       return { loss, grad_norm: mapFinite(gradNorm), lr, nonfinite, action: "patched" };
     } finally {
       tf.dispose(Object.values(patched));
     }
   } finally {
-    tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
+    tf.dispose([total, ...Object.values(terms), ...Object.values(grads), ...Object.values(normTensors)]);
   }
 }
 

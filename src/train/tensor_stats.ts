@@ -35,13 +35,7 @@ export function tensorStats(t: tf.Tensor): Omit<ProbeStat, "step" | "phase" | "l
   };
 }
 
-/** Number of non-finite values in each tensor, in one read-back. */
-export function countNonfinite(tensors: tf.Tensor[]): number[] {
-  if (tensors.length === 0) return [];
-  const counts = tf.tidy(() =>
-    tf.stack(tensors.map((t) => tf.logicalNot(tf.isFinite(t)).sum().toFloat())) as tf.Tensor1D
-  );
-  const out = Array.from(counts.dataSync());
-  counts.dispose();
-  return out;
+/** Number of non-finite values in each tensor, as a float32 [tensors.length] tensor (no read-back; caller disposes). */
+export function nonfiniteCounts(tensors: tf.Tensor[]): tf.Tensor1D {
+  return tf.tidy(() => tf.stack(tensors.map((t) => tf.logicalNot(tf.isFinite(t)).sum().toFloat())) as tf.Tensor1D);
 }

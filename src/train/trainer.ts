@@ -145,7 +145,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
           state.globalStep++;
           continue;
         }
-        const outcome = trainStep(model, optimizer, batch, config, active, state.globalStep);
+        const outcome = await trainStep(model, optimizer, batch, config, active, state.globalStep);
         const nonfinite = outcome.nonfinite.loss + outcome.nonfinite.grads > 0;
         if (nonfinite) {
           bad++;
@@ -203,7 +203,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
       if (
         !state.diverged && ((state.epoch + 1) % config.eval_every === 0 || state.epoch + 1 === config.epochs_per_stage)
       ) {
-        const result = evaluateSplit(ctx, "val");
+        const result = await evaluateSplit(ctx, "val");
         val = result.metrics;
         valNonfinite = result.nonfinite;
         const outcome = recordValidation(state, { stage, epoch: state.epoch }, val[config.early_stop_metric]);
@@ -243,8 +243,8 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
   }
 
   if (!state.diverged && await exists(`${outDir}/best/manifest.json`)) await loadWeights(model, `${outDir}/best`);
-  const val = state.diverged ? null : evaluateSplit(ctx, "val");
-  const test = state.diverged ? null : evaluateSplit(ctx, "test");
+  const val = state.diverged ? null : await evaluateSplit(ctx, "val");
+  const test = state.diverged ? null : await evaluateSplit(ctx, "test");
   if (nan === null) {
     const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
     const layout = layoutBatch ? batchLayout(layoutBatch, config) : emptyLayout(config);
