@@ -106,3 +106,23 @@ Deno.test("checkpoint: mismatches are user errors naming the file and the proble
     for (const m of [small, wide, deeper, mf]) m.dispose();
   });
 });
+
+Deno.test("checkpoint: a non-finite weight in the file is a user error naming the file, the tensor and the element", async () => {
+  await onBackend("cpu", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, "w");
+    const model = build({ model: "sasrec" }, 1);
+    await saveWeights(model, path);
+    const manifest = await readManifest(path);
+    const entry = manifest.variables[1];
+    const values = new Float32Array((await Deno.readFile(join(path, WEIGHTS_FILE))).buffer);
+    values[entry.offset + 3] = NaN;
+    await Deno.writeFile(join(path, WEIGHTS_FILE), new Uint8Array(values.buffer));
+    await assert.rejects(loadWeights(model, path), (e: Error) => {
+      assert.ok(e instanceof UserError);
+      assert.equal(e.message, `${join(path, WEIGHTS_FILE)}: ${entry.name} element 3 is NaN; expected finite weights`);
+      return true;
+    });
+    model.dispose();
+  });
+});

@@ -109,6 +109,7 @@ export async function loadWeights(model: Recommender, dir: string): Promise<void
   if (problems.length > 0) throw new UserError(`${manifestPath}: does not match the model: ${problems.join("; ")}`);
 
   const values = await readValues(dir, total);
+  requireFinite(values, manifest, dir);
   for (const [v, offset] of placed) {
     tf.tidy(() => v.assign(tf.tensor(values.subarray(offset, offset + v.size), v.shape)));
   }
@@ -123,6 +124,18 @@ async function readValues(dir: string, total: number): Promise<Float32Array> {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
+/**
+ * Throws a `UserError` naming the file, the tensor and the element when `values` holds NaN or ±Infinity: a run never
+ * saves such weights (the NaN guard skips or patches non-finite updates), so they mean a damaged or foreign file.
+ */
+function requireFinite(values: Float32Array, manifest: WeightsManifest, dir: string): void {
+  const bad = values.findIndex((x) => !Number.isFinite(x));
+  if (bad < 0) return;
+  const entry = manifest.variables.findLast((e) => e.offset <= bad);
+  const where = entry ? `${entry.name} element ${bad - entry.offset}` : `float ${bad}`;
+  throw new UserError(`${join(dir, WEIGHTS_FILE)}: ${where} is ${values[bad]}; expected finite weights`);
+}
+
 /** Reads tensors written by `saveTensors` under `owner`; the caller owns (and disposes) them. */
 export async function loadTensors(dir: string, owner: string): Promise<Record<string, tf.Tensor>> {
   const manifest = await readManifest(dir);
@@ -131,6 +144,7 @@ export async function loadTensors(dir: string, owner: string): Promise<Record<st
   }
   const total = manifest.variables.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
   const values = await readValues(dir, total);
+  requireFinite(values, manifest, dir);
   return Object.fromEntries(manifest.variables.map((e) => {
     const size = e.shape.reduce((a, b) => a * b, 1);
     return [e.name, tf.tensor(values.slice(e.offset, e.offset + size), e.shape)];

@@ -43,9 +43,36 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
   return bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/** Why a filesystem call failed, in words, for the errors the user can fix; undefined for any other error. */
+export function fsReason(err: unknown): string | undefined {
+  if (err instanceof Deno.errors.NotADirectory) return "a component of the path is a file, not a directory";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.AlreadyExists) return "already exists";
+  if (err instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (err instanceof Deno.errors.IsADirectory) return "is a directory";
+  const message = err instanceof Error ? err.message : "";
+  if (/No space left|os error 28\b/i.test(message)) return "no space left on device";
+  if (/Read-only file system|os error 30\b/i.test(message)) return "read-only file system";
+  if (/Disk quota exceeded|os error 122\b/i.test(message)) return "disk quota exceeded";
+  return undefined;
+}
+
 /**
- * Runs a CLI entry point: a help request prints its text and exits 0, user errors print one line `error: ...` and
- * exit 2, other errors keep their stack.
+ * A filesystem error no caller turned into a `UserError` (the safety net of `runMain`), as one line naming the path:
+ * Deno's "Not a directory (os error 20): mkdir '/a/b'" becomes "mkdir '/a/b': a component of the path is a file, not
+ * a directory"; undefined for other errors.
+ */
+export function fsErrorLine(err: unknown): string | undefined {
+  const reason = fsReason(err);
+  if (reason === undefined) return undefined;
+  const message = (err as Error).message;
+  const call = message.match(/\(os error \d+\):? (.+)$/)?.[1];
+  return `${call ?? message}: ${reason}`;
+}
+
+/**
+ * Runs a CLI entry point: a help request prints its text and exits 0, user errors (and filesystem errors the user
+ * can fix, `fsErrorLine`) print one line `error: ...` and exit 2, other errors keep their stack.
  */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
@@ -57,6 +84,11 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
     }
     if (err instanceof UserError) {
       console.error(`error: ${err.message.trim().replace(/\s*\n\s*/g, "; ")}`); // always one line
+      Deno.exit(2);
+    }
+    const fsLine = fsErrorLine(err);
+    if (fsLine !== undefined) {
+      console.error(`error: ${fsLine}`);
       Deno.exit(2);
     }
     throw err;

@@ -4,21 +4,7 @@
  * `UserError`s that name the path and what failed.
  */
 import { basename, dirname, join } from "node:path";
-import { UserError } from "./errors.ts";
-
-/** Why a filesystem call failed, in words, for the errors the user can fix; undefined for any other error. */
-function fsReason(err: unknown): string | undefined {
-  if (err instanceof Deno.errors.NotADirectory) return "a component of the path is a file, not a directory";
-  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (err instanceof Deno.errors.AlreadyExists) return "already exists";
-  if (err instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (err instanceof Deno.errors.IsADirectory) return "is a directory";
-  const message = err instanceof Error ? err.message : "";
-  if (/No space left|os error 28\b/i.test(message)) return "no space left on device";
-  if (/Read-only file system|os error 30\b/i.test(message)) return "read-only file system";
-  if (/Disk quota exceeded|os error 122\b/i.test(message)) return "disk quota exceeded";
-  return undefined;
-}
+import { fsReason, UserError } from "./errors.ts";
 
 /**
  * Runs the filesystem operation `fn` on `path`; an error the user can fix (not a directory, permission denied,

@@ -272,4 +272,18 @@ export const DATA_ROWS: BadInput[] = [
     args: [...STATS_100K, ...sets("duplicate_ratings=keep")],
     expect: /duplicate_ratings/,
   },
+  {
+    name: "data_dir under a file (synthetic data would be generated there)",
+    files: { "afile": "not a directory\n" },
+    cli: "train",
+    args: ["--set", "data_dir={dir}/afile/data", "--out", "{dir}/out"],
+    expect: /^error: mkdir '\{dir\}\/afile\/data\/synthetic\/300x400': a component of the path is a file/,
+  },
+  {
+    name: "data_dir under a file (ML-100K files read there)",
+    files: { "afile": "not a directory\n" },
+    cli: "data",
+    args: ["stats", "--data-dir", "{dir}/afile", "--dataset", "ml-100k"],
+    expect: /'\{dir\}\/afile\/ml-100k\/u\.genre': a component of the path is a file/,
+  },
 ];
