@@ -146,7 +146,7 @@ Deno.test({
     assert.equal(raw.ratings.length, 100_000);
     assert.equal(raw.items.size, 1682);
     assert.equal(raw.users?.size, 943);
-    assert.deepEqual(raw.ratings[0], { user: 196, item: 242, rating: 3, timestamp: 881250949 });
+    assert.deepEqual(raw.ratings[0], { user: 196, item: 242, rating: 3, timestamp: 881250949, line: 1 });
     assert.deepEqual(raw.items.get(1), {
       id: 1,
       title: "Toy Story",

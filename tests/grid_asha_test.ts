@@ -211,7 +211,7 @@ Deno.test("asha: kill -9 of ablate in rung 1 and again in rung 2, then a rerun: 
 Deno.test("retries: a crashing cell resumes and succeeds; a failing one is retried max_failures times; counts in results.csv", async () => {
   await using dir = await tempDir();
   const text = (maxFailures: number) =>
-    `base: {dataset: synthetic}\naxes: {sasrec_num_heads: [1, 2, 3]}\nseeds: [1]\nmax_failures: ${maxFailures}\n`;
+    `base: {dataset: synthetic, sasrec_hidden_dim: 48}\naxes: {sasrec_num_heads: [1, 2, 3]}\nseeds: [1]\nmax_failures: ${maxFailures}\n`;
   await Deno.writeTextFile(`${dir.path}/retry.yaml`, text(2));
   const out = `${dir.path}/out`;
   const lines: string[] = [];

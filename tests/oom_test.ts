@@ -4,7 +4,9 @@ import { resolveConfig } from "../src/config/load.ts";
 import { explainOutOfMemory } from "../src/train/oom.ts";
 import { UserError } from "../src/util/errors.ts";
 
-const config = resolveConfig({ batch_size: 256, max_seq_len: 3000, num_negatives: 20 }, "test");
+// max_seq_len 3000 is past the schema bound (1024): an allocation failure can still happen inside the bounds, and the
+// message must name whatever the settings were.
+const config = { ...resolveConfig({ batch_size: 256, num_negatives: 20 }, "test"), max_seq_len: 3000 };
 const SETTINGS =
   "out of memory in the wasm backend at batch_size 256 x max_seq_len 3000 x hidden 64 x num_negatives 20 " +
   "(eval_batch_size 256, 3000 items, model sasrec): lower batch_size/max_seq_len/num_negatives/eval_batch_size";
