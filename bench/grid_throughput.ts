@@ -23,7 +23,7 @@ function loadAverage(): number {
 /** Runs the grid once with `workers` workers into a fresh directory under `tmp`; returns its wall seconds. */
 async function runGrid(grid: string, workers: number, tmp: string, dataDir: string): Promise<number> {
   const out = await Deno.makeTempDir({ dir: tmp, prefix: `w${workers}-` });
-  const args = ["run", "-A", ABLATE, "--grid", grid, "--out", out, "--workers", String(workers)];
+  const args = ["run", "-A", ABLATE, "run", "--grid", grid, "--out", out, "--workers", String(workers)];
   args.push("--set", `data_dir=${dataDir}`);
   const start = performance.now();
   const result = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).output();

@@ -25,7 +25,7 @@ for g in "${grids[@]}"; do
   commit=$(git rev-parse HEAD)
   git diff --quiet HEAD -- src configs || commit="$commit (with uncommitted changes)"
   echo "$commit" > "$out/$g/COMMIT"
-  "$deno" run -A src/cli/ablate.ts --grid "configs/grids/$g.yaml" --out "$out/$g" --workers "$workers"
-  "$deno" run -A src/cli/ablate.ts --summarize "$out/$g" > "$out/$g/summary.txt"
+  "$deno" run -A src/cli/ablate.ts run --grid "configs/grids/$g.yaml" --out "$out/$g" --workers "$workers"
+  "$deno" run -A src/cli/ablate.ts summarize "$out/$g" > "$out/$g/summary.txt"
   echo "== $g done in $(( $(date +%s) - start )) s"
 done

@@ -142,6 +142,7 @@ const COMMANDS = [
   ...[...Deno.readDirSync(`${ROOT}src/cli`)].map((e) => e.name).filter((n) => n !== "args.ts").sort()
     .map((n) => [`src/cli/${n}`]),
   ...["ml-100k", "synthetic", "stats", "llm"].map((sub) => ["src/cli/data.ts", sub]),
+  ...["run", "summarize", "run-task"].map((sub) => ["src/cli/ablate.ts", sub]),
   ["bench/bench.ts"],
 ];
 

@@ -137,7 +137,7 @@ Deno.test("asha: a run without validation records (Popularity) is valued by its 
 
 function ablate(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ABLATE, "--cell-script", FAKE_CELL, "--workers", "2", ...args],
+    args: ["run", "-A", ABLATE, ...args, "--cell-script", FAKE_CELL, "--workers", "2"],
     env: { FAKE_CELL_MS: "300", NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -176,13 +176,13 @@ Deno.test("asha: kill -9 of ablate in rung 1 and again in rung 2, then a rerun: 
   await using dir = await tempDir();
   const sweep = `${dir.path}/sweep.yaml`;
   await Deno.writeTextFile(sweep, ASHA_SWEEP);
-  const whole = await finish(ablate(["--grid", sweep, "--out", `${dir.path}/whole`]));
+  const whole = await finish(ablate(["run", "--grid", sweep, "--out", `${dir.path}/whole`]));
   assert.equal(whole.code, 0, whole.out);
   assert.match(whole.out, /epochs trained: 21 \(all cells, all rungs\)/);
   assert.match(whole.out, /stopped by early termination: 8 cells/);
 
   const broken = `${dir.path}/broken`;
-  const first = ablate(["--grid", sweep, "--out", broken]);
+  const first = ablate(["run", "--grid", sweep, "--out", broken]);
   await until(async () =>
     (await Deno.stat(`${broken}/runs`).then(() => true, () => false)) && await summaries(broken) >= 2
   );
@@ -190,13 +190,13 @@ Deno.test("asha: kill -9 of ablate in rung 1 and again in rung 2, then a rerun: 
   await first.output();
   assert.equal(await decidedRungs(broken), 0, "killed before rung 1 was decided");
 
-  const second = ablate(["--grid", sweep, "--out", broken]);
+  const second = ablate(["run", "--grid", sweep, "--out", broken]);
   await until(async () => await decidedRungs(broken) >= 1);
   Deno.kill(second.pid, "SIGKILL");
   await second.output();
   assert.ok(await decidedRungs(broken) < 2, "killed before rung 2 was decided");
 
-  const last = await finish(ablate(["--grid", sweep, "--out", broken]));
+  const last = await finish(ablate(["run", "--grid", sweep, "--out", broken]));
   assert.equal(last.code, 0, last.out);
   assert.equal(
     await Deno.readTextFile(`${broken}/results.csv`),

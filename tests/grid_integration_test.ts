@@ -26,6 +26,7 @@ Deno.test({
         "run",
         "-A",
         `${ROOT}src/cli/ablate.ts`,
+        "run",
         "--grid",
         `${ROOT}configs/grids/nan_ablation_smoke.yaml`,
         "--out",

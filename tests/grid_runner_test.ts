@@ -23,7 +23,7 @@ seeds: [1, 2]
 
 function ablate(args: string[], cellMs: number): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ABLATE, "--cell-script", FAKE_CELL, "--workers", "2", ...args],
+    args: ["run", "-A", ABLATE, ...args, "--cell-script", FAKE_CELL, "--workers", "2"],
     env: { FAKE_CELL_MS: String(cellMs), NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -75,18 +75,18 @@ Deno.test("runner: killed with SIGKILL mid-grid and restarted, it ends with a by
   await using dir = await tempDir();
   const gridPath = `${dir.path}/grid.yaml`;
   await Deno.writeTextFile(gridPath, MASK_LOSS_GRID);
-  const whole = await finish(ablate(["--grid", gridPath, "--out", `${dir.path}/whole`], 600));
+  const whole = await finish(ablate(["run", "--grid", gridPath, "--out", `${dir.path}/whole`], 600));
   assert.equal(whole.code, 0, whole.out);
 
   const broken = `${dir.path}/broken`;
-  const runner = ablate(["--grid", gridPath, "--out", broken], 600);
+  const runner = ablate(["run", "--grid", gridPath, "--out", broken], 600);
   while (await countSummaries(broken) < 2) await new Promise((r) => setTimeout(r, 50));
   Deno.kill(runner.pid, "SIGKILL");
   await runner.output();
   const doneAtKill = await countSummaries(broken);
   assert.ok(doneAtKill < 8, `kill came too late: ${doneAtKill} of 8 cells done`);
 
-  const again = await finish(ablate(["--grid", gridPath, "--out", broken], 600));
+  const again = await finish(ablate(["run", "--grid", gridPath, "--out", broken], 600));
   assert.equal(again.code, 0, again.out);
   const skipped = Number(again.out.match(/8 cells, (\d+) already done/)?.[1]);
   assert.ok(skipped >= 2, again.out);

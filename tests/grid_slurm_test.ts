@@ -23,6 +23,7 @@ function ablateArgs(executor: string, gridPath: string, out: string, extra: stri
     "run",
     "-A",
     `${ROOT}src/cli/ablate.ts`,
+    "run",
     "--grid",
     gridPath,
     "--out",

@@ -15,7 +15,7 @@ const ROWS: BadInput[] = [
         "axes: {sasrec_lr: {log_uniform: [0.01, 0.001]}}\n",
     },
     cli: "ablate",
-    args: ["--grid", "{dir}/sweep.yaml", "--out", "{dir}/out"],
+    args: ["run", "--grid", "{dir}/sweep.yaml", "--out", "{dir}/out"],
     expect: /^error: \{dir\}\/sweep\.yaml: axes\.sasrec_lr\.log_uniform: expected low < high, got \[0\.01, 0\.001\]$/,
   },
   {
@@ -25,14 +25,14 @@ const ROWS: BadInput[] = [
         "early_terminate: {type: asha, min_epochs: 2, reduction_factor: 2, max_epochs: 12}\n",
     },
     cli: "ablate",
-    args: ["--grid", "{dir}/sweep.yaml", "--out", "{dir}/out"],
+    args: ["run", "--grid", "{dir}/sweep.yaml", "--out", "{dir}/out"],
     expect: /^error: \{dir\}\/sweep\.yaml: early_terminate\.max_epochs: expected min_epochs x reduction_factor\^k/,
   },
   {
     name: "ablate: an output directory held by a live runner",
     files: { "grid.yaml": "base: {dataset: synthetic}\nseeds: [1]\naxes: {loss: [bce]}\n", "out/runner.json": init },
     cli: "ablate",
-    args: ["--grid", "{dir}/grid.yaml", "--out", "{dir}/out"],
+    args: ["run", "--grid", "{dir}/grid.yaml", "--out", "{dir}/out"],
     expect: /^error: \{dir\}\/out: another runner \(pid 1\) is working on this directory$/,
   },
   {

@@ -108,8 +108,8 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
   assert.ok(md.includes("| sasrec | 3 | 0.00 | 1.6000 ± 0.4968 | 0.8000 ± 0.2484 | 0.4000 ± 0.1242 |"), md);
   assert.ok(md.includes("| torch | 1 | 1.00 | - | - | - |"), md);
   assert.ok(md.includes("| safe | 1 | 0.00 | 0.5000 ± ? | 0.2500 ± ? | 0.1250 ± ? |"), md);
-  assert.ok(md.includes("deno task ablate --grid configs/grids/models.yaml --out runs/results/models"), md);
-  assert.ok(md.includes("deno task ablate --grid configs/grids/nan.yaml --out runs/results/nan"), md);
+  assert.ok(md.includes("deno task ablate run --grid configs/grids/models.yaml --out runs/results/models"), md);
+  assert.ok(md.includes("deno task ablate run --grid configs/grids/nan.yaml --out runs/results/nan"), md);
   assert.ok(md.includes("model pop -> sasrec changes the NaN rate by +0.00 and test NDCG@10 by +0.6000."), md);
   assert.ok(
     md.includes(

@@ -42,41 +42,63 @@ function slurmResources(grid: Grid, values: Record<string, unknown>): SlurmResou
   throw new UserError(`${source}: ${issue.message}`);
 }
 
-/** The command line of `deno task ablate` (three modes: a grid, `--summarize`, `--run-task`). */
+/** The command line of `deno task ablate`: one subcommand per mode. */
 export const ABLATE_SPEC: CommandSpec = {
   usage: "deno task ablate",
-  summary: "Runs an ablation grid of training runs (resumable), or summarizes one, or runs one Slurm array task.",
-  details: [
-    "deno task ablate --grid FILE --out DIR [--executor local|slurm] [--workers N] [--set k=v ...]\n" +
-    "  runs every unfinished cell of the grid (rerun the same command after an interruption), writes DIR/grid.json, " +
-    "DIR/runs/<id>/, DIR/results.csv, prints the summary and writes DIR/summary.{csv,json}.",
-    "deno task ablate --summarize DIR\n" +
-    "  rebuilds DIR/results.csv from the run directories, prints the summary and writes DIR/summary.{csv,json}.",
-    "deno task ablate --run-task CELLS --index I\n" +
-    "  runs cell I of a cells file (the body of a Slurm array task; written by the Slurm executor).",
-    "A grid file may also be a sweep: random search, early termination, retries (configs/README.md, Sweeps).",
-  ],
-  flags: {
-    grid: { type: "string", value: "FILE", description: "grid spec (configs/grids/*.yaml)" },
-    out: { type: "string", value: "DIR", description: "grid directory (runs/, results.csv, summary.*)" },
-    ...commonFlags("set", "backend"),
-    executor: { type: "string", choices: ["local", "slurm"], description: "where cells run (default local)" },
-    workers: { type: "int", value: "N", min: 1, description: "cells at a time (default: the CPU count)" },
-    "cell-script": {
-      type: "string",
-      value: "FILE",
-      description: "script run per cell instead of src/cli/train.ts (takes --config, --out, --resume)",
+  summary: "Ablation grids and sweeps: run one (resumable), summarize one, or run one Slurm array task.",
+  details: ["A grid file may also be a sweep: random search, early termination, retries (configs/README.md, Sweeps)."],
+  subcommands: {
+    run: {
+      usage: "deno task ablate run",
+      summary: "Run every unfinished cell of a grid or sweep (rerun the same command after an interruption).",
+      details: [
+        "Writes DIR/grid.json, DIR/runs/<id>/, DIR/results.csv, prints the summary and writes DIR/summary.{csv,json}. " +
+        "With --executor slurm the cells go out as one job array asking for the grid file's slurm: resources, which " +
+        "the Slurm flags below override.",
+      ],
+      flags: {
+        grid: {
+          type: "string",
+          value: "FILE",
+          description: "grid or sweep file (configs/grids/*.yaml)",
+          required: true,
+        },
+        out: {
+          type: "string",
+          value: "DIR",
+          description: "grid directory (runs/, results.csv, summary.*)",
+          required: true,
+        },
+        ...commonFlags("set", "backend"),
+        executor: { type: "string", choices: ["local", "slurm"], description: "where cells run (default local)" },
+        workers: { type: "int", value: "N", min: 1, description: "cells at a time (default: the CPU count)" },
+        "cell-script": {
+          type: "string",
+          value: "FILE",
+          description: "script run per cell instead of src/cli/train.ts (takes --config, --out, --resume)",
+        },
+        ...SLURM_FLAGS,
+      },
+      exitCodes: {
+        0: "every cell finished (completed, diverged, or stopped by early termination)",
+        1: "some cell failed or was interrupted",
+        2: "user error",
+        130: "interrupted (rerun the same command to continue)",
+      },
     },
-    summarize: { type: "string", value: "DIR", description: "mode: rebuild results.csv and the summary of DIR" },
-    "run-task": { type: "string", value: "CELLS", description: "mode: run one cell of a cells file (Slurm)" },
-    index: { type: "int", value: "I", min: 0, description: "the cell index for --run-task" },
-    ...SLURM_FLAGS,
-  },
-  exitCodes: {
-    0: "every cell finished (completed, diverged, or stopped by early termination)",
-    1: "some cell failed or was interrupted",
-    2: "user error",
-    130: "interrupted (rerun the same command to continue)",
+    summarize: {
+      usage: "deno task ablate summarize",
+      summary: "Rebuild DIR/results.csv from the run directories, print the summary, write DIR/summary.{csv,json}.",
+      positionals: [{ name: "DIR", description: "a grid directory written by `ablate run`" }],
+      exitCodes: { 0: "every cell has a final result", 1: "some cell failed or has none yet", 2: "user error" },
+    },
+    "run-task": {
+      usage: "deno task ablate run-task",
+      summary: "Run cell I of a cells file: the body of a Slurm array task (written by the Slurm executor).",
+      positionals: [{ name: "CELLS", description: "the cells file (DIR/slurm/cells-*.json)" }],
+      flags: { index: { type: "int", value: "I", min: 0, description: "the cell index", required: true } },
+      exitCodes: { 0: "the cell's process exited 0", 2: "user error" },
+    },
   },
 };
 
@@ -102,24 +124,18 @@ async function summarize(out: string, axes: Record<string, unknown[]>, rows: Res
 
 await runMain(async () => {
   const args = parseCli(ABLATE_SPEC, Deno.args);
-  const v = args.values as Record<string, string | undefined>;
-  const index = args.values.index as number | undefined;
-  if (v["run-task"] !== undefined) {
-    if (index === undefined) throw new UserError("--run-task needs --index; see deno task ablate --help");
-    Deno.exit(await runSlurmTask(v["run-task"], index));
-  }
-  if (v.summarize !== undefined) {
-    const out = resolve(v.summarize);
+  const [mode] = args.command;
+  if (mode === "run-task") Deno.exit(await runSlurmTask(args.positionals.CELLS, args.values.index as number));
+  if (mode === "summarize") {
+    const out = resolve(args.positionals.DIR);
     const record = await readGridRecord(out);
     Deno.exit(await summarize(out, record.axes, await writeResults(out, record.axes, record.cells)));
   }
-  if (v.grid === undefined || args.out === undefined) {
-    throw new UserError("ablate needs --grid FILE and --out DIR (or --summarize DIR); see deno task ablate --help");
-  }
-  const out = resolve(args.out);
+  const v = args.values as Record<string, string | undefined>;
+  const out = resolve(args.out!);
   await checkWritableDir(out, `--out ${args.out}`);
   const workers = args.values.workers as number | undefined ?? navigator.hardwareConcurrency;
-  const grid = await loadGrid(v.grid, args.sets);
+  const grid = await loadGrid(v.grid!, args.sets);
   const executors: Record<string, () => Executor> = {
     local: () => localExecutor(workers),
     slurm: () => slurmExecutor({ out, workers, resources: slurmResources(grid, args.values) }),

@@ -24,6 +24,8 @@ export interface FlagSpec {
   min?: number;
   /** Inclusive upper bound of an int/number flag. */
   max?: number;
+  /** The command cannot run without it (shown in the usage line; missing is a user error). */
+  required?: boolean;
 }
 
 /** One positional argument of a command. */
@@ -122,6 +124,13 @@ export function parseCli(spec: CommandSpec, args: string[]): ParsedArgs {
     return { ...parsed, command: [first, ...parsed.command] };
   }
   const { values, positionals } = scan(spec, args);
+  const missingFlag = Object.entries(spec.flags ?? {}).find(([name, flag]) =>
+    flag.required && values[name] === undefined
+  );
+  if (missingFlag) {
+    const [name, flag] = missingFlag;
+    throw new UserError(`${spec.usage}: missing --${name} ${valueName(flag)}; see ${spec.usage} --help`);
+  }
   const expected = spec.positionals ?? [];
   if (positionals.length > expected.length) throw strayPositional(spec, positionals[expected.length]);
   if (positionals.length < expected.length) {
@@ -253,7 +262,9 @@ export function helpText(spec: CommandSpec): string {
     lines.push("", `Run \`${spec.usage} <command> --help\` for the options of a command.`);
   } else {
     const positionals = (spec.positionals ?? []).map((p) => ` ${p.name}`).join("");
-    lines.push(`Usage: ${spec.usage}${positionals} [options]`, "", spec.summary);
+    const required = Object.entries(spec.flags ?? {}).filter(([, f]) => f.required)
+      .map(([name, f]) => ` --${name} ${valueName(f)}`).join("");
+    lines.push(`Usage: ${spec.usage}${positionals}${required} [options]`, "", spec.summary);
     for (const paragraph of spec.details ?? []) lines.push("", ...wrap(paragraph));
     if (spec.positionals?.length) {
       lines.push("", "Arguments:", ...table(spec.positionals.map((p) => [p.name, p.description])));

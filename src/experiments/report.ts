@@ -62,7 +62,7 @@ export function shownPath(path: string, root: string = Deno.cwd()): string {
 
 /** The command that (re)runs a grid into its directory, run from `root` (the repository root). */
 export function ablateCommand(grid: string, dir: string, root: string = Deno.cwd()): string {
-  return `deno task ablate --grid ${shownPath(grid, root)} --out ${shownPath(dir, root)}`;
+  return `deno task ablate run --grid ${shownPath(grid, root)} --out ${shownPath(dir, root)}`;
 }
 
 /** "mean ± half-width" with 4 decimals; "-" without a mean, "± ?" without an interval (fewer than two seeds). */

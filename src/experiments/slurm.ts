@@ -1,7 +1,7 @@
 /**
  * The Slurm executor: the pending cells go out as ONE job array
  * (`sbatch --parsable --array=0-(n-1)%workers -o DIR/slurm/%A_%a.out` plus the resources of slurm_resources.ts);
- * task i runs cell i of a cells file through `ablate.ts --run-task FILE --index i`, which runs the cell exactly as
+ * task i runs cell i of a cells file through `ablate.ts run-task FILE --index i`, which runs the cell exactly as
  * the local executor does (same log, same exit record). Tasks are requeueable: the time-limit warning signal makes
  * the task's shell stop the cell and requeue the task, and a task requeued or preempted by Slurm
  * (`SLURM_RESTART_COUNT` > 0) plans its cell again from its directory, so it continues from its last checkpoint.
@@ -104,7 +104,7 @@ export function slurmExecutor(options: SlurmOptions): Executor {
       const cellsFile = join(slurmDir, `cells-${Date.now()}.json`);
       await writeJsonAtomic(cellsFile, tasks);
       const script = join(slurmDir, "job.sh");
-      const argv = denoRun(ABLATE_SCRIPT, ["--run-task", cellsFile, "--index"]).map(quote).join(" ");
+      const argv = denoRun(ABLATE_SCRIPT, ["run-task", cellsFile, "--index"]).map(quote).join(" ");
       await writeFileAtomic(script, jobScript(argv));
       const submitted = await slurmCommand("sbatch", [
         "--parsable",

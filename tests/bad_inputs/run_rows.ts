@@ -127,7 +127,7 @@ export const RUN_ROWS: BadInput[] = [
     name: "ablate --out names a file",
     files: { "g.yaml": "axes:\n  seed: [1]\n", "out": "a file\n" },
     cli: "ablate",
-    args: ["--grid", "{dir}/g.yaml", "--out", "{dir}/out"],
+    args: ["run", "--grid", "{dir}/g.yaml", "--out", "{dir}/out"],
     expect: /--out \{dir\}\/out: \{dir\}\/out is a file, expected a directory/,
   },
   {
