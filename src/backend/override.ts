@@ -21,6 +21,7 @@ export interface WasmBackend {
     HEAP32: Int32Array;
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
+    _free(offset: number): void;
     _BatchMatMul(
       aId: number,
       aShape: number,
@@ -84,4 +85,9 @@ export function registerOverride(config: tf.KernelConfig): void {
 /** Lets the overrides take the inputs they handle (`true`, the default) or routes everything to the stock kernels. */
 export function setFastKernels(enabled: boolean): void {
   fastEnabled = enabled;
+}
+
+/** Whether the overrides (and this project's custom wasm kernels, whose callers check this) are on. */
+export function fastKernelsEnabled(): boolean {
+  return fastEnabled;
 }

@@ -7,9 +7,13 @@
  *   caller a timeline mask to re-zero pad positions after each block: never NaN, whatever the padding.
  * The mask is additive and built once per batch (no where/broadcastTo), and the attention core has a hand-written
  * backward (perf-facts §3); a probe that watches gradients gets the plain autodiff path so it sees every op.
+ * On wasm, the safe mode runs the tiled causal attention kernels instead (src/backend/causal_attention.ts: only the
+ * tiles the mask leaves visible, same values, same dropout masks), except under a probe, which gets the path above.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dense, dropoutMask, type ForwardContext } from "./layers.ts";
+import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, type CausalAttentionAttrs } from "../backend/causal_attention.ts";
+import { fastKernelsEnabled } from "../backend/override.ts";
+import { Dense, dropoutMask, dropoutSeed, type ForwardContext } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
 import { tap } from "./probe.ts";
 
@@ -27,6 +31,9 @@ export interface SequenceMasks {
   rowKeep: tf.Tensor4D | null;
   /** Safe mode: [B, Tq, 1], 1 on item query positions and 0 on pads; null in torch mode. */
   timeline: tf.Tensor3D | null;
+  /** Safe mode: the same mask for the tiled kernel, as the position of each query row [B·Tq] and 1 on item keys
+   * [B·T]; null in torch mode. */
+  layout: { positions: Int32Array; items: Int32Array } | null;
 }
 
 /**
@@ -74,10 +81,12 @@ export function sequenceMasks(
   const v = maskValues(inputs, batchSize, seqLen, mode, queries);
   const queryRows = queries ? 1 : seqLen;
   const safe = mode === "safe";
+  const positions = Int32Array.from({ length: batchSize * queryRows }, (_, i) => queries?.[i] ?? i % seqLen);
   return {
     additive: tf.tensor4d(v.additive, [batchSize, 1, queryRows, seqLen]),
     rowKeep: safe ? tf.tensor4d(v.rowKeep, [batchSize, 1, queryRows, 1]) : null,
     timeline: safe ? tf.tensor3d(v.timeline, [batchSize, queryRows, 1]) : null,
+    layout: safe ? { positions, items: inputs.map((id) => id === 0 ? 0 : 1) } : null,
   };
 }
 
@@ -141,6 +150,45 @@ export function attentionCore(
   return attend(q, k, v) as tf.Tensor3D;
 }
 
+let tiledEnabled = true;
+
+/** Lets the safe mode use the tiled kernels on wasm (`true`, the default) or the tfjs path (A/B timings in bench/). */
+export function setTiledAttention(enabled: boolean): void {
+  tiledEnabled = enabled;
+}
+
+/** Whether `masks` go to the tiled kernels: safe mode, wasm backend, no probe, kernels switched on. */
+function useTiled(ctx: ForwardContext, masks: SequenceMasks): boolean {
+  return masks.layout !== null && !ctx.probe && tiledEnabled && fastKernelsEnabled() && tf.getBackend() === "wasm";
+}
+
+/**
+ * softmax(q kᵀ + mask) · v by the tiled kernels (src/backend/causal_attention.ts), with the backward kernel as its
+ * gradient: q [B·H, Tq, dk] already scaled, k, v [B·H, T, dk]; the mask and dropout come in `attrs`.
+ */
+export function tiledAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  attrs: CausalAttentionAttrs,
+): tf.Tensor3D {
+  const named = attrs as unknown as tf.NamedAttrMap;
+  const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    const [out, lse] = tf.engine().runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, named) as tf.Tensor[];
+    save([qs, ks, vs, out, lse]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, so, sl] = saved;
+        const inputs = { q: sq, k: sk, v: sv, out: so, lse: sl, dy };
+        return tf.engine().runKernel(CAUSAL_ATTENTION_GRAD, inputs, named) as tf.Tensor[];
+      },
+    };
+  });
+  return attend(q, k, v) as tf.Tensor3D;
+}
+
 /** [B, T, H·dk] -> [B·H, T, dk] */
 function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
   const [b, t, d] = x.shape;
@@ -188,11 +236,18 @@ export class MultiHeadSelfAttention {
     const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
     const k = splitHeads(this.k.apply(x), this.heads);
     const v = splitHeads(this.v.apply(x), this.heads);
-    const drop = dropoutMask(ctx, [batchSize, this.heads, queries.shape[1], seqLen], this.dropoutRate);
-    const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
     const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
-    const custom = !ctx.probe?.watchBackward;
-    const out = attentionCore(q, k, v, masks.additive, keep, this.heads, custom, report);
+    let out: tf.Tensor3D;
+    if (useTiled(ctx, masks)) {
+      const seed = dropoutSeed(ctx, this.dropoutRate); // the seed dropoutMask would draw: the same masks
+      const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - this.dropoutRate };
+      out = tiledAttention(q, k, v, { ...masks.layout!, heads: this.heads, ...dropout });
+    } else {
+      const drop = dropoutMask(ctx, [batchSize, this.heads, queries.shape[1], seqLen], this.dropoutRate);
+      const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
+      const custom = !ctx.probe?.watchBackward;
+      out = attentionCore(q, k, v, masks.additive, keep, this.heads, custom, report);
+    }
     return report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D);
   }
 }

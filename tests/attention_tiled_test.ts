@@ -1,0 +1,114 @@
+/**
+ * The tiled causal attention kernels (src/backend/causal_attention.ts) against the tfjs attention path
+ * (`attentionCore` with the additive mask and materialised dropout masks) on wasm: values and gradients, left and
+ * right padding, holes in the sequence, several tiles, dropout, one query row per sequence, and whole SASRec models
+ * (both paddings and norms) with the kernels switched on and off.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, TILE_ROWS } from "../src/backend/causal_attention.ts";
+import { attentionCore, sequenceMasks, setTiledAttention, tiledAttention } from "../src/models/attention.ts";
+import { bernoulliMultipliers } from "../src/models/layers.ts";
+import { SasRec } from "../src/models/sasrec.ts";
+import { Rng } from "../src/rng.ts";
+import { assertClose, onBackend } from "./helpers.ts";
+import { lossAndGrads, tinyConfig, trainBatch } from "./models_fixtures.ts";
+
+const [H, DK] = [2, 8];
+/** Longer than two tiles, so that tiles above the diagonal are skipped and the diagonal tile is partial. */
+const T = 2 * TILE_ROWS + 7;
+
+/** B = 4 rows of ids: left-padded, right-padded, a pad in the middle, all pads (every row fully masked). */
+function inputRows(): Int32Array {
+  const ids = new Int32Array(4 * T);
+  for (let s = 0; s < T; s++) {
+    if (s >= 20) ids[s] = 1 + s; // left padding, 20 pads
+    if (s < T - 9) ids[T + s] = 2 + s; // right padding, 9 pads
+    if (s !== TILE_ROWS + 3) ids[2 * T + s] = 3 + s; // one pad inside a tile
+  }
+  return ids;
+}
+
+/** Normal values of `shape` as a tensor. */
+function randn(rng: Rng, shape: [number, number, number]): tf.Tensor3D {
+  return tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape) as tf.Tensor3D;
+}
+
+/** Output and gradients (dq, dk, dv) of both paths for one case; `queries` picks one query row per sequence. */
+function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[]; plain: Float32Array[] } {
+  return tf.tidy(() => {
+    const inputs = inputRows(), b = 4, tq = queries ? 1 : T;
+    const masks = sequenceMasks(inputs, b, T, "safe", queries);
+    const rng = new Rng(3);
+    const [q, k, v] = [randn(rng, [b * H, tq, DK]), randn(rng, [b * H, T, DK]), randn(rng, [b * H, T, DK])];
+    const dOut = randn(rng, [b * H, tq, DK]);
+    const seed = 12345;
+    const drop = rate > 0 ? tf.tensor(bernoulliMultipliers(seed, b * H * tq * T, 1 - rate), [b, H, tq, T]) : null;
+    const keep = drop ? drop.mul(masks.rowKeep!) : masks.rowKeep;
+    const attrs = { ...masks.layout!, heads: H, seed, keep: 1 - rate };
+    const run = (f: (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor3D) => {
+      const { value, grads } = tf.valueAndGrads((qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
+        f(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D).mul(dOut).sum()
+      )([q, k, v]);
+      const out = f(q, k, v);
+      return [out, ...grads, value.div(tf.abs(value).add(1))].map((t) => t.dataSync() as Float32Array);
+    };
+    return {
+      tiled: run((qs, ks, vs) => tiledAttention(qs, ks, vs, attrs)),
+      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, masks.additive, keep, H, true)),
+    };
+  });
+}
+
+/** What `bothPaths` returns, in order (the loss relative to 1 + |loss|). */
+const PARTS = ["out", "dq", "dk", "dv", "loss"];
+
+Deno.test("tiled attention equals the tfjs path on wasm: values and gradients, paddings, holes, dropout", async () => {
+  await onBackend("wasm", () => {
+    for (const rate of [0, 0.3]) {
+      const { tiled, plain } = bothPaths(rate);
+      PARTS.forEach((part, i) => assertClose(tiled[i], plain[i], 2e-5, `rate ${rate} ${part}`));
+      // the all-pad sequence (slices 6, 7) attends nothing: output and gradients exactly 0
+      for (const i of [0, 1]) assert.deepEqual([...new Set(tiled[i].slice(6 * T * DK))], [0]);
+      assert.ok(tiled[0].slice(0, 6 * T * DK).some((x) => Math.abs(x) > 0.1), "other outputs are not all zero");
+    }
+  });
+});
+
+Deno.test("tiled attention from one query row per sequence equals the tfjs path", async () => {
+  await onBackend("wasm", () => {
+    const { tiled, plain } = bothPaths(0, Int32Array.from([T - 1, T - 10, TILE_ROWS + 3, T - 1]));
+    PARTS.forEach((part, i) => assertClose(tiled[i], plain[i], 2e-5, part));
+  });
+});
+
+Deno.test("SASRec with the tiled kernels equals the tfjs path: loss and every gradient, paddings x norms, dropout", async () => {
+  await onBackend("wasm", async () => {
+    const rng = new Rng(8);
+    const sequences = [40, 12, 75, 3].map((n) => Array.from({ length: n }, () => rng.int(1, 30)));
+    for (const padding of ["left", "right"] as const) {
+      for (const norm of ["pre", "post"] as const) {
+        const config = tinyConfig({ padding, norm, max_seq_len: T, sasrec_dropout: 0.2, attention_mask: "safe" });
+        const batch = trainBatch(sequences, { seqLen: T, numItems: 30, padding });
+        const run = async (tiled: boolean) => {
+          setTiledAttention(tiled);
+          const model = new SasRec(config, 30, new Rng(1));
+          try {
+            let result: ReturnType<typeof lossAndGrads> | undefined;
+            const profile = await tf.profile(() => void (result = lossAndGrads(model, batch)));
+            const used = [CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD].map((name) => profile.kernelNames.includes(name));
+            assert.deepEqual(used, [tiled, tiled], `tiled kernels ran: ${used}`);
+            return result!;
+          } finally {
+            model.dispose();
+            setTiledAttention(true);
+          }
+        };
+        const fast = await run(true), plain = await run(false);
+        const what = `${padding}/${norm}`;
+        assert.ok(Math.abs(fast.loss - plain.loss) <= 1e-4 * Math.abs(plain.loss), `${what} loss`);
+        for (const [name, g] of plain.grads) assertClose(fast.grads.get(name)!, g, 1e-4, `${what} ${name}`);
+      }
+    }
+  });
+});
