@@ -6,15 +6,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, TILE_ROWS } from "../src/backend/causal_attention.ts";
+import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, MIN_TILED_KEYS, TILE_ROWS } from "../src/backend/causal_attention.ts";
 import { attentionCore, sequenceMasks, setTiledAttention, tiledAttention } from "../src/models/attention.ts";
 import { bernoulliMultipliers } from "../src/models/layers.ts";
 import { SasRec } from "../src/models/sasrec.ts";
+import { statePositions } from "../src/models/sequence.ts";
+import type { Config } from "../src/config/schema.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, onBackend } from "./helpers.ts";
-import { lossAndGrads, tinyConfig, trainBatch } from "./models_fixtures.ts";
+import { evalBatch, lossAndGrads, take, tinyConfig, trainBatch } from "./models_fixtures.ts";
 
-const [H, DK] = [2, 8];
+/** dk above the tile's row count: the scratch holds [dk, rows], [keys, rows] and [keys, dk] tiles. */
+const [H, DK] = [2, TILE_ROWS + 3];
 /** Longer than two tiles, so that tiles above the diagonal are skipped and the diagonal tile is partial. */
 const T = 2 * TILE_ROWS + 7;
 
@@ -82,32 +85,78 @@ Deno.test("tiled attention from one query row per sequence equals the tfjs path"
   });
 });
 
+/** Loss and gradients of a tiny SASRec on `sequences` with the tiled kernels on or off; asserts which path ran. */
+async function sasrecRun(config: Config, sequences: number[][], tiled: boolean, expectTiled: boolean) {
+  const batch = trainBatch(sequences, { seqLen: config.max_seq_len, numItems: 30, padding: config.padding });
+  setTiledAttention(tiled);
+  const model = new SasRec(config, 30, new Rng(1));
+  try {
+    let result: ReturnType<typeof lossAndGrads> | undefined;
+    const profile = await tf.profile(() => void (result = lossAndGrads(model, batch)));
+    const used = [CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD].map((name) => profile.kernelNames.includes(name));
+    assert.deepEqual(used, [expectTiled, expectTiled], `tiled kernels ran: ${used}`);
+    return result!;
+  } finally {
+    model.dispose();
+    setTiledAttention(true);
+  }
+}
+
 Deno.test("SASRec with the tiled kernels equals the tfjs path: loss and every gradient, paddings x norms, dropout", async () => {
   await onBackend("wasm", async () => {
     const rng = new Rng(8);
-    const sequences = [40, 12, 75, 3].map((n) => Array.from({ length: n }, () => rng.int(1, 30)));
+    const seqLen = MIN_TILED_KEYS + 5;
+    const sequences = [40, 12, 140, 3].map((n) => Array.from({ length: n }, () => rng.int(1, 30)));
     for (const padding of ["left", "right"] as const) {
       for (const norm of ["pre", "post"] as const) {
-        const config = tinyConfig({ padding, norm, max_seq_len: T, sasrec_dropout: 0.2, attention_mask: "safe" });
-        const batch = trainBatch(sequences, { seqLen: T, numItems: 30, padding });
-        const run = async (tiled: boolean) => {
-          setTiledAttention(tiled);
-          const model = new SasRec(config, 30, new Rng(1));
-          try {
-            let result: ReturnType<typeof lossAndGrads> | undefined;
-            const profile = await tf.profile(() => void (result = lossAndGrads(model, batch)));
-            const used = [CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD].map((name) => profile.kernelNames.includes(name));
-            assert.deepEqual(used, [tiled, tiled], `tiled kernels ran: ${used}`);
-            return result!;
-          } finally {
-            model.dispose();
-            setTiledAttention(true);
-          }
-        };
-        const fast = await run(true), plain = await run(false);
+        const config = tinyConfig({ padding, norm, max_seq_len: seqLen, sasrec_dropout: 0.2, attention_mask: "safe" });
+        const fast = await sasrecRun(config, sequences, true, true);
+        const plain = await sasrecRun(config, sequences, false, false);
         const what = `${padding}/${norm}`;
         assert.ok(Math.abs(fast.loss - plain.loss) <= 1e-4 * Math.abs(plain.loss), `${what} loss`);
         for (const [name, g] of plain.grads) assertClose(fast.grads.get(name)!, g, 1e-4, `${what} ${name}`);
+      }
+    }
+  });
+});
+
+Deno.test("SASRec keeps the tfjs attention path below MIN_TILED_KEYS and in torch mode (its NaN rows)", async () => {
+  await onBackend("wasm", async () => {
+    const sequences = [[1, 2, 3], [4, 5, 6, 7, 8]];
+    await sasrecRun(tinyConfig({ max_seq_len: MIN_TILED_KEYS - 1, attention_mask: "safe" }), sequences, true, false);
+    const torch = tinyConfig({ max_seq_len: MIN_TILED_KEYS, attention_mask: "torch", padding: "left" });
+    const { loss } = await sasrecRun(torch, sequences, true, false);
+    assert.ok(Number.isNaN(loss), "torch mode: left-padded pad rows make the loss NaN, as before");
+  });
+});
+
+Deno.test("SASRec user states through the tiled kernels (last block on state rows only) equal the tfjs full pass", async () => {
+  await onBackend("wasm", async () => {
+    const seqLen = MIN_TILED_KEYS + 5;
+    const sequences = [[1, 2, 3, 4, 5, 6, 7], Array.from({ length: 150 }, (_, i) => 1 + (i % 29)), [3, 5, 7], [4]];
+    for (const padding of ["left", "right"] as const) {
+      for (const norm of ["pre", "post"] as const) {
+        const m = new SasRec(
+          tinyConfig({ padding, norm, max_seq_len: seqLen, attention_mask: "safe" }),
+          30,
+          new Rng(2),
+        );
+        const eb = evalBatch(sequences, { seqLen, padding });
+        const ctx = m.context(false);
+        let fast = new Float32Array() as Float32Array<ArrayBufferLike>;
+        const profile = await tf.profile(() => void (fast = take(m.userStates(ctx, eb.inputs, eb.batchSize, seqLen))));
+        assert.ok(profile.kernelNames.includes(CAUSAL_ATTENTION), "the tiled kernel ran");
+        setTiledAttention(false);
+        const hidden = m.encode(ctx, eb.inputs, eb.batchSize, seqLen);
+        const full = take(m.gatherPositions(hidden, statePositions(eb.inputs, eb.batchSize, seqLen, "last")));
+        setTiledAttention(true);
+        hidden.dispose();
+        m.dispose();
+        assertClose(fast, full, 1e-5, `${padding}/${norm}`);
+        assert.ok(
+          full.every(Number.isFinite) && full.some((x) => Math.abs(x) > 0.1),
+          `${padding}/${norm}: real values`,
+        );
       }
     }
   });

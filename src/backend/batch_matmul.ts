@@ -8,7 +8,7 @@
  * Products whose slices are too small to amortise the per-slice calls go to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
+import { heapView, type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
 
 /** Slices with fewer multiply-adds than this go to the stock kernel (the per-slice calls would cost more). */
 export const MIN_SLICE_MACS = 4096;
@@ -49,13 +49,6 @@ function swapLastAxes(backend: WasmBackend, x: tf.TensorInfo, batch: number, row
   return transpose({ inputs: { x: x3 }, backend: kernelBackend, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
 }
 
-/** Registers a tensor id for `count` floats at byte `offset` of the heap, for the C++ side only. */
-function view(backend: WasmBackend, offset: number, count: number): number {
-  const id = backend.dataIdNextNumber++;
-  backend.wasm.tfjs.registerTensor(id, count, offset);
-  return id;
-}
-
 /**
  * out[m, n] = a[m, k] @ b[k, n] by one XNNPACK product on row-major float32 matrices at byte offsets of the wasm heap
  * (inside tensors or scratch memory; `out` must not overlap the operands). May grow the heap: re-read heap views after.
@@ -75,9 +68,8 @@ export function heapMatMul(
     shapeScratch.set(backend, scratch);
   }
   backend.wasm.HEAP32.set([1, m, k, 1, k, n], scratch / 4);
-  const idA = view(backend, offsetA, m * k),
-    idB = view(backend, offsetB, k * n),
-    idOut = view(backend, offsetOut, m * n);
+  const idA = heapView(backend, offsetA, m * k), idB = heapView(backend, offsetB, k * n);
+  const idOut = heapView(backend, offsetOut, m * n);
   backend.wasm._BatchMatMul(idA, scratch, 3, idB, scratch + 12, 3, 0, 0, idOut);
   // Unregistering also drops the XNNPACK operator cached on idB (it holds b's packed copy).
   for (const id of [idA, idB, idOut]) backend.wasm.tfjs.disposeData(id);

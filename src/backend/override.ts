@@ -33,8 +33,20 @@ export interface WasmBackend {
       transposeB: number,
       outId: number,
     ): void;
+    /** XNNPACK softmax over the last axis of [batch, channels] (operators cached by channel count). */
+    _Softmax(xId: number, outId: number, channels: number, batch: number): void;
     tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
   };
+}
+
+/**
+ * Registers a tensor id for `count` floats at byte `offset` of the heap, for the C++ side only (a view into another
+ * buffer or scratch memory; unregister with `backend.wasm.tfjs.disposeData(id)`, which frees nothing).
+ */
+export function heapView(backend: WasmBackend, offset: number, count: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, count, offset);
+  return id;
 }
 
 /** The kernel's backend as the wasm backend. */

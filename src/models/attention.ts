@@ -8,10 +8,16 @@
  * The mask is additive and built once per batch (no where/broadcastTo), and the attention core has a hand-written
  * backward (perf-facts §3); a probe that watches gradients gets the plain autodiff path so it sees every op.
  * On wasm, the safe mode runs the tiled causal attention kernels instead (src/backend/causal_attention.ts: only the
- * tiles the mask leaves visible, same values, same dropout masks), except under a probe, which gets the path above.
+ * tiles the mask leaves visible, same values, same dropout masks) for sequences of at least `MIN_TILED_KEYS`, except
+ * under a probe, which gets the path above.
  */
 import * as tf from "@tensorflow/tfjs";
-import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, type CausalAttentionAttrs } from "../backend/causal_attention.ts";
+import {
+  CAUSAL_ATTENTION,
+  CAUSAL_ATTENTION_GRAD,
+  type CausalAttentionAttrs,
+  MIN_TILED_KEYS,
+} from "../backend/causal_attention.ts";
 import { fastKernelsEnabled } from "../backend/override.ts";
 import { Dense, dropoutMask, dropoutSeed, type ForwardContext } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
@@ -157,9 +163,11 @@ export function setTiledAttention(enabled: boolean): void {
   tiledEnabled = enabled;
 }
 
-/** Whether `masks` go to the tiled kernels: safe mode, wasm backend, no probe, kernels switched on. */
-function useTiled(ctx: ForwardContext, masks: SequenceMasks): boolean {
-  return masks.layout !== null && !ctx.probe && tiledEnabled && fastKernelsEnabled() && tf.getBackend() === "wasm";
+/** Whether attention over `keys` positions under `masks` goes to the tiled kernels: safe mode, wasm backend, no
+ * probe, kernels switched on, at least `MIN_TILED_KEYS` keys (shorter ones measured faster on the tfjs path). */
+function useTiled(ctx: ForwardContext, masks: SequenceMasks, keys: number): boolean {
+  if (masks.layout === null || ctx.probe || keys < MIN_TILED_KEYS) return false;
+  return tiledEnabled && fastKernelsEnabled() && tf.getBackend() === "wasm";
 }
 
 /**
@@ -175,13 +183,13 @@ export function tiledAttention(
   const named = attrs as unknown as tf.NamedAttrMap;
   const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    const [out, lse] = tf.engine().runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, named) as tf.Tensor[];
-    save([qs, ks, vs, out, lse]);
+    const out = tf.engine().runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, named) as tf.Tensor3D;
+    save([qs, ks, vs, out]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, so, sl] = saved;
-        const inputs = { q: sq, k: sk, v: sv, out: so, lse: sl, dy };
+        const [sq, sk, sv, so] = saved;
+        const inputs = { q: sq, k: sk, v: sv, out: so, dy };
         return tf.engine().runKernel(CAUSAL_ATTENTION_GRAD, inputs, named) as tf.Tensor[];
       },
     };
@@ -238,7 +246,7 @@ export class MultiHeadSelfAttention {
     const v = splitHeads(this.v.apply(x), this.heads);
     const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
     let out: tf.Tensor3D;
-    if (useTiled(ctx, masks)) {
+    if (useTiled(ctx, masks, seqLen)) {
       const seed = dropoutSeed(ctx, this.dropoutRate); // the seed dropoutMask would draw: the same masks
       const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - this.dropoutRate };
       out = tiledAttention(q, k, v, { ...masks.layout!, heads: this.heads, ...dropout });
