@@ -3,7 +3,7 @@
  * configured backend (wasm by default), one JSON line per case, plus the PyTorch reference (bench/sasrec_torch.py)
  * at the two SASRec shapes and the tfjs/PyTorch ratios. `--compare` adds, for each case, the stock wasm kernels and
  * the overrides of src/backend alternated round-robin in one process (the machine is shared, so only alternated
- * timings compare).
+ * timings compare), and the tfjs attention path against the tiled attention kernels (bench/attention.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
@@ -24,6 +24,7 @@ import { epochRng } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { median } from "../src/util/stats.ts";
+import { attentionCase, compareAttention } from "./attention.ts";
 import { type BenchRecord, measure, type RunCounts } from "./measure.ts";
 
 /** ML-100K's item id count (ids 1..1682 plus the padding row). */
@@ -203,6 +204,9 @@ interface CaseEntry {
 }
 
 const TORCH_ITEMS = ML100K_ITEMS + 1;
+/** The attention cores of the l50 and l200 steps (dropout as in their configs). */
+const ATTN_L50 = { batch: 128, len: 50, heads: 2, dk: 32, dropout: 0.2 };
+const ATTN_L200 = { batch: 128, len: 200, heads: 1, dk: 50, dropout: 0.2 };
 
 /** Every case by short name (`--only`, bench/profile.ts), in run order. */
 export const CASES: Record<string, CaseEntry> = {
@@ -212,6 +216,8 @@ export const CASES: Record<string, CaseEntry> = {
   eval: { make: () => evalFull("eval_full_ml100k", L50_SETS), long: true },
   eval200: { make: () => evalFull("eval_full_ml100k_l200", []), long: true },
   epoch: { make: sasrecEpoch, long: true },
+  attn50: { make: () => attentionCase("attention_core_b128_l50_h2_dk32", ATTN_L50) },
+  attn200: { make: () => attentionCase("attention_core_b128_l200_h1_dk50", ATTN_L200) },
 };
 
 /** Runs a case and prints its record. */
@@ -290,7 +296,10 @@ async function main() {
     let tfjsMs: number;
     try {
       tfjsMs = report(c, entry.long ? long : steps).median_ms;
-      if (values.compare && backend === "wasm") compareKernels(c, entry.long ? long : steps);
+      if (values.compare && backend === "wasm") {
+        compareKernels(c, entry.long ? long : steps);
+        compareAttention(c, entry.long ? long : steps);
+      }
     } finally {
       c.dispose();
     }

@@ -88,7 +88,7 @@ Deno.test("tiled attention from one query row per sequence equals the tfjs path"
 /** Loss and gradients of a tiny SASRec on `sequences` with the tiled kernels on or off; asserts which path ran. */
 async function sasrecRun(config: Config, sequences: number[][], tiled: boolean, expectTiled: boolean) {
   const batch = trainBatch(sequences, { seqLen: config.max_seq_len, numItems: 30, padding: config.padding });
-  setTiledAttention(tiled);
+  setTiledAttention(tiled ? "auto" : "never");
   const model = new SasRec(config, 30, new Rng(1));
   try {
     let result: ReturnType<typeof lossAndGrads> | undefined;
@@ -98,7 +98,7 @@ async function sasrecRun(config: Config, sequences: number[][], tiled: boolean, 
     return result!;
   } finally {
     model.dispose();
-    setTiledAttention(true);
+    setTiledAttention("auto");
   }
 }
 
@@ -146,10 +146,10 @@ Deno.test("SASRec user states through the tiled kernels (last block on state row
         let fast = new Float32Array() as Float32Array<ArrayBufferLike>;
         const profile = await tf.profile(() => void (fast = take(m.userStates(ctx, eb.inputs, eb.batchSize, seqLen))));
         assert.ok(profile.kernelNames.includes(CAUSAL_ATTENTION), "the tiled kernel ran");
-        setTiledAttention(false);
+        setTiledAttention("never");
         const hidden = m.encode(ctx, eb.inputs, eb.batchSize, seqLen);
         const full = take(m.gatherPositions(hidden, statePositions(eb.inputs, eb.batchSize, seqLen, "last")));
-        setTiledAttention(true);
+        setTiledAttention("auto");
         hidden.dispose();
         m.dispose();
         assertClose(fast, full, 1e-5, `${padding}/${norm}`);

@@ -156,18 +156,23 @@ export function attentionCore(
   return attend(q, k, v) as tf.Tensor3D;
 }
 
-let tiledEnabled = true;
+/** When the safe mode uses the tiled kernels on wasm: from `MIN_TILED_KEYS` keys (`auto`, the default), always, or
+ * never (the tfjs path; A/B timings in bench/). */
+export type TiledMode = "auto" | "always" | "never";
 
-/** Lets the safe mode use the tiled kernels on wasm (`true`, the default) or the tfjs path (A/B timings in bench/). */
-export function setTiledAttention(enabled: boolean): void {
-  tiledEnabled = enabled;
+let tiledMode: TiledMode = "auto";
+
+/** Sets when the tiled kernels run (see `TiledMode`). */
+export function setTiledAttention(mode: TiledMode): void {
+  tiledMode = mode;
 }
 
 /** Whether attention over `keys` positions under `masks` goes to the tiled kernels: safe mode, wasm backend, no
- * probe, kernels switched on, at least `MIN_TILED_KEYS` keys (shorter ones measured faster on the tfjs path). */
+ * probe, kernels switched on, and the `TiledMode` (auto: at least `MIN_TILED_KEYS` keys; fewer measured faster on
+ * the tfjs path). */
 function useTiled(ctx: ForwardContext, masks: SequenceMasks, keys: number): boolean {
-  if (masks.layout === null || ctx.probe || keys < MIN_TILED_KEYS) return false;
-  return tiledEnabled && fastKernelsEnabled() && tf.getBackend() === "wasm";
+  if (masks.layout === null || ctx.probe || tiledMode === "never" || !fastKernelsEnabled()) return false;
+  return tf.getBackend() === "wasm" && (tiledMode === "always" || keys >= MIN_TILED_KEYS);
 }
 
 /**
@@ -195,6 +200,32 @@ export function tiledAttention(
     };
   });
   return attend(q, k, v) as tf.Tensor3D;
+}
+
+/**
+ * Attention of q [B·H, Tq, dk] (already scaled) over k, v [B·H, T, dk] under `masks`, with attention-probability
+ * dropout at `rate` drawn from `ctx`: the tiled kernels where `useTiled` says so, else `attentionCore` (autodiff
+ * under a probe that watches gradients). Both draw one dropout seed, so the masks and the seed stream are the same.
+ */
+export function causalAttention(
+  ctx: ForwardContext,
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  masks: SequenceMasks,
+  heads: number,
+  rate: number,
+  report: Tap = (_op, t) => t,
+): tf.Tensor3D {
+  const [bh, queryRows] = q.shape, seqLen = k.shape[1];
+  if (useTiled(ctx, masks, seqLen)) {
+    const seed = dropoutSeed(ctx, rate); // the seed dropoutMask would draw
+    const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - rate };
+    return tiledAttention(q, k, v, { ...masks.layout!, heads, ...dropout });
+  }
+  const drop = dropoutMask(ctx, [bh / heads, heads, queryRows, seqLen], rate);
+  const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
+  return attentionCore(q, k, v, masks.additive, keep, heads, !ctx.probe?.watchBackward, report);
 }
 
 /** [B, T, H·dk] -> [B·H, T, dk] */
@@ -239,23 +270,12 @@ export class MultiHeadSelfAttention {
    * reported as a non-finite value), `softmax` (masked probabilities), `out`.
    */
   apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string, queries = x): tf.Tensor3D {
-    const [batchSize, seqLen] = x.shape;
     const scale = 1 / Math.sqrt(this.dim / this.heads);
     const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
     const k = splitHeads(this.k.apply(x), this.heads);
     const v = splitHeads(this.v.apply(x), this.heads);
     const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
-    let out: tf.Tensor3D;
-    if (useTiled(ctx, masks, seqLen)) {
-      const seed = dropoutSeed(ctx, this.dropoutRate); // the seed dropoutMask would draw: the same masks
-      const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - this.dropoutRate };
-      out = tiledAttention(q, k, v, { ...masks.layout!, heads: this.heads, ...dropout });
-    } else {
-      const drop = dropoutMask(ctx, [batchSize, this.heads, queries.shape[1], seqLen], this.dropoutRate);
-      const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
-      const custom = !ctx.probe?.watchBackward;
-      out = attentionCore(q, k, v, masks.additive, keep, this.heads, custom, report);
-    }
+    const out = causalAttention(ctx, q, k, v, masks, this.heads, this.dropoutRate, report);
     return report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D);
   }
 }
