@@ -102,17 +102,30 @@ async function sasrecRun(config: Config, sequences: number[][], tiled: boolean, 
   }
 }
 
+/** Every padding x norm with dropout 0.2, and without dropout for two of them. */
+const PADDING_NORM_DROPOUT = [
+  ...(["left", "right"] as const).flatMap((p) => (["pre", "post"] as const).map((n) => [p, n, 0.2] as const)),
+  ["left", "pre", 0],
+  ["right", "post", 0],
+] as const;
+
 Deno.test("SASRec with the tiled kernels equals the tfjs path: loss and every gradient, paddings x norms, dropout", async () => {
   await onBackend("wasm", async () => {
     const rng = new Rng(8);
     const seqLen = MIN_TILED_KEYS + 5;
     const sequences = [40, 12, 140, 3].map((n) => Array.from({ length: n }, () => rng.int(1, 30)));
-    for (const padding of ["left", "right"] as const) {
-      for (const norm of ["pre", "post"] as const) {
-        const config = tinyConfig({ padding, norm, max_seq_len: seqLen, sasrec_dropout: 0.2, attention_mask: "safe" });
+    for (const [padding, norm, dropout] of PADDING_NORM_DROPOUT) {
+      {
+        const config = tinyConfig({
+          padding,
+          norm,
+          max_seq_len: seqLen,
+          sasrec_dropout: dropout,
+          attention_mask: "safe",
+        });
         const fast = await sasrecRun(config, sequences, true, true);
         const plain = await sasrecRun(config, sequences, false, false);
-        const what = `${padding}/${norm}`;
+        const what = `${padding}/${norm}/dropout ${dropout}`;
         assert.ok(Math.abs(fast.loss - plain.loss) <= 1e-4 * Math.abs(plain.loss), `${what} loss`);
         for (const [name, g] of plain.grads) assertClose(fast.grads.get(name)!, g, 1e-4, `${what} ${name}`);
       }
@@ -159,5 +172,20 @@ Deno.test("SASRec user states through the tiled kernels (last block on state row
         );
       }
     }
+  });
+});
+
+Deno.test("the tiled kernels leave no tensors or backend buffers behind (forward and backward, with dropout)", async () => {
+  await onBackend("wasm", () => {
+    const masks = sequenceMasks(inputRows(), 4, T, "safe");
+    const attrs = { ...masks.layout!, heads: H, seed: 1, keep: 0.8 };
+    const rng = new Rng(4);
+    const [q, k, v] = [0, 1, 2].map(() => randn(rng, [4 * H, T, DK]));
+    const [tensors, buffers] = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
+    const attend = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tiledAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, attrs).sum();
+    tf.tidy(() => tf.grads(attend)([q, k, v]).forEach((g) => g.dataSync()));
+    assert.deepEqual([tf.memory().numTensors, tf.engine().backend.numDataIds()], [tensors, buffers]);
+    tf.dispose([q, k, v, masks.additive, masks.rowKeep!, masks.timeline!]);
   });
 });
