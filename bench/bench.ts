@@ -1,5 +1,6 @@
 /**
- * `deno task bench`: training-step, evaluation and epoch timings on the configured backend, one JSON line per case.
+ * `deno task bench`: training-step, evaluation and epoch timings on the configured backend, one JSON line per case
+ * (`--compare` also alternates the tfjs attention path with the tiled kernels, bench/attention.ts).
  * Usage and flags: `BENCH_SPEC` (`deno task bench --help`).
  */
 import * as tf from "@tensorflow/tfjs";
@@ -21,6 +22,7 @@ import { trainStep } from "../src/train/step.ts";
 import { type CommandSpec, commonFlags, parseCli } from "../src/cli/args.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { median } from "../src/util/stats.ts";
+import { attentionCase, compareAttention } from "./attention.ts";
 import { type BenchRecord, measure, type RunCounts } from "./measure.ts";
 
 /** ML-100K's item id count (ids 1..1682 plus the padding row). */
@@ -200,6 +202,9 @@ interface CaseEntry {
 }
 
 const TORCH_ITEMS = ML100K_ITEMS + 1;
+/** The attention cores of the l50 and l200 steps (dropout as in their configs). */
+const ATTN_L50 = { batch: 128, len: 50, heads: 2, dk: 32, dropout: 0.2 };
+const ATTN_L200 = { batch: 128, len: 200, heads: 1, dk: 50, dropout: 0.2 };
 
 /** Every case by short name (`--only`, bench/profile.ts), in run order. */
 export const CASES: Record<string, CaseEntry> = {
@@ -209,6 +214,8 @@ export const CASES: Record<string, CaseEntry> = {
   eval: { make: () => evalFull("eval_full_ml100k", L50_SETS), long: true },
   eval200: { make: () => evalFull("eval_full_ml100k_l200", []), long: true },
   epoch: { make: sasrecEpoch, long: true },
+  attn50: { make: () => attentionCase("attention_core_b128_l50_h2_dk32", ATTN_L50) },
+  attn200: { make: () => attentionCase("attention_core_b128_l200_h1_dk50", ATTN_L200) },
 };
 
 /** Runs a case and prints its record. */
@@ -305,7 +312,10 @@ async function main() {
     let tfjsMs: number;
     try {
       tfjsMs = (await report(c, entry.long ? long : steps)).median_ms;
-      if (values.compare && backend === "wasm") await compareKernels(c, entry.long ? long : steps);
+      if (values.compare && backend === "wasm") {
+        await compareKernels(c, entry.long ? long : steps);
+        await compareAttention(c, entry.long ? long : steps);
+      }
     } finally {
       c.dispose();
     }

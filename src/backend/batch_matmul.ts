@@ -8,7 +8,7 @@
  * Products whose slices are too small to amortise the per-slice calls go to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
+import { heapView, type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
 
 /** Slices with fewer multiply-adds than this go to the stock kernel (the per-slice calls would cost more). */
 export const MIN_SLICE_MACS = 4096;
@@ -49,11 +49,30 @@ function swapLastAxes(backend: WasmBackend, x: tf.TensorInfo, batch: number, row
   return transpose({ inputs: { x: x3 }, backend: kernelBackend, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
 }
 
-/** Registers a tensor id for `count` floats at byte `offset` of the heap, for the C++ side only. */
-function view(backend: WasmBackend, offset: number, count: number): number {
-  const id = backend.dataIdNextNumber++;
-  backend.wasm.tfjs.registerTensor(id, count, offset);
-  return id;
+/**
+ * out[m, n] = a[m, k] @ b[k, n] by one XNNPACK product on row-major float32 matrices at byte offsets of the wasm heap
+ * (inside tensors or scratch memory; `out` must not overlap the operands). May grow the heap: re-read heap views after.
+ */
+export function heapMatMul(
+  backend: WasmBackend,
+  offsetA: number,
+  offsetB: number,
+  offsetOut: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  let scratch = shapeScratch.get(backend);
+  if (scratch === undefined) {
+    scratch = backend.wasm._malloc(24);
+    shapeScratch.set(backend, scratch);
+  }
+  backend.wasm.HEAP32.set([1, m, k, 1, k, n], scratch / 4);
+  const idA = heapView(backend, offsetA, m * k), idB = heapView(backend, offsetB, k * n);
+  const idOut = heapView(backend, offsetOut, m * n);
+  backend.wasm._BatchMatMul(idA, scratch, 3, idB, scratch + 12, 3, 0, 0, idOut);
+  // Unregistering also drops the XNNPACK operator cached on idB (it holds b's packed copy).
+  for (const id of [idA, idB, idOut]) backend.wasm.tfjs.disposeData(id);
 }
 
 /** One operand of the per-slice products, laid out [batch, rows, cols] in `data`. */
@@ -74,23 +93,13 @@ function slicedProducts(backend: WasmBackend, left: Operand, right: Operand, out
   const out = backend.makeOutput([...outDims, m, n], "float32");
   const merged = size(right.dims) === 1 && size(left.dims) === batch;
   const rows = merged ? batch * m : m;
-  let scratch = shapeScratch.get(backend);
-  if (scratch === undefined) {
-    scratch = backend.wasm._malloc(24);
-    shapeScratch.set(backend, scratch);
-  }
-  backend.wasm.HEAP32.set([1, rows, k, 1, k, n], scratch / 4);
   const offsetL = backend.dataIdMap.get(left.data.dataId).memoryOffset;
   const offsetR = backend.dataIdMap.get(right.data.dataId).memoryOffset;
   const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
   const indexL = broadcastBatchIndex(left.dims, outDims), indexR = broadcastBatchIndex(right.dims, outDims);
   for (let s = 0; s < (merged ? 1 : batch); s++) {
-    const idL = view(backend, offsetL + indexL[s] * m * k * 4, rows * k);
-    const idR = view(backend, offsetR + indexR[s] * k * n * 4, k * n);
-    const idOut = view(backend, offsetOut + s * m * n * 4, rows * n);
-    backend.wasm._BatchMatMul(idL, scratch, 3, idR, scratch + 12, 3, 0, 0, idOut);
-    // Unregistering also drops the XNNPACK operator cached on idR (it holds right's packed copy).
-    for (const id of [idL, idR, idOut]) backend.wasm.tfjs.disposeData(id);
+    const a = offsetL + indexL[s] * m * k * 4, b = offsetR + indexR[s] * k * n * 4;
+    heapMatMul(backend, a, b, offsetOut + s * m * n * 4, rows, k, n);
   }
   return out;
 }

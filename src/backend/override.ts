@@ -21,6 +21,7 @@ export interface WasmBackend {
     HEAP32: Int32Array;
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
+    _free(offset: number): void;
     _BatchMatMul(
       aId: number,
       aShape: number,
@@ -32,8 +33,20 @@ export interface WasmBackend {
       transposeB: number,
       outId: number,
     ): void;
+    /** XNNPACK softmax over the last axis of [batch, channels] (operators cached by channel count). */
+    _Softmax(xId: number, outId: number, channels: number, batch: number): void;
     tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
   };
+}
+
+/**
+ * Registers a tensor id for `count` floats at byte `offset` of the heap, for the C++ side only (a view into another
+ * buffer or scratch memory; unregister with `backend.wasm.tfjs.disposeData(id)`, which frees nothing).
+ */
+export function heapView(backend: WasmBackend, offset: number, count: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, count, offset);
+  return id;
 }
 
 /** The kernel's backend as the wasm backend. */
@@ -84,4 +97,9 @@ export function registerOverride(config: tf.KernelConfig): void {
 /** Lets the overrides take the inputs they handle (`true`, the default) or routes everything to the stock kernels. */
 export function setFastKernels(enabled: boolean): void {
   fastEnabled = enabled;
+}
+
+/** Whether the overrides (and this project's custom wasm kernels, whose callers check this) are on. */
+export function fastKernelsEnabled(): boolean {
+  return fastEnabled;
 }

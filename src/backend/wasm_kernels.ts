@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastBatchMatMul } from "./batch_matmul.ts";
+import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
 import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
 import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
 
@@ -49,9 +50,14 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
   fastGreaterEqual,
 ];
 
-/** Registers every polyfill that the wasm backend does not already provide, and the overrides. Idempotent. */
+/** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against
+ * the tfjs attention path in tests/attention_tiled_test.ts). */
+export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [causalAttentionKernel, causalAttentionGradKernel];
+
+/** Registers every polyfill that the wasm backend does not already provide, the custom kernels and the overrides.
+ * Idempotent. */
 export function registerWasmPolyfills(): void {
-  for (const config of WASM_POLYFILLS) {
+  for (const config of [...WASM_POLYFILLS, ...WASM_CUSTOM_KERNELS]) {
     if (!tf.getKernel(config.kernelName, "wasm")) tf.registerKernel(config);
   }
   for (const config of WASM_OVERRIDES) registerOverride(config);

@@ -7,9 +7,19 @@
  *   caller a timeline mask to re-zero pad positions after each block: never NaN, whatever the padding.
  * The mask is additive and built once per batch (no where/broadcastTo), and the attention core has a hand-written
  * backward (perf-facts §3); a probe that watches gradients gets the plain autodiff path so it sees every op.
+ * On wasm, the safe mode runs the tiled causal attention kernels instead (src/backend/causal_attention.ts: only the
+ * tiles the mask leaves visible, same values, same dropout masks) for sequences of at least `MIN_TILED_KEYS`, except
+ * under a probe, which gets the path above.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dense, dropoutMask, type ForwardContext } from "./layers.ts";
+import {
+  CAUSAL_ATTENTION,
+  CAUSAL_ATTENTION_GRAD,
+  type CausalAttentionAttrs,
+  MIN_TILED_KEYS,
+} from "../backend/causal_attention.ts";
+import { fastKernelsEnabled } from "../backend/override.ts";
+import { Dense, dropoutMask, dropoutSeed, type ForwardContext } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
 import { tap } from "./probe.ts";
 
@@ -27,6 +37,9 @@ export interface SequenceMasks {
   rowKeep: tf.Tensor4D | null;
   /** Safe mode: [B, Tq, 1], 1 on item query positions and 0 on pads; null in torch mode. */
   timeline: tf.Tensor3D | null;
+  /** Safe mode: the same mask for the tiled kernel, as the position of each query row [B·Tq] and 1 on item keys
+   * [B·T]; null in torch mode. */
+  layout: { positions: Int32Array; items: Int32Array } | null;
 }
 
 /**
@@ -74,10 +87,12 @@ export function sequenceMasks(
   const v = maskValues(inputs, batchSize, seqLen, mode, queries);
   const queryRows = queries ? 1 : seqLen;
   const safe = mode === "safe";
+  const positions = Int32Array.from({ length: batchSize * queryRows }, (_, i) => queries?.[i] ?? i % seqLen);
   return {
     additive: tf.tensor4d(v.additive, [batchSize, 1, queryRows, seqLen]),
     rowKeep: safe ? tf.tensor4d(v.rowKeep, [batchSize, 1, queryRows, 1]) : null,
     timeline: safe ? tf.tensor3d(v.timeline, [batchSize, queryRows, 1]) : null,
+    layout: safe ? { positions, items: inputs.map((id) => id === 0 ? 0 : 1) } : null,
   };
 }
 
@@ -141,6 +156,78 @@ export function attentionCore(
   return attend(q, k, v) as tf.Tensor3D;
 }
 
+/** When the safe mode uses the tiled kernels on wasm: from `MIN_TILED_KEYS` keys (`auto`, the default), always, or
+ * never (the tfjs path; A/B timings in bench/). */
+export type TiledMode = "auto" | "always" | "never";
+
+let tiledMode: TiledMode = "auto";
+
+/** Sets when the tiled kernels run (see `TiledMode`). */
+export function setTiledAttention(mode: TiledMode): void {
+  tiledMode = mode;
+}
+
+/** Whether attention over `keys` positions under `masks` goes to the tiled kernels: safe mode, wasm backend, no
+ * probe, kernels switched on, and the `TiledMode` (auto: at least `MIN_TILED_KEYS` keys; fewer measured faster on
+ * the tfjs path). */
+function useTiled(ctx: ForwardContext, masks: SequenceMasks, keys: number): boolean {
+  if (masks.layout === null || ctx.probe || tiledMode === "never" || !fastKernelsEnabled()) return false;
+  return tf.getBackend() === "wasm" && (tiledMode === "always" || keys >= MIN_TILED_KEYS);
+}
+
+/**
+ * softmax(q kᵀ + mask) · v by the tiled kernels (src/backend/causal_attention.ts), with the backward kernel as its
+ * gradient: q [B·H, Tq, dk] already scaled, k, v [B·H, T, dk]; the mask and dropout come in `attrs`.
+ */
+export function tiledAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  attrs: CausalAttentionAttrs,
+): tf.Tensor3D {
+  const named = attrs as unknown as tf.NamedAttrMap;
+  const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    const out = tf.engine().runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, named) as tf.Tensor3D;
+    save([qs, ks, vs, out]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, so] = saved;
+        const inputs = { q: sq, k: sk, v: sv, out: so, dy };
+        return tf.engine().runKernel(CAUSAL_ATTENTION_GRAD, inputs, named) as tf.Tensor[];
+      },
+    };
+  });
+  return attend(q, k, v) as tf.Tensor3D;
+}
+
+/**
+ * Attention of q [B·H, Tq, dk] (already scaled) over k, v [B·H, T, dk] under `masks`, with attention-probability
+ * dropout at `rate` drawn from `ctx`: the tiled kernels where `useTiled` says so, else `attentionCore` (autodiff
+ * under a probe that watches gradients). Both draw one dropout seed, so the masks and the seed stream are the same.
+ */
+export function causalAttention(
+  ctx: ForwardContext,
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  masks: SequenceMasks,
+  heads: number,
+  rate: number,
+  report: Tap = (_op, t) => t,
+): tf.Tensor3D {
+  const [bh, queryRows] = q.shape, seqLen = k.shape[1];
+  if (useTiled(ctx, masks, seqLen)) {
+    const seed = dropoutSeed(ctx, rate); // the seed dropoutMask would draw
+    const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - rate };
+    return tiledAttention(q, k, v, { ...masks.layout!, heads, ...dropout });
+  }
+  const drop = dropoutMask(ctx, [bh / heads, heads, queryRows, seqLen], rate);
+  const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
+  return attentionCore(q, k, v, masks.additive, keep, heads, !ctx.probe?.watchBackward, report);
+}
+
 /** [B, T, H·dk] -> [B·H, T, dk] */
 function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
   const [b, t, d] = x.shape;
@@ -183,16 +270,12 @@ export class MultiHeadSelfAttention {
    * reported as a non-finite value), `softmax` (masked probabilities), `out`.
    */
   apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string, queries = x): tf.Tensor3D {
-    const [batchSize, seqLen] = x.shape;
     const scale = 1 / Math.sqrt(this.dim / this.heads);
     const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
     const k = splitHeads(this.k.apply(x), this.heads);
     const v = splitHeads(this.v.apply(x), this.heads);
-    const drop = dropoutMask(ctx, [batchSize, this.heads, queries.shape[1], seqLen], this.dropoutRate);
-    const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
     const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
-    const custom = !ctx.probe?.watchBackward;
-    const out = attentionCore(q, k, v, masks.additive, keep, this.heads, custom, report);
+    const out = causalAttention(ctx, q, k, v, masks, this.heads, this.dropoutRate, report);
     return report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D);
   }
 }

@@ -4,6 +4,7 @@
  * wasm), seeded dropout, and small tensor ops (GELU, L2 normalisation, NaN patch, stop-gradient).
  */
 import * as tf from "@tensorflow/tfjs";
+import { keepThreshold, pairHash } from "../backend/dropout_hash.ts";
 import { Rng } from "../rng.ts";
 import { fanInUniform, xavierUniform } from "./init.ts";
 import type { ParamStore } from "./params.ts";
@@ -69,20 +70,16 @@ export const layerNormFast: (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor
 
 /**
  * `count` dropout multipliers, each 1/keep with probability keep (to 1/65536) and otherwise 0, from a counter-based
- * hash of `seed` (the splitmix32 finaliser of seed + i·golden ratio): one 32-bit hash gives two 16-bit uniforms.
+ * hash of `seed` (`pairHash` in src/backend/dropout_hash.ts): one 32-bit hash gives two 16-bit uniforms.
  * About 10x faster than `tf.randomUniform(...).add(keep).floor()`, whose per-element JS generator dominated the
  * dropout cost (README "Performance").
  */
 export function bernoulliMultipliers(seed: number, count: number, keep: number): Float32Array {
   const out = new Float32Array(count);
-  const threshold = Math.round(keep * 65536);
+  const threshold = keepThreshold(keep);
   const values = new Float32Array([0, 1 / keep]);
-  let state = seed | 0;
   for (let i = 0; i < count; i += 2) {
-    state = (state + 0x9e3779b9) | 0;
-    let z = Math.imul(state ^ (state >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
+    const z = pairHash(seed, i >>> 1);
     out[i] = values[+((z & 0xffff) < threshold)];
     if (i + 1 < count) out[i + 1] = values[+((z >>> 16) < threshold)];
   }
@@ -91,9 +88,15 @@ export function bernoulliMultipliers(seed: number, count: number, keep: number):
 
 /** The dropout multiplier (0 or 1/(1-rate)) for `shape`, or null when dropout is off (eval mode or rate 0). */
 export function dropoutMask(ctx: ForwardContext, shape: number[], rate: number): tf.Tensor | null {
-  if (!ctx.training || rate === 0) return null;
+  const seed = dropoutSeed(ctx, rate);
+  if (seed === null) return null;
   const count = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(bernoulliMultipliers(ctx.seeds.nextUint32(), count, 1 - rate), shape);
+  return tf.tensor(bernoulliMultipliers(seed, count, 1 - rate), shape);
+}
+
+/** The seed of a dropout mask drawn from `ctx` (advancing it), or null when dropout is off (eval mode or rate 0). */
+export function dropoutSeed(ctx: ForwardContext, rate: number): number | null {
+  return !ctx.training || rate === 0 ? null : ctx.seeds.nextUint32();
 }
 
 /** Inverted dropout with a seed from `ctx`; `noiseShape` (broadcastable to x) shares one draw along size-1 axes. */
