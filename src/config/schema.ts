@@ -6,7 +6,13 @@
 import { z } from "zod";
 
 /** Training stages, in the original's order. */
-export const STAGES = ["pretrain_sasrec", "pretrain_retriever", "joint_finetune", "end_to_end"] as const;
+export const STAGES = [
+  "pretrain_sasrec",
+  "pretrain_retriever",
+  "joint_finetune",
+  "end_to_end",
+  "train_fusion",
+] as const;
 /** Metric names reported by evaluation. */
 export const METRIC_NAMES = ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"] as const;
 
@@ -65,7 +71,7 @@ export const ConfigSchema = z.object({
   retriever_temperature: z.number().positive().default(0.07),
   router_temperature: z.number().positive().default(1),
   moe_balance_weight: nonNegative.default(0.01),
-  fusion_method: z.enum(["weighted", "learned"]).default("weighted"),
+  fusion_method: z.enum(["weighted", "learned", "residual"]).default("weighted"),
   fused_loss_weight: nonNegative.default(0),
   sasrec_weight: z.number().default(0.4),
   retriever_weight: z.number().default(0.6),
@@ -104,7 +110,26 @@ export const ConfigSchema = z.object({
 
   // --- NaN investigation ---
   investigate_steps: positiveInt.default(5),
-}).strict();
+}).strict()
+  // --- residual recipe (stage train_fusion): cross-key rules ---
+  .superRefine((c, ctx) => {
+    if (c.model !== "ur4rec" || !c.stages.includes("train_fusion")) return;
+    if (c.fusion_method === "weighted") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["stages"],
+        message:
+          "stage train_fusion trains the fusion gate, but fusion_method=weighted has none (use learned or residual)",
+      });
+    }
+    if (c.fused_loss_weight === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["fused_loss_weight"],
+        message: "stage train_fusion trains the fusion on the fused loss: expected fused_loss_weight > 0",
+      });
+    }
+  });
 
 /** A fully resolved, validated config. */
 export type Config = z.infer<typeof ConfigSchema>;
