@@ -48,6 +48,7 @@ export const ConfigSchema = z.object({
   text_encoder: z.enum(["tfidf", "precomputed"]).default("tfidf"),
   text_embedding_dim: positiveInt.default(64),
   text_embeddings_path: z.string().nullable().default(null),
+  text_use: z.enum(["none", "retriever_fusion", "embedding_init", "side_feature"]).nullable().default(null),
 
   // --- SASRec ---
   sasrec_hidden_dim: positiveInt.default(64),
@@ -129,6 +130,22 @@ export const ConfigSchema = z.object({
         message: "stage train_fusion trains the fusion on the fused loss: expected fused_loss_weight > 0",
       });
     }
+  })
+  // --- text_use: which models each way of using texts applies to ---
+  .superRefine((c, ctx) => {
+    if (c.text_use === null) return;
+    const allowed = {
+      none: ["sasrec", "pop", "bprmf"],
+      retriever_fusion: ["ur4rec"],
+      embedding_init: ["sasrec"],
+      side_feature: ["sasrec"],
+    }[c.text_use];
+    if (allowed.includes(c.model)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["text_use"],
+      message: `text_use=${c.text_use} applies to model ${allowed.join(" | ")}, not model=${c.model}`,
+    });
   });
 
 /** A fully resolved, validated config. */
