@@ -122,8 +122,7 @@ export const ConfigSchema = z.object({
         message:
           "stage train_fusion trains the fusion gate, but fusion_method=weighted has none (use learned or residual)",
       });
-    }
-    if (c.fused_loss_weight === 0) {
+    } else if (c.fused_loss_weight === 0) {
       ctx.addIssue({
         code: "custom",
         path: ["fused_loss_weight"],
