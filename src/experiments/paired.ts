@@ -85,7 +85,9 @@ export function comparePaired(
   if (seeds.length < 2) throw new UserError(`paired comparison: needs at least 2 common seeds, got ${seeds.length}`);
   for (const [name, values] of [[names.a, a], [names.b, b]] as const) {
     const bad = seeds.filter((s) => !Number.isFinite(values.get(s)));
-    if (bad.length > 0) throw new UserError(`paired comparison: ${name} has a non-finite value at seed(s) ${bad}`);
+    if (bad.length > 0) {
+      throw new UserError(`paired comparison: ${name} has a non-finite value at seed(s) ${bad.join(", ")}`);
+    }
   }
   const av = seeds.map((s) => a.get(s)!);
   const bv = seeds.map((s) => b.get(s)!);
@@ -120,7 +122,7 @@ function pairedTTest(d: number[]) {
       mean,
       sd,
       ci95: [mean, mean] as [number, number],
-      statistic: Math.sign(mean) * Infinity || 0,
+      statistic: mean === 0 ? 0 : Math.sign(mean) * Infinity,
       pValue: mean === 0 ? 1 : 0,
     };
   }
