@@ -4,6 +4,7 @@ import type { Config } from "../src/config/schema.ts";
 import { SasRec } from "../src/models/sasrec.ts";
 import { statePositions } from "../src/models/sequence.ts";
 import { Rng } from "../src/rng.ts";
+import { UserError } from "../src/util/errors.ts";
 import { assertClose, onBackend } from "./helpers.ts";
 import {
   assertBackendsAgree,
@@ -270,4 +271,115 @@ Deno.test("sasrec user states: the last block on the state rows only equals thos
       }
     });
   }
+});
+
+/** Item texts [N + 1, dim] from rows for items 1..N (row 0 = padding, zeros). */
+function itemTexts(dim: number, row: (item: number) => number[]) {
+  const item = new Float32Array((N + 1) * dim);
+  for (let i = 1; i <= N; i++) item.set(row(i), i * dim);
+  return { dim, item };
+}
+
+Deno.test("sasrec text_use=embedding_init: the item embeddings start as the texts rescaled to the init std, row 0 zero", async () => {
+  await onBackend("cpu", () => {
+    // dim = d = 8: no projection. Item i's text is 2 at position i mod 8: the mean square of rows 1..N is 4 / 8, so
+    // the rms is sqrt(0.5) and the scale to std 0.5 is 0.5 / sqrt(0.5): every non-zero entry becomes sqrt(2)
+    const texts = itemTexts(8, (i) => Array.from({ length: 8 }, (_, j) => (j === i % 8 ? 2 : 0)));
+    const m = new SasRec(tinyConfig({ text_use: "embedding_init" }), N, new Rng(1), texts);
+    const emb = variable(m, "sasrec/item_emb").arraySync() as number[][];
+    assert.deepEqual(emb[0], new Array(8).fill(0));
+    for (let i = 1; i <= N; i++) {
+      assertClose(emb[i], Array.from({ length: 8 }, (_, j) => (j === i % 8 ? Math.SQRT2 : 0)), 1e-6, `row ${i}`);
+    }
+    m.dispose();
+    // dim 3 != d: a fixed linear projection, so linear relations between texts hold between rows; rms = init std
+    const base = [[1, 0, 0.5], [0, 1, -1]];
+    const combo = (i: number) => base[0].map((x, k) => (i % 3) * x + (i % 4) * base[1][k]);
+    const projected = new SasRec(tinyConfig({ text_use: "embedding_init" }), N, new Rng(1), itemTexts(3, combo));
+    const rows = variable(projected, "sasrec/item_emb").arraySync() as number[][];
+    const [e1, e4] = [rows[1], rows[4]]; // item 1 = 1·b0 + 1·b1, item 4 = 1·b0 + 0·b1
+    const e2 = rows[2]; // 2·b0 + 2·b1
+    assertClose(e2, e1.map((x) => 2 * x), 1e-6, "item 2 = 2 · item 1");
+    assertClose(rows[5], e1.map((x, j) => x + e4[j]), 1e-6, "item 5 = 2·b0 + 1·b1 = item 1 + item 4");
+    const entries = rows.slice(1).flat();
+    assertClose([Math.sqrt(entries.reduce((s, x) => s + x * x, 0) / entries.length)], [0.5], 1e-6, "rms");
+    const again = new SasRec(tinyConfig({ text_use: "embedding_init" }), N, new Rng(1), itemTexts(3, combo));
+    assert.deepEqual(variable(again, "sasrec/item_emb").dataSync(), variable(projected, "sasrec/item_emb").dataSync());
+    projected.dispose();
+    again.dispose();
+  });
+});
+
+const SIDE_TEXTS = itemTexts(5, (i) => Array.from({ length: 5 }, (_, k) => Math.sin(i * (k + 1))));
+
+Deno.test("sasrec text_use=side_feature: input = (ID embedding + text · W) · sqrt(d); W = 0 gives plain SASRec", async () => {
+  await onBackend("cpu", () => {
+    const side = new SasRec(tinyConfig({ text_use: "side_feature" }), N, new Rng(1), SIDE_TEXTS);
+    const plain = new SasRec(tinyConfig(), N, new Rng(1));
+    assert.equal(side.parameterCounts().sasrec - plain.parameterCounts().sasrec, 5 * 8, "W is [E, d]");
+    const eb = evalBatch([[1, 2], [3, 4, 5]], { seqLen: T });
+    const w = variable(side, "sasrec/text_side/w");
+    const trained = w.clone();
+    w.assign(tf.zeros(w.shape));
+    assert.deepEqual(take(side.scoreAll(eb)), take(plain.scoreAll(eb)));
+    w.assign(trained);
+    const [withText, without] = [new CaptureProbe(), new CaptureProbe()];
+    take(side.scoreAll(eb, withText));
+    take(plain.scoreAll(eb, without));
+    // row 1, last position holds item 5: the difference of the embedding sums is (t_5 W) · sqrt(8)
+    const cell = (p: CaptureProbe) => p.get("emb.sum").values.subarray((T + T - 1) * 8, 2 * T * 8);
+    const wRows = trained.arraySync() as number[][];
+    const t5 = SIDE_TEXTS.item.subarray(5 * 5, 6 * 5);
+    const expected = Array.from({ length: 8 }, (_, j) => t5.reduce((s, x, k) => s + x * wRows[k][j], 0) * Math.sqrt(8));
+    assertClose(cell(withText).map((x, j) => x - cell(without)[j]), expected, 1e-5, "text term");
+    trained.dispose();
+    side.dispose();
+    plain.dispose();
+  });
+});
+
+Deno.test("sasrec text_use=side_feature: gradients match finite differences; wasm agrees with cpu; no tensors leak", async () => {
+  await onBackend("cpu", () => {
+    const m = new SasRec(tinyConfig({ text_use: "side_feature" }), N, new Rng(2), SIDE_TEXTS);
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const { grads } = lossAndGrads(m, batch);
+    const names = ["sasrec/text_side/w", "sasrec/item_emb", "sasrec/block0/attn/q/w"];
+    assertFiniteDifferences("side_feature", m, batch, grads, names, { minGrad: 1e-3, atol: 2e-3 });
+    m.dispose();
+  });
+  const run = () => {
+    const m = new SasRec(tinyConfig({ text_use: "side_feature", sasrec_dropout: 0.2 }), N, new Rng(7), SIDE_TEXTS);
+    const { loss, grads } = lossAndGrads(m, trainBatch(SEQUENCES, { seqLen: T, numItems: N }));
+    const all = take(m.scoreAll(evalBatch(SEQUENCES.map((s) => s.slice(0, -1)), { seqLen: T })));
+    m.dispose();
+    return { loss, grads, all };
+  };
+  await assertBackendsAgree(run);
+  await onBackend("wasm", () => {
+    const before = tf.memory().numTensors;
+    for (const textUse of ["side_feature", "embedding_init"] as const) {
+      const m = new SasRec(tinyConfig({ text_use: textUse }), N, new Rng(3), SIDE_TEXTS);
+      const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+      const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2], [3, 4]] });
+      const step = () => {
+        lossAndGrads(m, batch);
+        m.scoreAll(eb).dispose();
+        m.scoreCandidates(eb).dispose();
+      };
+      step();
+      const during = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) step();
+      assert.equal(tf.memory().numTensors, during, textUse);
+      m.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, "dispose frees the text table");
+  });
+});
+
+Deno.test("sasrec text_use without item texts is a user error", () => {
+  assert.throws(
+    () => new SasRec(tinyConfig({ text_use: "side_feature" }), N, new Rng(1)),
+    (e: Error) =>
+      e instanceof UserError && e.message === "text_use=side_feature needs the item text vectors, but none were given",
+  );
 });

@@ -4,6 +4,7 @@ import type { Config } from "../src/config/schema.ts";
 import { BprMf, Popularity } from "../src/models/baselines.ts";
 import { createModel } from "../src/models/factory.ts";
 import { stableName } from "../src/models/params.ts";
+import { SasRec } from "../src/models/sasrec.ts";
 import { Ur4Rec } from "../src/models/ur4rec.ts";
 import { Rng } from "../src/rng.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -76,6 +77,57 @@ Deno.test("ur4rec learned fusion: starts at the configured weights, depends on t
     assertClose([a, b], [softplus(f[0] + 0.5 * f[1] + bias[0]), softplus(-f[0] + 0.2 * f[1] + bias[1])], 1e-5);
     const { grads } = lossAndGrads(m, trainBatch(SEQUENCES, { seqLen: T, numItems: N }));
     assert.ok(grads.get("fusion/gate/w")!.some((g) => Math.abs(g) > 1e-4), "the gate receives gradients");
+    m.dispose();
+  });
+});
+
+Deno.test("ur4rec residual fusion: at g = 0 every score equals the SASRec's exactly; the gate trains and adds g · s_ret", async () => {
+  await onBackend("cpu", () => {
+    const config = tinyConfig({ model: "ur4rec", fusion_method: "residual", fused_loss_weight: 1 });
+    const m = new Ur4Rec(config, DS, TEXTS, new Rng(1));
+    const alone = new SasRec(config, N, new Rng(1)); // the same init RNG: UR4Rec's SASRec forks it by the same names
+    const eb = evalBatch([[1, 2], [3, 4, 5, 6, 7, 8]], { seqLen: T, candidates: [[1, 2, 3], [4, 5, 6]] });
+    for (const method of ["scoreCandidates", "scoreAll"] as const) {
+      const ret = take(m.retriever[method](eb));
+      assert.ok(ret.some((r) => Math.abs(r) > 0.1), `${method}: the retriever's scores are not zero`);
+      assert.deepEqual(take(m[method](eb)), take(alone[method](eb)), method);
+    }
+    assert.equal(m.parameterCounts().fusion, 3);
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const { grads } = lossAndGrads(m, batch);
+    assert.ok(Math.abs(grads.get("fusion/gate/b")![0]) > 1e-4, "the fused loss reaches the gate's bias at g = 0");
+    assert.ok(grads.get("fusion/gate/w")!.some((g) => Math.abs(g) > 1e-4), "and its weights");
+    // g_u = w · [len / T, |h_u| / sqrt(d)] + b, checked by hand on row 0 (2 items)
+    variable(m, "fusion/gate/w").assign(tf.tensor2d([[0.5], [-0.25]]));
+    variable(m, "fusion/gate/b").assign(tf.tensor1d([0.1]));
+    const probe = new CaptureProbe();
+    const fused = take(m.scoreAll(eb, probe));
+    const h = probe.get("final_ln.out").values.subarray((T - 1) * 8, T * 8);
+    const g = 0.5 * (2 / T) - 0.25 * Math.hypot(...h) / Math.sqrt(8) + 0.1;
+    assertClose(probe.get("fusion.weights").values.subarray(0, 2), [1, g], 1e-6, "weights (1, g)");
+    const sas = take(alone.scoreAll(eb)), ret = take(m.retriever.scoreAll(eb));
+    const row = N + 1;
+    assertClose(fused.subarray(0, row), sas.subarray(0, row).map((s, i) => s + g * ret[i]), 1e-5, "s_sas + g · s_ret");
+    m.dispose();
+    alone.dispose();
+  });
+});
+
+Deno.test("ur4rec residual fusion: each loss term only in steps that train its module", async () => {
+  await onBackend("cpu", () => {
+    const m = ur4rec({ fusion_method: "residual", fused_loss_weight: 0.5 });
+    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+    const keys = (active?: string[]) => {
+      const scores = m.trainScores(batch, undefined, active);
+      const present = Object.keys(scores).sort();
+      disposeScores(scores);
+      return present;
+    };
+    assert.deepEqual(keys(["sasrec"]), ["sasrec"]);
+    assert.deepEqual(keys(["retriever"]), ["aux", "retriever"]);
+    assert.deepEqual(keys(["fusion"]), ["fused"]);
+    assert.deepEqual(keys(["retriever", "fusion"]), ["aux", "fused", "retriever"]);
+    assert.deepEqual(keys(), ["aux", "fused", "retriever", "sasrec"]);
     m.dispose();
   });
 });

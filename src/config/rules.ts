@@ -27,7 +27,9 @@ const SEQUENTIAL_STAGES: readonly string[] = ["pretrain_sasrec", "joint_finetune
  */
 function stageWithoutLoss(c: Config): string | undefined {
   if (c.model === "pop") return undefined;
-  const fused = c.model === "ur4rec" && c.fused_loss_weight > 0;
+  const fusedAnywhere = c.model === "ur4rec" && c.fused_loss_weight > 0;
+  // Under `residual` the fused term exists only in stages that train the fusion gate (src/models/ur4rec.ts).
+  const fused = fusedAnywhere && c.fusion_method !== "residual";
   const sequential = c.sasrec_loss_weight > 0 || fused;
   const retriever = c.model !== "ur4rec" ||
     (c.retriever_loss_weight > 0 || fused || (c.retriever_mode === "fixed" && c.moe_balance_weight > 0));
@@ -35,10 +37,19 @@ function stageWithoutLoss(c: Config): string | undefined {
     pretrain_sasrec: sequential,
     pretrain_retriever: c.model !== "ur4rec" || retriever, // skipped for models without a retriever
     joint_finetune: sequential && retriever,
-    end_to_end: sequential || (c.model === "ur4rec" && retriever),
+    end_to_end: sequential || (c.model === "ur4rec" && retriever) || fusedAnywhere,
+    train_fusion: c.model !== "ur4rec" || (fusedAnywhere && c.fusion_method !== "weighted"),
   };
   return c.stages.find((s) => !ok[s]);
 }
+
+/** The models each `text_use` applies to. */
+const TEXT_USE_MODELS: Record<NonNullable<Config["text_use"]>, readonly Config["model"][]> = {
+  none: ["sasrec", "pop", "bprmf"],
+  retriever_fusion: ["ur4rec"],
+  embedding_init: ["sasrec"],
+  side_feature: ["sasrec"],
+};
 
 /** A tensor a training or evaluation step holds: its size in floats, its limit, how it is made up. */
 interface StepTensor {
@@ -74,6 +85,23 @@ function stepTensors(c: Config): StepTensor[] {
 
 /** The rules the models and the trainer would otherwise enforce at run time, after `--out` was written. */
 const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
+  {
+    keys: ["stages", "fusion_method"], // src/train/stages.ts: train_fusion trains the fusion gate alone
+    check: (c) =>
+      c.model === "ur4rec" && c.stages.includes("train_fusion") && c.fusion_method === "weighted"
+        ? "stage train_fusion trains the fusion gate, but fusion_method = weighted has none (use learned or residual)"
+        : undefined,
+  },
+  {
+    keys: ["text_use", "model"], // src/models/factory.ts: each way of using the texts belongs to one model family
+    check: (c) => {
+      if (c.text_use === null) return undefined;
+      const allowed = TEXT_USE_MODELS[c.text_use];
+      return allowed.includes(c.model)
+        ? undefined
+        : `text_use = ${c.text_use} applies to model ${allowed.join(" | ")}, not model = ${c.model}`;
+    },
+  },
   {
     keys: ["sasrec_num_heads", "sasrec_hidden_dim"], // src/models/sasrec.ts: d is split into heads
     check: (c) =>

@@ -8,7 +8,13 @@ import { LIMITS } from "./limits.ts";
 import { crossKeyErrors } from "./rules.ts";
 
 /** Training stages, in the original's order. */
-export const STAGES = ["pretrain_sasrec", "pretrain_retriever", "joint_finetune", "end_to_end"] as const;
+export const STAGES = [
+  "pretrain_sasrec",
+  "pretrain_retriever",
+  "joint_finetune",
+  "end_to_end",
+  "train_fusion",
+] as const;
 /** Metric names reported by evaluation. */
 export const METRIC_NAMES = ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"] as const;
 
@@ -62,6 +68,7 @@ const ConfigShape = z.object({
   text_encoder: z.enum(["tfidf", "precomputed"]).default("tfidf"),
   text_embedding_dim: width.default(64),
   text_embeddings_path: z.string().min(1).nullable().default(null),
+  text_use: z.enum(["none", "retriever_fusion", "embedding_init", "side_feature"]).nullable().default(null),
 
   // --- SASRec ---
   sasrec_hidden_dim: width.default(64),
@@ -85,7 +92,7 @@ const ConfigShape = z.object({
   retriever_temperature: temperature.default(0.07),
   router_temperature: temperature.default(1),
   moe_balance_weight: lossWeight.default(0.01),
-  fusion_method: z.enum(["weighted", "learned"]).default("weighted"),
+  fusion_method: z.enum(["weighted", "learned", "residual"]).default("weighted"),
   fused_loss_weight: lossWeight.default(0),
   sasrec_weight: lossWeight.default(0.4),
   retriever_weight: lossWeight.default(0.6),

@@ -10,6 +10,8 @@
  * mask); `torch` reproduces the original's NaN (spec §6.2), and `nan_to_zero` its NaN -> 0 patches after attention,
  * LN1, FFN, LN2 and the final LN. Init: embeddings Normal(0, sasrec_init_std) with pad row 0 zero, attention
  * projections Xavier-uniform with zero bias, FFN PyTorch's Conv1d default (±1/sqrt(fan_in)), LN gamma 1 / beta 0.
+ * Item texts (`text_use`, text_features.ts): `embedding_init` starts the item embeddings from the item-text vectors;
+ * `side_feature` adds the learned projection of each input item's text to its ID embedding (input only).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
@@ -18,6 +20,7 @@ import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
 import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks } from "./attention.ts";
 import { normal, paddedEmbedding } from "./init.ts";
+import { type ItemTexts, textInitEmbedding, TextSideFeature } from "./text_features.ts";
 import { Dense, dropout, type ForwardContext, forwardContext, LayerNorm, nanToZero, tidyObject } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
 import { type Probe, tap } from "./probe.ts";
@@ -40,6 +43,7 @@ export type SasRecConfig = Pick<
   | "state_position"
   | "nan_to_zero"
   | "max_seq_len"
+  | "text_use"
 >;
 
 /** Point-wise feed-forward: Linear -> Dropout -> ReLU -> Linear -> Dropout (the original's 1x1 Conv1d pair). */
@@ -125,15 +129,34 @@ export class SasRec implements Recommender {
   private readonly blocks: Block[];
   private readonly finalLn: LayerNorm;
   private readonly store: ParamStore;
+  /** The `side_feature` input term, when `text_use` asks for it. */
+  private readonly textSide: TextSideFeature | null = null;
 
-  constructor(readonly config: SasRecConfig, readonly numItems: number, rng: Rng) {
+  /**
+   * `texts` (the item-text vectors, [numItems + 1, E]) are needed for `text_use` `embedding_init` and `side_feature`,
+   * and ignored otherwise.
+   */
+  constructor(readonly config: SasRecConfig, readonly numItems: number, rng: Rng, texts?: ItemTexts) {
     const d = config.sasrec_hidden_dim;
     if (d % config.sasrec_num_heads !== 0) {
       throw new UserError(`sasrec_num_heads=${config.sasrec_num_heads} must divide sasrec_hidden_dim=${d}`);
     }
     this.store = new ParamStore(rng.fork("sasrec/params"));
     const std = config.sasrec_init_std;
-    this.itemEmb = this.store.create("sasrec/item_emb", (r) => paddedEmbedding(r, numItems + 1, d, std));
+    const use = config.text_use;
+    if ((use === "embedding_init" || use === "side_feature") && !texts) {
+      throw new UserError(`text_use=${use} needs the item text vectors, but none were given`);
+    }
+    this.itemEmb = this.store.create(
+      "sasrec/item_emb",
+      (r) =>
+        use === "embedding_init" && texts
+          ? textInitEmbedding(texts, numItems + 1, d, std, r)
+          : paddedEmbedding(r, numItems + 1, d, std),
+    );
+    if (use === "side_feature" && texts) {
+      this.textSide = new TextSideFeature(this.store, "sasrec/text_side", texts, d, std);
+    }
     this.posEmb = this.store.create("sasrec/pos_emb", (r) => normal(r, [config.max_seq_len, d], std));
     this.blocks = Array.from(
       { length: config.sasrec_num_blocks },
@@ -187,7 +210,8 @@ export class SasRec implements Recommender {
       masks: sequenceMasks(inputs, batchSize, seqLen, mode, queries),
     };
     const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
-    const lookup = tf.gather(this.itemEmb, ids);
+    const idEmb = tf.gather(this.itemEmb, ids);
+    const lookup = this.textSide ? idEmb.add(this.textSide.apply(ids)) : idEmb;
     const items = this.config.emb_scale ? lookup.mul(Math.sqrt(d)) : lookup;
     const emb = tap(ctx.probe, "emb", "sum", items.add(this.posEmb.slice([0, 0], [seqLen, d])) as tf.Tensor3D);
     let x = dropout(ctx, emb, this.config.sasrec_dropout);
@@ -235,5 +259,6 @@ export class SasRec implements Recommender {
 
   dispose(): void {
     this.store.dispose();
+    this.textSide?.dispose();
   }
 }

@@ -6,7 +6,14 @@
  * features f = [sequence length / max_seq_len, |h_u| / sqrt(d)] (h_u: the SASRec state that scores the row, with its
  * gradient stopped). W starts at zero and b at softplus⁻¹ of the configured weights, so training starts from the
  * weighted fusion. The original's `learned` fed a constant input, i.e. one global pair (spec F12).
- * `TrainScores.fused` (at each row's last target) is always returned, so `fused_loss_weight` > 0 trains the fusion.
+ * `fusion_method: residual` (this kit): s = s_sas + g_u · s_ret with a per-user gate g_u = w · f_u + b on the same
+ * features; w and b start at exactly 0, so until the fusion trains the fused score is the SASRec score exactly
+ * (for finite s_ret). As weights this is the pair (1, g_u).
+ * `TrainScores.fused` (at each row's last target) is returned whenever it can train something, so
+ * `fused_loss_weight` > 0 trains the fusion. Under `residual`, each loss term is computed and returned only in the
+ * steps that train its own module (`sasrec`, `retriever` with its aux loss, `fusion` for the fused term): stage
+ * `pretrain_sasrec` then trains exactly what `model: sasrec` trains, and the fused loss never reaches SASRec or the
+ * retriever unless a stage trains them together with the fusion.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
@@ -24,7 +31,10 @@ import type { Recommender, TrainScores } from "./types.ts";
 /** Smallest starting weight of the learned gate (softplus⁻¹ needs a positive value). */
 const MIN_GATE_WEIGHT = 1e-3;
 
-/** Combines SASRec and retriever scores with fixed or learned per-user weights. Variables live under `fusion/`. */
+/**
+ * Combines SASRec and retriever scores with fixed, learned or residual per-user weights. Variables live under
+ * `fusion/`: `gate/w` [2, 2] and `gate/b` [2] (learned), `gate/w` [2, 1] and `gate/b` [1] (residual, both zero).
+ */
 export class Fusion {
   private readonly gateW: tf.Variable | null = null;
   private readonly gateB: tf.Variable | null = null;
@@ -36,13 +46,21 @@ export class Fusion {
     >,
     store: ParamStore,
   ) {
+    if (config.fusion_method === "residual") {
+      this.gateW = store.create("fusion/gate/w", () => tf.zeros([2, 1]));
+      this.gateB = store.create("fusion/gate/b", () => tf.zeros([1]));
+      return;
+    }
     if (config.fusion_method !== "learned") return;
     const start = [config.sasrec_weight, config.retriever_weight].map((w) => Math.max(w, MIN_GATE_WEIGHT));
     this.gateW = store.create("fusion/gate/w", () => tf.zeros([2, 2]));
     this.gateB = store.create("fusion/gate/b", () => tf.tensor1d(start.map((w) => Math.log(Math.expm1(w)))));
   }
 
-  /** Per-row weights [B, 2] (a_sas, a_ret) for input rows [B, T] scored by SASRec states [B, d]. */
+  /**
+   * Per-row weights [B, 2] (a_sas, a_ret) for input rows [B, T] scored by SASRec states [B, d]; (1, g_u) for
+   * `residual`.
+   */
   weights(inputs: Int32Array, seqLen: number, states: tf.Tensor2D): tf.Tensor2D {
     const batchSize = states.shape[0];
     if (!this.gateW || !this.gateB) {
@@ -52,6 +70,10 @@ export class Fusion {
     const lengths = Float32Array.from(realCounts(inputs, batchSize, seqLen), (n) => n / this.config.max_seq_len);
     const stateNorm = stopGradient(states).square().sum(-1, true).sqrt().div(Math.sqrt(this.config.sasrec_hidden_dim));
     const features = tf.concat([tf.tensor2d(lengths, [batchSize, 1]), stateNorm], 1);
+    if (this.config.fusion_method === "residual") {
+      const gate = tf.matMul(features, this.gateW).add(this.gateB);
+      return tf.concat([tf.onesLike(gate), gate], 1) as tf.Tensor2D;
+    }
     return tf.softplus(tf.matMul(features, this.gateW).add(this.gateB)) as tf.Tensor2D;
   }
 
@@ -60,6 +82,16 @@ export class Fusion {
     const [b] = weights.shape;
     return weights.slice([0, 0], [b, 1]).mul(sas).add(weights.slice([0, 1], [b, 1]).mul(ret));
   }
+}
+
+/** The loss terms of the modules that train: `sasrec`, `retriever` (and its aux losses), `fused` (module `fusion`). */
+function onlyTrained(scores: TrainScores, trains: (module: string) => boolean): TrainScores {
+  return {
+    ...(trains("sasrec") && scores.sasrec ? { sasrec: scores.sasrec } : {}),
+    ...(trains("retriever") && scores.retriever ? { retriever: scores.retriever } : {}),
+    ...(trains("retriever") && scores.aux ? { aux: scores.aux } : {}),
+    ...(trains("fusion") && scores.fused ? { fused: scores.fused } : {}),
+  };
 }
 
 /** SASRec + MoE retriever with score fusion. */
@@ -100,15 +132,19 @@ export class Ur4Rec implements Recommender {
   /**
    * Training scores. `active` (the modules being trained; default: all) skips work that cannot matter: SASRec
    * scores are computed when `sasrec` is active, retriever scores when `retriever` is, and fused scores (which
-   * need both) when `active` is not given or `fused_loss_weight` > 0.
+   * need both) when `active` is not given or `fused_loss_weight` > 0 — under `fusion_method: residual` only when
+   * `fusion` is active, and then only the terms of active modules are returned.
    */
   trainScores(batch: TrainBatch, probe?: Probe, active?: string[]): TrainScores {
     const trains = (module: string) => !active || active.includes(module);
-    const fused = !active || (this.config.fused_loss_weight > 0 && active.length > 0);
+    const residual = this.config.fusion_method === "residual";
+    const fused = residual
+      ? trains("fusion") && this.config.fused_loss_weight > 0
+      : !active || (this.config.fused_loss_weight > 0 && active.length > 0);
     const withSasrec = fused || trains("sasrec");
     const withRetriever = fused || trains("retriever");
     return tidyObject(() => {
-      const { batchSize: b, seqLen: t, numNegatives: k } = batch;
+      const { batchSize: b, seqLen: t } = batch;
       const ctx = this.contexts(true, probe, batch.seed);
       const scores: TrainScores = {};
       let hidden: tf.Tensor3D | null = null;
@@ -117,19 +153,32 @@ export class Ur4Rec implements Recommender {
         scores.sasrec = positionScores(this.sasrec.itemEmb, hidden, batch, probe);
       }
       if (withRetriever) Object.assign(scores, this.retriever.retrieverScores(ctx.ret, batch));
-      if (!fused || !hidden || !scores.sasrec || !scores.retriever) return scores;
-      const positions = lastTargetPositions(batch.positives, b, t);
-      const rows = tf.tensor1d(flatIndices(positions, t), "int32");
-      const sasLast = tf.concat([
-        tf.gather(scores.sasrec.pos.reshape([b * t, 1]), rows),
-        tf.gather(scores.sasrec.neg.reshape([b * t, k]), rows),
-      ], 1) as tf.Tensor2D;
-      const retLast = tf.concat([scores.retriever.pos.reshape([b, 1]), scores.retriever.neg], 1) as tf.Tensor2D;
-      const states = this.sasrec.gatherPositions(hidden, positions);
-      const both = this.fused(batch.inputs, t, states, sasLast, retLast, probe);
-      scores.fused = { pos: both.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D, neg: both.slice([0, 1], [b, k]) };
-      return scores;
+      if (fused && hidden && scores.sasrec && scores.retriever) {
+        scores.fused = this.fusedAtLastTarget(batch, hidden, scores.sasrec, scores.retriever, probe);
+      }
+      return residual ? onlyTrained(scores, trains) : scores;
     });
+  }
+
+  /** Fused scores at each row's last target: pos [B], neg [B, K]. */
+  private fusedAtLastTarget(
+    batch: TrainBatch,
+    hidden: tf.Tensor3D,
+    sasrec: NonNullable<TrainScores["sasrec"]>,
+    retriever: NonNullable<TrainScores["retriever"]>,
+    probe?: Probe,
+  ): NonNullable<TrainScores["fused"]> {
+    const { batchSize: b, seqLen: t, numNegatives: k } = batch;
+    const positions = lastTargetPositions(batch.positives, b, t);
+    const rows = tf.tensor1d(flatIndices(positions, t), "int32");
+    const sasLast = tf.concat([
+      tf.gather(sasrec.pos.reshape([b * t, 1]), rows),
+      tf.gather(sasrec.neg.reshape([b * t, k]), rows),
+    ], 1) as tf.Tensor2D;
+    const retLast = tf.concat([retriever.pos.reshape([b, 1]), retriever.neg], 1) as tf.Tensor2D;
+    const states = this.sasrec.gatherPositions(hidden, positions);
+    const both = this.fused(batch.inputs, t, states, sasLast, retLast, probe);
+    return { pos: both.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D, neg: both.slice([0, 1], [b, k]) };
   }
 
   scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {

@@ -6,6 +6,7 @@ import { loadDataset } from "../data/dataset.ts";
 import { loadTextVectors } from "../data/text_encoder.ts";
 import type { Dataset, EvalBatch, TextVectors } from "../data/types.ts";
 import { createModel } from "../models/factory.ts";
+import { effectiveTextUse } from "../models/text_features.ts";
 import type { Recommender } from "../models/types.ts";
 import { Rng } from "../rng.ts";
 
@@ -20,11 +21,14 @@ export interface RunContext {
   test: EvalBatch[];
 }
 
-/** Loads data (and texts for UR4Rec), builds the model with the run seed, and fixes the eval batches. */
+/**
+ * Loads data (and the text vectors when the model uses texts: `effectiveTextUse` not `none`), builds the model with
+ * the run seed, and fixes the eval batches.
+ */
 export async function prepareRun(config: Config): Promise<RunContext> {
   const backend = await initBackend(config.backend);
   const dataset = await loadDataset(config);
-  const texts = config.model === "ur4rec" ? await loadTextVectors(dataset, config) : undefined;
+  const texts = effectiveTextUse(config) !== "none" ? await loadTextVectors(dataset, config) : undefined;
   const model = createModel(config, dataset, new Rng(config.seed).fork("init"), texts);
   return {
     config,

@@ -1,6 +1,8 @@
 /**
  * Training stages: which modules each stage trains. Unlike the original (spec F13), every stage sets its
  * trainable modules explicitly, so `joint_finetune` really alternates SASRec-side and retriever-side updates.
+ * `train_fusion` (this kit) trains the fusion gate alone, on the fused loss, over frozen SASRec and retriever: the
+ * last stage of the residual recipe (configs/results/loo_residual.yaml).
  */
 
 /** Modules on the sequential side and on the text side of a model. */
@@ -16,6 +18,9 @@ export function activeModules(stage: string, globalStep: number, available: stri
       break;
     case "pretrain_retriever":
       wanted = ["retriever"];
+      break;
+    case "train_fusion":
+      wanted = ["fusion"];
       break;
     case "joint_finetune":
       wanted = globalStep % 2 === 0 ? SEQUENTIAL : TEXT;
