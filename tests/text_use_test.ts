@@ -29,15 +29,15 @@ Deno.test("text_use: null keeps each model's own use; a value a model cannot tak
   );
   assert.equal(effectiveTextUse(tiny({ model: "sasrec", text_use: "side_feature" })), "side_feature");
   const cases: [string, string, string][] = [
-    ["sasrec", "retriever_fusion", "text_use=retriever_fusion applies to model ur4rec, not model=sasrec"],
-    ["ur4rec", "embedding_init", "text_use=embedding_init applies to model sasrec, not model=ur4rec"],
-    ["ur4rec", "none", "text_use=none applies to model sasrec | pop | bprmf, not model=ur4rec"],
-    ["bprmf", "side_feature", "text_use=side_feature applies to model sasrec, not model=bprmf"],
+    ["sasrec", "retriever_fusion", "text_use = retriever_fusion applies to model ur4rec, not model = sasrec"],
+    ["ur4rec", "embedding_init", "text_use = embedding_init applies to model sasrec, not model = ur4rec"],
+    ["ur4rec", "none", "text_use = none applies to model sasrec | pop | bprmf, not model = ur4rec"],
+    ["bprmf", "side_feature", "text_use = side_feature applies to model sasrec, not model = bprmf"],
   ];
   for (const [model, textUse, message] of cases) {
     assert.throws(
       () => tiny({ model, text_use: textUse }),
-      (e: Error) => e instanceof UserError && e.message === `t.yaml: key "text_use" = "${textUse}": ${message}`,
+      (e: Error) => e instanceof UserError && e.message === `t.yaml: ${message}`,
     );
   }
 });

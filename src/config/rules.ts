@@ -38,7 +38,8 @@ function stageWithoutLoss(c: Config): string | undefined {
     pretrain_retriever: c.model !== "ur4rec" || retriever, // skipped for models without a retriever
     joint_finetune: sequential && retriever,
     end_to_end: sequential || (c.model === "ur4rec" && retriever) || fusedAnywhere,
-    train_fusion: c.model !== "ur4rec" || (fusedAnywhere && c.fusion_method !== "weighted"),
+    // (a weighted fusion has no gate to train: the train_fusion rule reports that)
+    train_fusion: c.model !== "ur4rec" || c.fusion_method === "weighted" || fusedAnywhere,
   };
   return c.stages.find((s) => !ok[s]);
 }
