@@ -9,21 +9,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { configToYaml, parseConfigYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import type { RunSummary } from "../train/records.ts";
+import { CELL_FILES } from "../run/files.ts";
+import type { RunSummary } from "../run/records.ts";
 import { inspectRunDir } from "../train/run_guard.ts";
 import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { isRunning, killAndWait, type ProcessIdentity, processIdentity } from "./process.ts";
-
-/** File names inside a cell's run directory. */
-export const CELL_FILES = {
-  config: "config.yaml",
-  summary: "summary.json",
-  exit: "exit.json",
-  pid: "pid.json",
-  log: "log.txt",
-  checkpoint: "checkpoint",
-  retries: "retries.json",
-} as const;
 
 /** How a cell's last process ended, as recorded by the engine. */
 export interface CellExit {

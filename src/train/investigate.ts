@@ -4,10 +4,11 @@
  */
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
+import { runPath } from "../run/files.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
-import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
+import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
 import { epochRng, prepareRun, stepSeed, trainableModules } from "./run.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
@@ -58,8 +59,8 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
     step,
   );
   if (outDir) {
-    await writeJsonAtomic(`${outDir}/nan_report.json`, report);
-    await writeFileAtomic(`${outDir}/nan_report.txt`, readableReport(report, config));
+    await writeJsonAtomic(runPath(outDir, "nanReport"), report);
+    await writeFileAtomic(runPath(outDir, "nanText"), readableReport(report, config));
   }
   return report;
 }

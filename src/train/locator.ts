@@ -11,7 +11,7 @@ import type { Config } from "../config/schema.ts";
 import type { TextVectors, TrainBatch } from "../data/types.ts";
 import type { Recommender } from "../models/types.ts";
 import { type BatchLayout, StatsProbe } from "./probes.ts";
-import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
+import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
 import { lossAndGrads } from "./step.ts";
 import { describeSuspects, inputSuspects, parameterSuspects } from "./suspects.ts";
 

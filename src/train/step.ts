@@ -11,7 +11,7 @@ import type { Probe } from "../models/probe.ts";
 import type { Recommender } from "../models/types.ts";
 import { totalLoss } from "./losses.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
-import type { StepRecord } from "./records.ts";
+import type { StepRecord } from "../run/records.ts";
 import { nonfiniteCounts } from "./tensor_stats.ts";
 
 /** What one step did, in the shape of a metrics.jsonl step record (minus its position fields). */

@@ -19,9 +19,10 @@ import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { Progress } from "./progress.ts";
 import { explainOutOfMemory } from "./oom.ts";
-import type { EpochRecord, Metrics, NanReport, ResumeChange, RunSummary, StepRecord } from "./records.ts";
+import { runPath } from "../run/files.ts";
+import type { EpochRecord, Metrics, NanReport, ResumeChange, RunSummary, StepRecord } from "../run/records.ts";
 import { epochRng, prepareRun, type RunContext, stepSeed, trainableModules } from "./run.ts";
-import { checkResume, clearRunFiles, RUN_FILES } from "./run_guard.ts";
+import { checkResume, clearRunFiles } from "./run_guard.ts";
 import { activeModules } from "./stages.ts";
 import { trainStep } from "./step.ts";
 
@@ -55,12 +56,12 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     let recovered: string[] = [];
     if (opts.resume) {
       recovered = await recoverRunDirs(outDir);
-      await removeFile(`${outDir}/${RUN_FILES.summary}`); // a run that goes on has no final result yet
+      await removeFile(runPath(outDir, "summary")); // a run that goes on has no final result yet
     } else await clearRunFiles(outDir);
     await makeDir(outDir);
     writing = true;
     const yaml = configToYaml(config);
-    const configPath = `${outDir}/${RUN_FILES.config}`;
+    const configPath = runPath(outDir, "config");
     if (!(await exists(configPath)) || await onPath(configPath, "read", () => Deno.readTextFile(configPath)) !== yaml) {
       await writeFileAtomic(configPath, yaml);
     }
@@ -87,7 +88,7 @@ async function recordFailure(outDir: string, config: Config, error: unknown): Pr
     error: message,
   };
   try {
-    await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
+    await writeJsonAtomic(runPath(outDir, "summary"), summary);
     return error;
   } catch (writeError) {
     const why = writeError instanceof Error ? writeError.message : String(writeError);
@@ -110,7 +111,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
   const moduleNames = trainableModules(model);
   const stages = moduleNames.length === 0 ? [] : config.stages;
   const optimizer = new ModuleOptimizer(model.modules(), config, { totalSteps: plannedSteps(ctx, stages.length) });
-  const metricsPath = `${outDir}/${RUN_FILES.metrics}`;
+  const metricsPath = runPath(outDir, "metrics");
   let state = freshState();
   const resumed = Boolean(opts.resume);
   if (resumed) {
@@ -124,7 +125,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
   } else {
     await appendText(metricsPath, "");
   }
-  let nan = resumed ? await readJsonIfExists<NanReport>(`${outDir}/${RUN_FILES.nanReport}`) ?? null : null;
+  let nan = resumed ? await readJsonIfExists<NanReport>(runPath(outDir, "nanReport")) ?? null : null;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
   const append = (record: StepRecord | EpochRecord) => appendText(metricsPath, JSON.stringify(record) + "\n");
 
@@ -154,7 +155,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
             const probed = probeStep(model, batch, config, active, { step: state.globalStep, stage });
             state.firstNonfinite = probed.first;
             nan = nanReport(probed.first, probed.stats, batchLayout(batch, config), 1);
-            await writeJsonAtomic(`${outDir}/${RUN_FILES.nanReport}`, nan);
+            await writeJsonAtomic(runPath(outDir, "nanReport"), nan);
           }
         }
         if (outcome.action === "skipped") skipped++;
@@ -249,7 +250,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
     const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
     const layout = layoutBatch ? batchLayout(layoutBatch, config) : emptyLayout(config);
     nan = nanReport(null, [], layout, state.globalStep);
-    await writeJsonAtomic(`${outDir}/${RUN_FILES.nanReport}`, nan);
+    await writeJsonAtomic(runPath(outDir, "nanReport"), nan);
   }
   optimizer.dispose();
   const wall = (performance.now() - sessionStart) / 1000;
@@ -276,7 +277,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
     error: null,
     data: dataSummary(config, ctx.dataset, ctx.texts),
   };
-  await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
+  await writeJsonAtomic(runPath(outDir, "summary"), summary);
   return summary;
 }
 
