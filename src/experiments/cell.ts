@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { configToYaml, parseConfigYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { CELL_FILES } from "../run/files.ts";
+import { readRunSummary } from "../run/json_files.ts";
 import type { RunSummary } from "../run/records.ts";
 import { inspectRunDir } from "../train/run_guard.ts";
 import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
@@ -65,7 +66,7 @@ export function scriptCommand(script: string): CellCommand {
 /** Reads the engine's and the trainer's records of a cell. */
 export async function readCellRecord(runDir: string): Promise<CellRecord> {
   return {
-    summary: await readJsonIfExists<Partial<RunSummary>>(join(runDir, CELL_FILES.summary)),
+    summary: await readRunSummary(runDir),
     exit: await readJsonIfExists<CellExit>(join(runDir, CELL_FILES.exit)),
   };
 }

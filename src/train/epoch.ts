@@ -3,10 +3,9 @@
  * iteration the NaN investigation uses), each a guarded `trainStep` with its own dropout seed, the NaN locator on the
  * run's first non-finite step (nan_report.json) and the step records of metrics.jsonl.
  */
-import { runPath } from "../run/files.ts";
+import { writeNanReport } from "../run/json_files.ts";
 import { appendRecord } from "../run/metrics.ts";
 import type { NanReport } from "../run/records.ts";
-import { writeJsonAtomic } from "../util/fs.ts";
 import type { TrainerState } from "./checkpoint.ts";
 import { batchLayout, nanReport, probeStep } from "./locator.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
@@ -111,7 +110,7 @@ async function recordNonfinite(run: TrainerRun, stage: string, planned: PlannedS
   const probed = probeStep(ctx.model, planned.batch, ctx.config, planned.active, where);
   state.firstNonfinite = probed.first;
   run.nan = nanReport(probed.first, probed.stats, batchLayout(planned.batch, ctx.config), 1);
-  await writeJsonAtomic(runPath(run.outDir, "nanReport"), run.nan);
+  await writeNanReport(run.outDir, run.nan);
 }
 
 /** Appends the step record every `log_every` global steps and for every step the NaN guard acted on. */

@@ -4,7 +4,8 @@
  */
 import type { Config } from "../config/schema.ts";
 import { runPath } from "../run/files.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { writeNanReport } from "../run/json_files.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
@@ -54,7 +55,7 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
     step,
   );
   if (outDir) {
-    await writeJsonAtomic(runPath(outDir, "nanReport"), report);
+    await writeNanReport(outDir, report);
     await writeFileAtomic(runPath(outDir, "nanText"), readableReport(report, config));
   }
   return report;

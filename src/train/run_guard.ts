@@ -8,8 +8,9 @@ import { configToYaml, parseConfigYaml, resolveConfig } from "../config/load.ts"
 import type { Config } from "../config/schema.ts";
 import { MANIFEST_FILE } from "../models/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
-import { checkWritableDir, completeCopy, exists, onPath, readJsonIfExists, swapLeftovers } from "../util/fs.ts";
+import { checkWritableDir, completeCopy, exists, onPath, swapLeftovers } from "../util/fs.ts";
 import { RUN_FILES, runPath } from "../run/files.ts";
+import { readRunSummary } from "../run/json_files.ts";
 import type { ResumeChange, RunSummary } from "../run/records.ts";
 
 /** The file the trainer writes last into `checkpoint/` (its presence = the copy is complete). */
@@ -53,9 +54,7 @@ export async function inspectRunDir(dir: string): Promise<RunDirContents> {
     const leftovers = await swapLeftovers(`${dir}/${name}`);
     for (const path of [...leftovers.tmp, ...leftovers.old]) files.push(path.slice(dir.length + 1));
   }
-  const summary = files.includes(RUN_FILES.summary)
-    ? await readJsonIfExists<Partial<RunSummary>>(runPath(dir, "summary")).catch(() => ({}))
-    : undefined;
+  const summary = files.includes(RUN_FILES.summary) ? await readRunSummary(dir).catch(() => ({})) : undefined;
   const checkpoint = await completeCopy(runPath(dir, "checkpoint"), CHECKPOINT_MARKER);
   return { files, summary, checkpoint };
 }

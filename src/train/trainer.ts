@@ -16,10 +16,11 @@ import { dataSummary } from "../data/warnings.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import { loadWeights, saveWeights } from "../models/checkpoint.ts";
 import { runPath } from "../run/files.ts";
+import { readNanReport, writeNanReport, writeRunSummary } from "../run/json_files.ts";
 import { appendRecord } from "../run/metrics.ts";
-import type { EpochRecord, Metrics, NanReport, ResumeChange, RunSummary } from "../run/records.ts";
+import type { EpochRecord, Metrics, ResumeChange, RunSummary } from "../run/records.ts";
 import { UserError } from "../util/errors.ts";
-import { appendText, exists, makeDir, onPath, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { appendText, exists, makeDir, onPath, writeFileAtomic } from "../util/fs.ts";
 import { freshState, recoverRunDirs, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { recordValidation, startStage } from "./early_stop.ts";
 import { trainEpoch, type TrainerRun } from "./epoch.ts";
@@ -93,7 +94,7 @@ async function recordFailure(outDir: string, config: Config, error: unknown): Pr
     error: message,
   };
   try {
-    await writeJsonAtomic(runPath(outDir, "summary"), summary);
+    await writeRunSummary(outDir, summary);
     return error;
   } catch (writeError) {
     const why = writeError instanceof Error ? writeError.message : String(writeError);
@@ -145,7 +146,7 @@ async function startRun(ctx: RunContext, outDir: string, opts: StageOptions): Pr
   for (const line of opts.recovered) progress.log(line);
   progress.log(`resumed from ${outDir}/checkpoint at stage ${state.stageIndex}, epoch ${state.epoch}`);
   for (const c of opts.changes) progress.log(`resume: ${c.key} ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
-  run.nan = await readJsonIfExists<NanReport>(runPath(outDir, "nanReport")) ?? null;
+  run.nan = await readNanReport(outDir) ?? null;
   return run;
 }
 
@@ -242,7 +243,7 @@ async function finish(
     const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
     const layout = layoutBatch ? batchLayout(layoutBatch, config) : emptyLayout(config);
     run.nan = nanReport(null, [], layout, state.globalStep);
-    await writeJsonAtomic(runPath(outDir, "nanReport"), run.nan);
+    await writeNanReport(outDir, run.nan);
   }
   run.optimizer.dispose();
   const wall = (performance.now() - clock.sessionStart) / 1000;
@@ -269,7 +270,7 @@ async function finish(
     error: null,
     data: dataSummary(config, ctx.dataset, ctx.texts),
   };
-  await writeJsonAtomic(runPath(outDir, "summary"), summary);
+  await writeRunSummary(outDir, summary);
   return summary;
 }
 
