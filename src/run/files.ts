@@ -24,6 +24,9 @@ export const RUN_FILES = {
   best: "best",
 } as const;
 
+/** The file the trainer writes last into `checkpoint/` (its presence marks a complete copy; train/checkpoint.ts). */
+export const CHECKPOINT_MARKER = "state.json";
+
 /** The trainer's files plus those the grid engine writes into a cell's run directory (experiments/cell.ts). */
 export const CELL_FILES = {
   ...RUN_FILES,

@@ -8,10 +8,10 @@ import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/ch
 import { onPath, recoverDir, replaceDirAtomic, writeJsonAtomic } from "../util/fs.ts";
 import type { BestCheckpoint } from "./early_stop.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
-import { RUN_FILES, runPath } from "../run/files.ts";
+import { CHECKPOINT_MARKER, RUN_FILES, runPath } from "../run/files.ts";
 import type { FirstNonfinite, ResumeChange } from "../run/records.ts";
 import type { RunContext } from "./run.ts";
-import { BEST_MARKER, CHECKPOINT_MARKER } from "./run_guard.ts";
+import { BEST_MARKER } from "./run_guard.ts";
 
 /** Trainer state persisted in checkpoints. */
 export interface TrainerState {

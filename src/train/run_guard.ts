@@ -9,12 +9,10 @@ import type { Config } from "../config/schema.ts";
 import { MANIFEST_FILE } from "../models/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
 import { checkWritableDir, completeCopy, exists, onPath, swapLeftovers } from "../util/fs.ts";
-import { RUN_FILES, runPath } from "../run/files.ts";
+import { CHECKPOINT_MARKER, RUN_FILES, runPath } from "../run/files.ts";
 import { readRunSummary } from "../run/json_files.ts";
 import type { ResumeChange, RunSummary } from "../run/records.ts";
 
-/** The file the trainer writes last into `checkpoint/` (its presence = the copy is complete). */
-export const CHECKPOINT_MARKER = "state.json";
 /** The file written last into `best/` (a weights directory, models/checkpoint.ts). */
 export const BEST_MARKER = MANIFEST_FILE;
 
