@@ -5,7 +5,7 @@
  */
 import { writeNanReport } from "../run/json_files.ts";
 import { appendRecord } from "../run/metrics.ts";
-import type { NanReport } from "../run/records.ts";
+import type { EpochRecord, Metrics, NanReport } from "../run/records.ts";
 import type { TrainerState } from "./checkpoint.ts";
 import { batchLayout, nanReport, probeStep } from "./locator.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
@@ -129,4 +129,16 @@ async function logStep(run: TrainerRun, stage: string, planned: PlannedStep, out
     nonfinite: outcome.nonfinite,
     action: outcome.action === "raised" ? "skipped" : outcome.action,
   });
+}
+
+/** The progress line of an epoch record: loss, validation metric and HR@10 when validated, guard counts, time. */
+export function epochLine(r: EpochRecord, metric: string): string {
+  const loss = r.train_loss === null ? "nan" : r.train_loss.toFixed(4);
+  const v = r.val
+    ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}`
+    : "";
+  const guard = r.skipped_batches + r.patched_batches > 0
+    ? ` (skipped ${r.skipped_batches}, patched ${r.patched_batches})`
+    : "";
+  return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${guard} [${r.wall_s.toFixed(1)} s]`;
 }

@@ -23,7 +23,7 @@ import { UserError } from "../util/errors.ts";
 import { appendText, exists, makeDir, onPath, writeFileAtomic } from "../util/fs.ts";
 import { freshState, recoverRunDirs, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { recordValidation, startStage } from "./early_stop.ts";
-import { trainEpoch, type TrainerRun } from "./epoch.ts";
+import { epochLine, trainEpoch, type TrainerRun } from "./epoch.ts";
 import { batchLayout, emptyLayout, nanReport } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { explainOutOfMemory } from "./oom.ts";
@@ -280,17 +280,6 @@ function evaluateSplit(ctx: RunContext, split: "val" | "test") {
     tiePolicy: ctx.config.tie_policy,
     itemExists: ctx.dataset.itemExists,
   });
-}
-
-function epochLine(r: EpochRecord, metric: string): string {
-  const loss = r.train_loss === null ? "nan" : r.train_loss.toFixed(4);
-  const v = r.val
-    ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}`
-    : "";
-  const guard = r.skipped_batches + r.patched_batches > 0
-    ? ` (skipped ${r.skipped_batches}, patched ${r.patched_batches})`
-    : "";
-  return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${guard} [${r.wall_s.toFixed(1)} s]`;
 }
 
 async function removeFile(path: string): Promise<void> {
