@@ -1,7 +1,7 @@
 /** The data checks as the CLIs show them: `data stats` output and the `data` section of a run's summary.json. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { RunSummary } from "../src/train/records.ts";
+import type { RunSummary } from "../src/run/records.ts";
 import { ML100K_SIDE_FILES } from "./bad_inputs/data_rows.ts";
 import { writeFiles } from "./data_fixtures.ts";
 import { tempDir } from "./helpers.ts";

@@ -41,7 +41,7 @@ Deno.test({
     const csv = (await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n");
     assert.equal(csv.length, 17);
     assert.ok(csv.slice(1).every((l) => /,(completed|diverged),/.test(l)), csv.join("\n"));
-    const summary: GridSummary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+    const summary: GridSummary = JSON.parse(await Deno.readTextFile(`${out}/grid_summary.json`));
     assert.equal(summary.final_runs, 16);
     const mask = (level: string) => summary.effects.find((e) => e.axis === "attention_mask" && e.level === level)!;
     // Left padding + PyTorch-style -inf masks give fully masked rows (spec §6.2); the safe mask never does.

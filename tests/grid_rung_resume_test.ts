@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/config/load.ts";
-import type { MetricsRecord } from "../src/train/records.ts";
+import type { MetricsRecord } from "../src/run/records.ts";
 import { train } from "../src/train/trainer.ts";
 import { tempDir } from "./helpers.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { METRIC_NAMES } from "../src/config/schema.ts";
 import { type ResultRow, resultsCsv } from "../src/experiments/results.ts";
 import { summarizeResults, summaryCsv, summaryTables, tQuantile975 } from "../src/experiments/summary.ts";
-import type { Metrics } from "../src/train/records.ts";
+import type { Metrics } from "../src/run/records.ts";
 
 const axes = { a: ["x", "y"], b: [1, 2] };
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
 import { UserError } from "../src/util/errors.ts";
-import type { EpochRecord, MetricsRecord, RunSummary, StepRecord } from "../src/train/records.ts";
+import type { EpochRecord, MetricsRecord, RunSummary, StepRecord } from "../src/run/records.ts";
 import { train } from "../src/train/trainer.ts";
 import { tempDir } from "./helpers.ts";
 

@@ -5,7 +5,7 @@ import type { Config } from "../src/config/schema.ts";
 import { trainBatches } from "../src/data/batches.ts";
 import { investigate } from "../src/train/investigate.ts";
 import { ModuleOptimizer } from "../src/train/optimizer.ts";
-import type { EpochRecord, MetricsRecord, NanReport, RunSummary } from "../src/train/records.ts";
+import type { EpochRecord, MetricsRecord, NanReport, RunSummary } from "../src/run/records.ts";
 import { epochRng, prepareRun, stepSeed } from "../src/train/run.ts";
 import { trainStep } from "../src/train/step.ts";
 import { train } from "../src/train/trainer.ts";

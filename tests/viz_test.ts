@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import * as dfd from "danfojs";
-import type { FirstNonfinite, ProbeStat, StepRecord } from "../src/train/records.ts";
+import type { FirstNonfinite, ProbeStat, StepRecord } from "../src/run/records.ts";
 import { createDocument, encodePng, parseColor } from "../src/viz/dom.ts";
 import { JUPYTER_DISPLAY, renderPng, savePng, saveSvg, show, standaloneSvg } from "../src/viz/display.ts";
 import {

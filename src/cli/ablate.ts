@@ -8,6 +8,7 @@ import { type Executor, readGridRecord, runGrid } from "../experiments/runner.ts
 import { runSlurmTask, slurmExecutor } from "../experiments/slurm.ts";
 import { type SlurmResources, SlurmResourcesSchema } from "../experiments/slurm_resources.ts";
 import { summarizeResults, summaryTables, writeSummary } from "../experiments/summary.ts";
+import { GRID_FILES } from "../run/files.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { checkWritableDir } from "../util/fs.ts";
@@ -52,7 +53,7 @@ export const ABLATE_SPEC: CommandSpec = {
       usage: "deno task ablate run",
       summary: "Run every unfinished cell of a grid or sweep (rerun the same command after an interruption).",
       details: [
-        "Writes DIR/grid.json, DIR/runs/<id>/, DIR/results.csv, prints the summary and writes DIR/summary.{csv,json}. " +
+        "Writes DIR/grid.json, DIR/runs/<id>/, DIR/results.csv, prints the summary and writes DIR/grid_summary.{csv,json}. " +
         "With --executor slurm the cells go out as one job array asking for the grid file's slurm: resources, which " +
         "the Slurm flags below override.",
       ],
@@ -66,7 +67,7 @@ export const ABLATE_SPEC: CommandSpec = {
         out: {
           type: "string",
           value: "DIR",
-          description: "grid directory (runs/, results.csv, summary.*)",
+          description: "grid directory (runs/, results.csv, grid_summary.*)",
           required: true,
         },
         ...commonFlags("set", "backend"),
@@ -88,7 +89,8 @@ export const ABLATE_SPEC: CommandSpec = {
     },
     summarize: {
       usage: "deno task ablate summarize",
-      summary: "Rebuild DIR/results.csv from the run directories, print the summary, write DIR/summary.{csv,json}.",
+      summary:
+        "Rebuild DIR/results.csv from the run directories, print the summary, write DIR/grid_summary.{csv,json}.",
       positionals: [{ name: "DIR", description: "a grid directory written by `ablate run`" }],
       exitCodes: { 0: "every cell has a final result", 1: "some cell failed or has none yet", 2: "user error" },
     },
@@ -118,7 +120,7 @@ async function summarize(out: string, axes: Record<string, unknown[]>, rows: Res
     console.log(`retried after a crash: ${retried.map((r) => `${r.id} (${r.retries}x)`).join(", ")}`);
   }
   console.log(`epochs trained: ${rows.reduce((sum, r) => sum + (r.epochs ?? 0), 0)} (all cells, all rungs)`);
-  console.log(`wrote ${out}/results.csv, ${out}/summary.csv, ${out}/summary.json`);
+  console.log(`wrote ${out}/results.csv, ${out}/${GRID_FILES.summaryCsv}, ${out}/${GRID_FILES.summary}`);
   return unfinished.length > 0 ? 1 : 0;
 }
 

@@ -1,5 +1,6 @@
 /** `deno task investigate`: probes the first training steps for NaNs. Usage and flags: `INVESTIGATE_SPEC`. */
 import { loadConfig } from "../config/load.ts";
+import { runPath } from "../run/files.ts";
 import { investigate, readableReport } from "../train/investigate.ts";
 import { explainOutOfMemory } from "../train/oom.ts";
 import { checkReportDir, clearRunFiles } from "../train/run_guard.ts";
@@ -35,5 +36,5 @@ await runMain(async () => {
     throw explainOutOfMemory(err, config);
   });
   console.log(readableReport(report, config));
-  console.log(`wrote ${out}/nan_report.json`);
+  console.log(`wrote ${runPath(out, "nanReport")}`);
 });

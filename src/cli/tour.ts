@@ -2,9 +2,9 @@
 import { join, resolve } from "node:path";
 import { DATA_DIR_ENV } from "../config/load.ts";
 import { GUARDED_TRAIN_SETS, nanEraConfig } from "../experiments/nan_study.ts";
-import { readMetrics } from "../experiments/run_dir.ts";
+import { readMetrics } from "../run/metrics.ts";
 import { investigate } from "../train/investigate.ts";
-import type { MetricsRecord, RunSummary } from "../train/records.ts";
+import type { MetricsRecord, RunSummary } from "../run/records.ts";
 import { train } from "../train/trainer.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";

@@ -1,5 +1,6 @@
 /** `deno task train`: one training run. Usage, flags and exit codes: `TRAIN_SPEC` (`deno task train --help`). */
 import { loadConfig } from "../config/load.ts";
+import { runPath } from "../run/files.ts";
 import { checkOutDir } from "../train/run_guard.ts";
 import { train } from "../train/trainer.ts";
 import { runMain } from "../util/errors.ts";
@@ -40,5 +41,5 @@ await runMain(async () => {
   const params = Object.entries(summary.parameters).map(([m, n]) => `${m} ${n.toLocaleString("en-US")}`);
   console.log(`parameters: ${params.join(", ") || "none"}`);
   console.log(`${summary.status}: val ${fmt(summary.val)} | test ${fmt(summary.test)}`);
-  console.log(`non-finite batches ${summary.nonfinite_batches}; wrote ${out}/summary.json`);
+  console.log(`non-finite batches ${summary.nonfinite_batches}; wrote ${runPath(out, "summary")}`);
 });

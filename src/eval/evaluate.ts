@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
 import type { EvalBatch } from "../data/types.ts";
 import type { ItemScorer, Recommender } from "../models/types.ts";
-import type { Metrics } from "../train/records.ts";
+import type { Metrics } from "../run/records.ts";
 import { metricsFromRanks, rankFromCounts, type TiePolicy } from "./metrics.ts";
 
 /** Default number of item ids scored at once in full ranking ([B, 16384] float32 is 8 MiB at B = 128). */

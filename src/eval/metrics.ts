@@ -6,7 +6,7 @@
  * and is counted, never skipped.
  */
 import { type Config, METRIC_NAMES } from "../config/schema.ts";
-import type { MetricName, Metrics } from "../train/records.ts";
+import type { MetricName, Metrics } from "../run/records.ts";
 
 /** How a target tied with other candidates is ranked. */
 export type TiePolicy = Config["tie_policy"];

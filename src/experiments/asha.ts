@@ -17,7 +17,7 @@
 import { join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
-import { epochRecordsOf, readMetrics } from "./run_dir.ts";
+import { epochRecordsOf, readMetrics } from "../run/metrics.ts";
 
 /** The `early_terminate` block of a sweep file. */
 export interface AshaSpec {

@@ -9,21 +9,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { configToYaml, parseConfigYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import type { RunSummary } from "../train/records.ts";
+import { CELL_FILES, runPath } from "../run/files.ts";
+import { readRunSummary } from "../run/json_files.ts";
+import type { RunSummary } from "../run/records.ts";
 import { inspectRunDir } from "../train/run_guard.ts";
 import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { isRunning, killAndWait, type ProcessIdentity, processIdentity } from "./process.ts";
-
-/** File names inside a cell's run directory. */
-export const CELL_FILES = {
-  config: "config.yaml",
-  summary: "summary.json",
-  exit: "exit.json",
-  pid: "pid.json",
-  log: "log.txt",
-  checkpoint: "checkpoint",
-  retries: "retries.json",
-} as const;
 
 /** How a cell's last process ended, as recorded by the engine. */
 export interface CellExit {
@@ -75,8 +66,8 @@ export function scriptCommand(script: string): CellCommand {
 /** Reads the engine's and the trainer's records of a cell. */
 export async function readCellRecord(runDir: string): Promise<CellRecord> {
   return {
-    summary: await readJsonIfExists<Partial<RunSummary>>(join(runDir, CELL_FILES.summary)),
-    exit: await readJsonIfExists<CellExit>(join(runDir, CELL_FILES.exit)),
+    summary: await readRunSummary(runDir),
+    exit: await readJsonIfExists<CellExit>(runPath(runDir, "exit")),
   };
 }
 
@@ -111,7 +102,7 @@ export function planCell(record: CellRecord, hasCheckpoint: boolean): CellPlan {
 
 /** Epochs per stage in the cell's `config.yaml` (what its last run was asked to train); 0 without one. */
 async function configuredEpochs(runDir: string): Promise<number> {
-  const path = join(runDir, CELL_FILES.config);
+  const path = runPath(runDir, "config");
   if (!(await exists(path))) return 0;
   return Number(parseConfigYaml(await Deno.readTextFile(path), path).epochs_per_stage ?? 0);
 }
@@ -132,12 +123,12 @@ export async function planCellDir(runDir: string, epochs?: number): Promise<Cell
 
 /** Times the cell was retried after a crash since it last started fresh. */
 export async function readRetries(runDir: string): Promise<number> {
-  return (await readJsonIfExists<{ retries: number }>(join(runDir, CELL_FILES.retries)))?.retries ?? 0;
+  return (await readJsonIfExists<{ retries: number }>(runPath(runDir, "retries")))?.retries ?? 0;
 }
 
 /** Records that the cell is being retried for the `retries`-th time. */
 export function writeRetries(runDir: string, retries: number): Promise<void> {
-  return writeJsonAtomic(join(runDir, CELL_FILES.retries), { retries });
+  return writeJsonAtomic(runPath(runDir, "retries"), { retries });
 }
 
 /**
@@ -146,7 +137,7 @@ export function writeRetries(runDir: string, retries: number): Promise<void> {
  * cell's `config.yaml`.
  */
 export async function prepareCellDir(runDir: string, config: Config, plan: Exclude<CellPlan, "skip">): Promise<void> {
-  const orphan = await readJsonIfExists<ProcessIdentity>(join(runDir, CELL_FILES.pid));
+  const orphan = await readJsonIfExists<ProcessIdentity>(runPath(runDir, "pid"));
   if (orphan && isRunning(orphan)) await killAndWait(orphan);
   await Deno.mkdir(runDir, { recursive: true });
   for await (const entry of Deno.readDir(runDir)) {
@@ -156,7 +147,7 @@ export async function prepareCellDir(runDir: string, config: Config, plan: Exclu
       await Deno.remove(join(runDir, entry.name), { recursive: true });
     }
   }
-  await writeFileAtomic(join(runDir, CELL_FILES.config), configToYaml(config));
+  await writeFileAtomic(runPath(runDir, "config"), configToYaml(config));
 }
 
 /**
@@ -165,7 +156,7 @@ export async function prepareCellDir(runDir: string, config: Config, plan: Exclu
  * Aborting `signal` sends the process SIGTERM.
  */
 export async function runCell(task: CellTask, signal?: AbortSignal): Promise<CellExit> {
-  const log = join(task.runDir, CELL_FILES.log);
+  const log = runPath(task.runDir, "log");
   await Deno.writeTextFile(log, `### ${new Date().toISOString()} ${task.command.join(" ")}\n`, { append: true });
   const child = new Deno.Command("/bin/sh", {
     args: ["-c", 'exec "$@" >>"$0" 2>&1', log, ...task.command],
@@ -176,10 +167,10 @@ export async function runCell(task: CellTask, signal?: AbortSignal): Promise<Cel
     signal,
   }).spawn();
   const identity = processIdentity(child.pid);
-  if (identity) await writeJsonAtomic(join(task.runDir, CELL_FILES.pid), identity);
+  if (identity) await writeJsonAtomic(runPath(task.runDir, "pid"), identity);
   const status = await child.status;
   const exit: CellExit = { code: status.code, signal: status.signal };
-  await writeJsonAtomic(join(task.runDir, CELL_FILES.exit), exit);
-  if (identity) await Deno.remove(join(task.runDir, CELL_FILES.pid));
+  await writeJsonAtomic(runPath(task.runDir, "exit"), exit);
+  if (identity) await Deno.remove(runPath(task.runDir, "pid"));
   return exit;
 }

@@ -20,7 +20,7 @@
  */
 import ttest from "@stdlib/stats-ttest";
 import wilcoxon from "@stdlib/stats-wilcoxon";
-import type { MetricName } from "../train/records.ts";
+import type { MetricName } from "../run/records.ts";
 import { UserError } from "../util/errors.ts";
 import type { ResultRow } from "./results.ts";
 

@@ -5,7 +5,8 @@
 import cliProgress from "cli-progress";
 import { join } from "node:path";
 import process from "node:process";
-import { CELL_FILES, type CellStatus, cellStatus, type CellTask, readCellRecord } from "./cell.ts";
+import { CELL_FILES } from "../run/files.ts";
+import { type CellStatus, cellStatus, type CellTask, readCellRecord } from "./cell.ts";
 
 /** Receives the events of a grid run. */
 export interface Progress {

@@ -6,13 +6,14 @@
  */
 import { join, relative } from "node:path";
 import { METRIC_NAMES } from "../config/schema.ts";
-import type { Metrics } from "../train/records.ts";
+import { CELL_FILES } from "../run/files.ts";
+import { epochRecordsOf, readMetrics } from "../run/metrics.ts";
+import type { Metrics } from "../run/records.ts";
 import { exists, readJsonIfExists, writeFileAtomic } from "../util/fs.ts";
 import { ASHA_FILE, type AshaRecord, rungOutcome } from "./asha.ts";
-import { CELL_FILES, type CellStatus, cellStatus, readCellRecord, readRetries } from "./cell.ts";
+import { type CellStatus, cellStatus, readCellRecord, readRetries } from "./cell.ts";
 import { type CsvValue, toCsv } from "./csv.ts";
 import { type Cell, formatValue, trialKey } from "./grid.ts";
-import { epochRecordsOf, readMetrics } from "./run_dir.ts";
 
 /** One row of results.csv. */
 export interface ResultRow {
@@ -48,7 +49,7 @@ export interface ResultRow {
 }
 
 async function countEpochs(runDir: string): Promise<number | null> {
-  if (!(await exists(join(runDir, "metrics.jsonl")))) return null;
+  if (!(await exists(join(runDir, CELL_FILES.metrics)))) return null;
   return epochRecordsOf(await readMetrics(runDir)).length;
 }
 

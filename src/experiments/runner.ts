@@ -9,11 +9,11 @@
  * is retried from its checkpoint up to the file's `max_failures` times within the run.
  */
 import { join, resolve } from "node:path";
+import { CELL_FILES } from "../run/files.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
 import { decideRung, readAshaRecord, rungBudgets, rungValue, writeAshaRecord } from "./asha.ts";
 import {
-  CELL_FILES,
   type CellCommand,
   type CellPlan,
   cellStatus,
@@ -113,7 +113,8 @@ async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<
 async function prepareTask(cell: Cell, plan: Exclude<CellPlan, "skip">, epochs: number | undefined, ctx: RunContext) {
   const runDir = runDirOf(ctx.out, cell.id);
   await prepareCellDir(runDir, epochs === undefined ? cell.config : { ...cell.config, epochs_per_stage: epochs }, plan);
-  const build = (resume: boolean) => ctx.options.command({ config: join(runDir, "config.yaml"), out: runDir, resume });
+  const build = (resume: boolean) =>
+    ctx.options.command({ config: join(runDir, CELL_FILES.config), out: runDir, resume });
   return { id: cell.id, runDir, command: build(plan === "resume"), resumeCommand: build(true) };
 }
 

@@ -6,10 +6,12 @@
  *   t_{0.975, n-1} * s / sqrt(n) (null below two seeds).
  * - Main effects: for each axis level, the mean NaN rate and mean NDCG@10 over the cells at that level (each cell
  *   weighs the same), and the difference from the axis's first level.
- * Written as `DIR/summary.csv` (cells) and `DIR/summary.json` (cells and effects), atomically.
+ * Written as `DIR/grid_summary.csv` (cells) and `DIR/grid_summary.json` (cells and effects), atomically (run/files.ts
+ * `GRID_FILES`; a run's own summary.json is a different record).
  */
 import * as dfd from "danfojs";
 import { join } from "node:path";
+import { GRID_FILES } from "../run/files.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { type CsvValue, toCsv } from "./csv.ts";
 import { cellId, formatValue } from "./grid.ts";
@@ -52,7 +54,7 @@ export interface MainEffect {
   delta_ndcg10: number | null;
 }
 
-/** Content of summary.json. */
+/** Content of grid_summary.json. */
 export interface GridSummary {
   /** Where the metrics come from. */
   split: "test";
@@ -272,8 +274,8 @@ export function summaryTables(summary: GridSummary, axes: Record<string, unknown
     `Main effects (mean over the cells at each level; Δ from the first level):\n${effects}`;
 }
 
-/** Writes `out/summary.csv` and `out/summary.json` atomically. */
+/** Writes `out/grid_summary.csv` and `out/grid_summary.json` atomically. */
 export async function writeSummary(out: string, summary: GridSummary, axes: Record<string, unknown[]>): Promise<void> {
-  await writeFileAtomic(join(out, "summary.csv"), summaryCsv(summary, axes));
-  await writeJsonAtomic(join(out, "summary.json"), summary);
+  await writeFileAtomic(join(out, GRID_FILES.summaryCsv), summaryCsv(summary, axes));
+  await writeJsonAtomic(join(out, GRID_FILES.summary), summary);
 }

@@ -8,9 +8,10 @@ import { loadTensors, loadWeights, saveTensors, saveWeights } from "../models/ch
 import { onPath, recoverDir, replaceDirAtomic, writeJsonAtomic } from "../util/fs.ts";
 import type { BestCheckpoint } from "./early_stop.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
-import type { FirstNonfinite, ResumeChange } from "./records.ts";
+import { CHECKPOINT_MARKER, RUN_FILES, runPath } from "../run/files.ts";
+import type { FirstNonfinite, ResumeChange } from "../run/records.ts";
 import type { RunContext } from "./run.ts";
-import { BEST_MARKER, CHECKPOINT_MARKER, RUN_FILES } from "./run_guard.ts";
+import { BEST_MARKER } from "./run_guard.ts";
 
 /** Trainer state persisted in checkpoints. */
 export interface TrainerState {
@@ -62,7 +63,7 @@ export async function saveCheckpoint(
   optimizer: ModuleOptimizer,
   state: TrainerState,
 ): Promise<void> {
-  await replaceDirAtomic(`${outDir}/${RUN_FILES.checkpoint}`, async (dir) => {
+  await replaceDirAtomic(runPath(outDir, "checkpoint"), async (dir) => {
     await saveWeights(ctx.model, `${dir}/weights`);
     const opt = optimizer.getState();
     await saveTensors(`${dir}/optimizer`, "optimizer", Object.entries(opt.tensors));
@@ -76,7 +77,7 @@ export async function restoreCheckpoint(
   ctx: RunContext,
   optimizer: ModuleOptimizer,
 ): Promise<TrainerState> {
-  const dir = `${outDir}/${RUN_FILES.checkpoint}`;
+  const dir = runPath(outDir, "checkpoint");
   const statePath = `${dir}/${CHECKPOINT_MARKER}`;
   const saved = JSON.parse(await onPath(statePath, "read", () => Deno.readTextFile(statePath)));
   await loadWeights(ctx.model, `${dir}/weights`);

@@ -3,15 +3,14 @@
  * backward) at every step, locates the first non-finite value and writes `nan_report.json` + `nan_report.txt`.
  */
 import type { Config } from "../config/schema.ts";
-import { trainBatches } from "../data/batches.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { runPath } from "../run/files.ts";
+import { writeNanReport } from "../run/json_files.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
-import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
-import { epochRng, prepareRun, stepSeed, trainableModules } from "./run.ts";
-import { activeModules } from "./stages.ts";
+import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
+import { epochSteps, plannedSteps, prepareRun, trainableModules } from "./run.ts";
 import { trainStep } from "./step.ts";
-import { plannedSteps } from "./trainer.ts";
 
 /** Probes the first `investigate_steps` training steps of the first stage and returns the report. */
 export async function investigate(config: Config, outDir?: string): Promise<NanReport> {
@@ -28,20 +27,18 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
   let step = 0;
   try {
     for (let epoch = 0; step < config.investigate_steps; epoch++) {
-      const batches = [...trainBatches(ctx.dataset, config, epochRng(config.seed, stage, epoch))];
-      if (batches.length === 0) break;
-      for (const batch of batches) {
+      const steps = epochSteps(ctx, { stage, epoch, firstStep: step }, modules);
+      if (steps.length === 0) break;
+      for (const { batch, seed, active } of steps) {
         if (step >= config.investigate_steps) break;
-        batch.seed = stepSeed(config.seed, step);
         layout ??= batchLayout(batch, config);
-        const active = activeModules(stage, step, modules);
-        const probed = probeStep(model, batch, config, active, { step, stage }, ctx.texts);
+        const probed = probeStep(model, batch, config, active, { step, stage, seed }, ctx.texts);
         stats.push(...probed.stats);
         if (first === null && probed.first !== null) {
           first = probed.first;
           layout = batchLayout(batch, config);
         }
-        const outcome = await trainStep(model, optimizer, batch, config, active, step);
+        const outcome = await trainStep(model, optimizer, batch, config, active, step, { seed });
         step++;
         if (outcome.action === "raised") break;
       }
@@ -58,8 +55,8 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
     step,
   );
   if (outDir) {
-    await writeJsonAtomic(`${outDir}/nan_report.json`, report);
-    await writeFileAtomic(`${outDir}/nan_report.txt`, readableReport(report, config));
+    await writeNanReport(outDir, report);
+    await writeFileAtomic(runPath(outDir, "nanText"), readableReport(report, config));
   }
   return report;
 }

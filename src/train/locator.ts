@@ -11,8 +11,8 @@ import type { Config } from "../config/schema.ts";
 import type { TextVectors, TrainBatch } from "../data/types.ts";
 import type { Recommender } from "../models/types.ts";
 import { type BatchLayout, StatsProbe } from "./probes.ts";
-import type { FirstNonfinite, NanReport, ProbeStat } from "./records.ts";
-import { lossAndGrads } from "./step.ts";
+import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
+import { lossAndGrads, withSeed } from "./step.ts";
 import { describeSuspects, inputSuspects, parameterSuspects } from "./suspects.ts";
 
 /** Pads per row of a [B, T] id batch. */
@@ -48,20 +48,21 @@ export interface ProbedStep {
 /**
  * Replays one training step under a probe (no parameter update) and returns what it saw. When a non-finite value
  * appeared, the parameters and the text-vector inputs (`texts`, when given) are checked too, and the ones that
- * were already non-finite or huge are recorded as `first.suspects`.
+ * were already non-finite or huge are recorded as `first.suspects`. `where.seed` is the step's dropout seed (the
+ * batch's own when absent).
  */
 export function probeStep(
   model: Recommender,
   batch: TrainBatch,
   config: Config,
   active: string[],
-  where: { step: number; stage: string },
+  where: { step: number; stage: string; seed?: number },
   texts?: TextVectors,
 ): ProbedStep {
   const probe = new StatsProbe(batchLayout(batch, config), true);
   probe.step = where.step;
   probe.stage = where.stage;
-  const { terms, total, grads } = lossAndGrads(model, batch, config, active, probe);
+  const { terms, total, grads } = lossAndGrads(model, withSeed(batch, where.seed), config, active, probe);
   for (const [name, g] of Object.entries(grads)) probe.record("backward", name, "param_grad", g);
   tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
   if (probe.first === null) return { first: null, stats: probe.stats };

@@ -5,7 +5,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { Probe } from "../models/probe.ts";
-import type { FirstNonfinite, ProbeStat } from "./records.ts";
+import type { FirstNonfinite, ProbeStat } from "../run/records.ts";
 import { tensorStats } from "./tensor_stats.ts";
 
 /** Where in a tensor of a given shape the batch row and sequence position of a flat index are. */

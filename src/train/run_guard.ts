@@ -8,22 +8,11 @@ import { configToYaml, parseConfigYaml, resolveConfig } from "../config/load.ts"
 import type { Config } from "../config/schema.ts";
 import { MANIFEST_FILE } from "../models/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
-import { checkWritableDir, completeCopy, exists, onPath, readJsonIfExists, swapLeftovers } from "../util/fs.ts";
-import type { ResumeChange, RunSummary } from "./records.ts";
+import { checkWritableDir, completeCopy, exists, onPath, swapLeftovers } from "../util/fs.ts";
+import { CHECKPOINT_MARKER, RUN_FILES, runPath } from "../run/files.ts";
+import { readRunSummary } from "../run/json_files.ts";
+import type { ResumeChange, RunSummary } from "../run/records.ts";
 
-/** The files and folders a training run writes into its directory (see records.ts). */
-export const RUN_FILES = {
-  config: "config.yaml",
-  metrics: "metrics.jsonl",
-  summary: "summary.json",
-  nanReport: "nan_report.json",
-  nanText: "nan_report.txt",
-  checkpoint: "checkpoint",
-  best: "best",
-} as const;
-
-/** The file the trainer writes last into `checkpoint/` (its presence = the copy is complete). */
-export const CHECKPOINT_MARKER = "state.json";
 /** The file written last into `best/` (a weights directory, models/checkpoint.ts). */
 export const BEST_MARKER = MANIFEST_FILE;
 
@@ -63,10 +52,8 @@ export async function inspectRunDir(dir: string): Promise<RunDirContents> {
     const leftovers = await swapLeftovers(`${dir}/${name}`);
     for (const path of [...leftovers.tmp, ...leftovers.old]) files.push(path.slice(dir.length + 1));
   }
-  const summary = files.includes(RUN_FILES.summary)
-    ? await readJsonIfExists<Partial<RunSummary>>(`${dir}/${RUN_FILES.summary}`).catch(() => ({}))
-    : undefined;
-  const checkpoint = await completeCopy(`${dir}/${RUN_FILES.checkpoint}`, CHECKPOINT_MARKER);
+  const summary = files.includes(RUN_FILES.summary) ? await readRunSummary(dir).catch(() => ({})) : undefined;
+  const checkpoint = await completeCopy(runPath(dir, "checkpoint"), CHECKPOINT_MARKER);
   return { files, summary, checkpoint };
 }
 
@@ -88,7 +75,7 @@ export function describeRun(contents: RunDirContents): string {
 
 /** Reads a run's saved `config.yaml` as a config (without the environment's defaults), or undefined if absent. */
 async function readSavedConfig(dir: string): Promise<Config | undefined> {
-  const path = `${dir}/${RUN_FILES.config}`;
+  const path = runPath(dir, "config");
   if (!(await exists(path))) return undefined;
   const text = await onPath(path, "read", () => Deno.readTextFile(path));
   return resolveConfig(parseConfigYaml(text, path), path);
@@ -162,7 +149,7 @@ export async function checkOutDir(dir: string, config: Config, opts: OutDirOptio
   const contents = await inspectRunDir(dir);
   if (contents.files.length === 0) return undefined;
   if (contents.files.length === 1 && contents.files[0] === RUN_FILES.config) {
-    const path = `${dir}/${RUN_FILES.config}`;
+    const path = runPath(dir, "config");
     if (await onPath(path, "read", () => Deno.readTextFile(path)) === configToYaml(config)) return undefined;
   }
   const what = describeRun(contents);

@@ -11,7 +11,7 @@ import type { Probe } from "../models/probe.ts";
 import type { Recommender } from "../models/types.ts";
 import { totalLoss } from "./losses.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
-import type { StepRecord } from "./records.ts";
+import type { StepRecord } from "../run/records.ts";
 import { nonfiniteCounts } from "./tensor_stats.ts";
 
 /** What one step did, in the shape of a metrics.jsonl step record (minus its position fields). */
@@ -83,6 +83,20 @@ async function readStep(
   };
 }
 
+/**
+ * `batch` with the step's dropout seed: a new object, so the data layer's batch is never changed; `batch` itself
+ * when no seed is given.
+ */
+export function withSeed(batch: TrainBatch, seed?: number): TrainBatch {
+  return seed === undefined ? batch : { ...batch, seed };
+}
+
+/** Options of one step. */
+export interface StepOptions {
+  /** The step's dropout seed (run.ts `stepSeed`); the batch's own `seed` when absent. */
+  seed?: number;
+}
+
 /** Runs one guarded step. Never leaks tensors. */
 export async function trainStep(
   model: Recommender,
@@ -91,8 +105,9 @@ export async function trainStep(
   config: Config,
   active: string[],
   globalStep: number,
+  options: StepOptions = {},
 ): Promise<StepOutcome> {
-  const { terms, total, grads } = lossAndGrads(model, batch, config, active);
+  const { terms, total, grads } = lossAndGrads(model, withSeed(batch, options.seed), config, active);
   let normTensors: Record<string, tf.Scalar> = {};
   try {
     normTensors = optimizer.gradNorms(grads, active);

@@ -9,7 +9,7 @@ import type { TextVectors } from "../data/types.ts";
 import { stableName } from "../models/params.ts";
 import type { Recommender } from "../models/types.ts";
 import { MODULE_LR_KEY } from "./optimizer.ts";
-import type { Suspect } from "./records.ts";
+import type { Suspect } from "../run/records.ts";
 import { tensorStats } from "./tensor_stats.ts";
 
 /** Magnitude from which values overflow a forward op in float32 (max 3.4e38): a dot product of a few such does. */

@@ -1,6 +1,6 @@
 /** Summary statistics of a tensor that tolerate non-finite values (they are counted, not averaged). */
 import * as tf from "@tensorflow/tfjs";
-import type { ProbeStat } from "./records.ts";
+import type { ProbeStat } from "../run/records.ts";
 
 /** min/max/mean/std over the finite values of `t`, and the count of non-finite ones. Reads back synchronously. */
 export function tensorStats(t: tf.Tensor): Omit<ProbeStat, "step" | "phase" | "layer" | "op"> {

@@ -4,6 +4,10 @@
  * best checkpoint of the whole run kept (the original reset it per stage, spec F7; see early_stop.ts), an atomic
  * checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes
  * metrics.jsonl, nan_report.json and summary.json.
+ *
+ * Read top to bottom: `train` (prepare, write config.yaml, record a failure) -> `runStages` -> `runStage` per stage ->
+ * per epoch `trainEpoch` (epoch.ts), `validate`, `checkpoint` -> `finish`. The state they advance is one explicit
+ * `TrainerState` (checkpoint.ts; what `--resume` restores) inside a `TrainerRun` (epoch.ts).
  */
 import { configToYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -11,19 +15,22 @@ import { trainBatches } from "../data/batches.ts";
 import { dataSummary } from "../data/warnings.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import { loadWeights, saveWeights } from "../models/checkpoint.ts";
+import { runPath } from "../run/files.ts";
+import { readNanReport, writeNanReport, writeRunSummary } from "../run/json_files.ts";
+import { appendRecord } from "../run/metrics.ts";
+import type { EpochRecord, Metrics, ResumeChange, RunSummary } from "../run/records.ts";
 import { UserError } from "../util/errors.ts";
-import { appendText, exists, makeDir, onPath, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { appendText, exists, makeDir, onPath, writeFileAtomic } from "../util/fs.ts";
 import { freshState, recoverRunDirs, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { recordValidation, startStage } from "./early_stop.ts";
-import { batchLayout, emptyLayout, nanReport, probeStep } from "./locator.ts";
+import { epochLine, trainEpoch, type TrainerRun } from "./epoch.ts";
+import { batchLayout, emptyLayout, nanReport } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
-import { Progress } from "./progress.ts";
 import { explainOutOfMemory } from "./oom.ts";
-import type { EpochRecord, Metrics, NanReport, ResumeChange, RunSummary, StepRecord } from "./records.ts";
-import { epochRng, prepareRun, type RunContext, stepSeed, trainableModules } from "./run.ts";
-import { checkResume, clearRunFiles, RUN_FILES } from "./run_guard.ts";
+import { Progress } from "./progress.ts";
+import { epochRng, plannedSteps, prepareRun, type RunContext, trainableModules } from "./run.ts";
+import { BEST_MARKER, checkResume, clearRunFiles } from "./run_guard.ts";
 import { activeModules } from "./stages.ts";
-import { trainStep } from "./step.ts";
 
 /** Options of a training run. */
 export interface TrainOptions {
@@ -55,12 +62,12 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     let recovered: string[] = [];
     if (opts.resume) {
       recovered = await recoverRunDirs(outDir);
-      await removeFile(`${outDir}/${RUN_FILES.summary}`); // a run that goes on has no final result yet
+      await removeFile(runPath(outDir, "summary")); // a run that goes on has no final result yet
     } else await clearRunFiles(outDir);
     await makeDir(outDir);
     writing = true;
     const yaml = configToYaml(config);
-    const configPath = `${outDir}/${RUN_FILES.config}`;
+    const configPath = runPath(outDir, "config");
     if (!(await exists(configPath)) || await onPath(configPath, "read", () => Deno.readTextFile(configPath)) !== yaml) {
       await writeFileAtomic(configPath, yaml);
     }
@@ -87,7 +94,7 @@ async function recordFailure(outDir: string, config: Config, error: unknown): Pr
     error: message,
   };
   try {
-    await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
+    await writeRunSummary(outDir, summary);
     return error;
   } catch (writeError) {
     const why = writeError instanceof Error ? writeError.message : String(writeError);
@@ -104,155 +111,142 @@ interface StageOptions extends TrainOptions {
   recovered: string[];
 }
 
+/** The loop: stages, each a sequence of epochs (trainEpoch, validate, checkpoint), then `finish`. */
 async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, started: number): Promise<RunSummary> {
-  const { config, model } = ctx;
-  const progress = new Progress(opts.quiet);
-  const moduleNames = trainableModules(model);
-  const stages = moduleNames.length === 0 ? [] : config.stages;
-  const optimizer = new ModuleOptimizer(model.modules(), config, { totalSteps: plannedSteps(ctx, stages.length) });
-  const metricsPath = `${outDir}/${RUN_FILES.metrics}`;
-  let state = freshState();
-  const resumed = Boolean(opts.resume);
-  if (resumed) {
-    state = await restoreCheckpoint(outDir, ctx, optimizer);
-    await truncateFile(metricsPath, state.metricsBytes);
-    state.resumeChanges.push(...opts.changes.map((c) => ({ ...c, at_step: state.globalStep })));
-    state.recovered.push(...opts.recovered);
-    for (const line of opts.recovered) progress.log(line);
-    progress.log(`resumed from ${outDir}/checkpoint at stage ${state.stageIndex}, epoch ${state.epoch}`);
-    for (const c of opts.changes) progress.log(`resume: ${c.key} ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
-  } else {
-    await appendText(metricsPath, "");
-  }
-  let nan = resumed ? await readJsonIfExists<NanReport>(`${outDir}/${RUN_FILES.nanReport}`) ?? null : null;
+  const run = await startRun(ctx, outDir, opts);
+  const { state } = run;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
-  const append = (record: StepRecord | EpochRecord) => appendText(metricsPath, JSON.stringify(record) + "\n");
-
-  for (; state.stageIndex < stages.length && !state.diverged; state.stageIndex++, state.epoch = 0) {
-    if (state.epoch === 0) Object.assign(state, startStage(state));
-    const stage = stages[state.stageIndex];
-    if (activeModules(stage, 0, moduleNames).length + activeModules(stage, 1, moduleNames).length === 0) continue;
-    for (; state.epoch < config.epochs_per_stage && !state.diverged; state.epoch++) {
-      const epochStart = performance.now();
-      const batches = [...trainBatches(ctx.dataset, config, epochRng(config.seed, stage, state.epoch))];
-      progress.startEpoch(stage, state.epoch, batches.length);
-      let lossSum = 0, lossCount = 0, skipped = 0, patched = 0, bad = 0;
-      for (let i = 0; i < batches.length; i++) {
-        const batch = batches[i];
-        batch.seed = stepSeed(config.seed, state.globalStep);
-        const active = activeModules(stage, state.globalStep, moduleNames);
-        if (active.length === 0) { // joint_finetune's other half for a model that has only one side
-          state.globalStep++;
-          continue;
-        }
-        const outcome = await trainStep(model, optimizer, batch, config, active, state.globalStep);
-        const nonfinite = outcome.nonfinite.loss + outcome.nonfinite.grads > 0;
-        if (nonfinite) {
-          bad++;
-          state.nonfinite++;
-          if (state.firstNonfinite === null) {
-            const probed = probeStep(model, batch, config, active, { step: state.globalStep, stage });
-            state.firstNonfinite = probed.first;
-            nan = nanReport(probed.first, probed.stats, batchLayout(batch, config), 1);
-            await writeJsonAtomic(`${outDir}/${RUN_FILES.nanReport}`, nan);
-          }
-        }
-        if (outcome.action === "skipped") skipped++;
-        if (outcome.action === "patched") patched++;
-        if (outcome.loss.total !== null) {
-          lossSum += outcome.loss.total;
-          lossCount++;
-        }
-        const elapsed = (performance.now() - epochStart) / 1000;
-        progress.step({
-          loss: outcome.loss.total,
-          lr: Object.values(outcome.lr)[0] ?? 0,
-          stepsPerSecond: (i + 1) / elapsed,
-        });
-        if (state.globalStep % config.log_every === 0 || outcome.action !== "ok") {
-          await append({
-            type: "step",
-            stage,
-            epoch: state.epoch,
-            step: i,
-            global_step: state.globalStep,
-            loss: outcome.loss,
-            grad_norm: outcome.grad_norm,
-            lr: outcome.lr,
-            nonfinite: outcome.nonfinite,
-            action: outcome.action === "raised" ? "skipped" : outcome.action,
-          });
-        }
-        if (outcome.action === "raised") {
-          state.diverged = true;
-          progress.endEpoch(`non-finite loss/gradients at step ${state.globalStep} (nan_policy: raise)`);
-          if (nan) progress.log(nan.diagnosis);
-          break;
-        }
-        state.globalStep++;
-      }
-      if (state.diverged) break;
-      state.skipped += skipped;
-      state.patched += patched;
-      if (config.nan_policy === "skip" && bad === batches.length && batches.length > 0) {
-        state.diverged = true; // nothing was applied this epoch (zero patches and applies every batch)
-        progress.log(`every batch of ${stage} epoch ${state.epoch} was non-finite: the run diverged`);
-      }
-      let val: Metrics | null = null;
-      let valNonfinite = 0;
-      if (
-        !state.diverged && ((state.epoch + 1) % config.eval_every === 0 || state.epoch + 1 === config.epochs_per_stage)
-      ) {
-        const result = await evaluateSplit(ctx, "val");
-        val = result.metrics;
-        valNonfinite = result.nonfinite;
-        const outcome = recordValidation(state, { stage, epoch: state.epoch }, val[config.early_stop_metric]);
-        Object.assign(state, outcome.state);
-        if (outcome.newBest) await saveWeights(model, `${outDir}/best`);
-      }
-      const record: EpochRecord = {
-        type: "epoch",
-        stage,
-        epoch: state.epoch,
-        global_step: state.globalStep,
-        train_loss: lossCount > 0 ? lossSum / lossCount : null,
-        val,
-        val_nonfinite: valNonfinite,
-        skipped_batches: skipped,
-        patched_batches: patched,
-        wall_s: (performance.now() - epochStart) / 1000,
-      };
-      await append(record);
-      opts.onEpoch?.(record);
-      progress.endEpoch(epochLine(record, config.early_stop_metric));
-      const stop = state.badEvals >= config.patience; // the stage's own progress (early_stop.ts)
-      if (config.checkpoint_every_epoch) {
-        const next = { ...state, epoch: state.epoch + 1 };
-        // An early stop closes the stage (its counters start over on resume); a stage that used up its budget stays
-        // open at epoch = epochs_per_stage, so a resume with a larger epochs_per_stage continues it (sweep rungs).
-        if (stop) Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 });
-        next.metricsBytes = (await onPath(metricsPath, "read", () => Deno.stat(metricsPath))).size;
-        next.wallSeconds = (performance.now() - sessionStart) / 1000;
-        await saveCheckpoint(outDir, ctx, optimizer, next);
-      }
-      if (stop) {
-        progress.log(`early stop: ${config.early_stop_metric} did not improve for ${config.patience} evaluation(s)`);
-        break;
-      }
-    }
+  const stages = run.moduleNames.length === 0 ? [] : ctx.config.stages;
+  while (state.stageIndex < stages.length && !state.diverged) {
+    await runStage(run, stages[state.stageIndex], sessionStart, opts);
+    state.stageIndex++;
+    state.epoch = 0;
   }
+  return await finish(run, { started, sessionStart, resumed: Boolean(opts.resume) });
+}
 
-  if (!state.diverged && await exists(`${outDir}/best/manifest.json`)) await loadWeights(model, `${outDir}/best`);
+/** The run's optimizer, progress and state: fresh, or restored from the checkpoint on `--resume`. */
+async function startRun(ctx: RunContext, outDir: string, opts: StageOptions): Promise<TrainerRun> {
+  const progress = new Progress(opts.quiet);
+  const moduleNames = trainableModules(ctx.model);
+  const stageCount = moduleNames.length === 0 ? 0 : ctx.config.stages.length;
+  const optimizer = new ModuleOptimizer(ctx.model.modules(), ctx.config, {
+    totalSteps: plannedSteps(ctx, stageCount),
+  });
+  const run: TrainerRun = { ctx, outDir, optimizer, progress, moduleNames, state: freshState(), nan: null };
+  const metricsPath = runPath(outDir, "metrics");
+  if (!opts.resume) {
+    await appendText(metricsPath, "");
+    return run;
+  }
+  const state = run.state = await restoreCheckpoint(outDir, ctx, optimizer);
+  await truncateFile(metricsPath, state.metricsBytes);
+  state.resumeChanges.push(...opts.changes.map((c) => ({ ...c, at_step: state.globalStep })));
+  state.recovered.push(...opts.recovered);
+  for (const line of opts.recovered) progress.log(line);
+  progress.log(`resumed from ${outDir}/checkpoint at stage ${state.stageIndex}, epoch ${state.epoch}`);
+  for (const c of opts.changes) progress.log(`resume: ${c.key} ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
+  run.nan = await readNanReport(outDir) ?? null;
+  return run;
+}
+
+/**
+ * The epochs of one stage from `state.epoch` on, until `epochs_per_stage`, an early stop or divergence. A stage
+ * that starts at epoch 0 starts its early-stopping counters over; a stage with no trainable module is skipped.
+ */
+async function runStage(run: TrainerRun, stage: string, sessionStart: number, opts: TrainOptions): Promise<void> {
+  const { state, ctx: { config } } = run;
+  if (state.epoch === 0) Object.assign(state, startStage(state));
+  const trains = (step: number) => activeModules(stage, step, run.moduleNames).length > 0;
+  if (!trains(0) && !trains(1)) return;
+  while (state.epoch < config.epochs_per_stage && !state.diverged) {
+    const tally = await trainEpoch(run, stage);
+    if (tally.raised) return;
+    state.skipped += tally.skipped;
+    state.patched += tally.patched;
+    if (config.nan_policy === "skip" && tally.nonfinite === tally.steps && tally.steps > 0) {
+      state.diverged = true; // nothing was applied this epoch (zero patches and applies every batch)
+      run.progress.log(`every batch of ${stage} epoch ${state.epoch} was non-finite: the run diverged`);
+    }
+    const val = await validate(run, stage);
+    const record: EpochRecord = {
+      type: "epoch",
+      stage,
+      epoch: state.epoch,
+      global_step: state.globalStep,
+      train_loss: tally.lossCount > 0 ? tally.lossSum / tally.lossCount : null,
+      val: val?.metrics ?? null,
+      val_nonfinite: val?.nonfinite ?? 0,
+      skipped_batches: tally.skipped,
+      patched_batches: tally.patched,
+      wall_s: (performance.now() - tally.started) / 1000,
+    };
+    await appendRecord(run.outDir, record);
+    opts.onEpoch?.(record);
+    run.progress.endEpoch(epochLine(record, config.early_stop_metric));
+    const stop = state.badEvals >= config.patience; // the stage's own progress (early_stop.ts)
+    if (config.checkpoint_every_epoch) await checkpoint(run, stop, sessionStart);
+    if (stop) {
+      run.progress.log(`early stop: ${config.early_stop_metric} did not improve for ${config.patience} evaluation(s)`);
+      return;
+    }
+    state.epoch++;
+  }
+}
+
+/**
+ * Evaluates the validation split when due (every `eval_every` epochs and at a stage's last epoch, unless the run
+ * diverged), records it for early stopping and saves the weights of a new best into `best/`; null when not due.
+ */
+async function validate(run: TrainerRun, stage: string): Promise<{ metrics: Metrics; nonfinite: number } | null> {
+  const { state, ctx } = run;
+  const epochs = state.epoch + 1;
+  const due = epochs % ctx.config.eval_every === 0 || epochs === ctx.config.epochs_per_stage;
+  if (state.diverged || !due) return null;
+  const result = await evaluateSplit(ctx, "val");
+  const outcome = recordValidation(state, { stage, epoch: state.epoch }, result.metrics[ctx.config.early_stop_metric]);
+  Object.assign(state, outcome.state);
+  if (outcome.newBest) await saveWeights(ctx.model, runPath(run.outDir, "best"));
+  return result;
+}
+
+/**
+ * Saves the checkpoint for `--resume` after an epoch. An early stop closes the stage (its counters start over on
+ * resume); a stage that used up its budget stays open at epoch = epochs_per_stage, so a resume with a larger
+ * epochs_per_stage continues it (sweep rungs).
+ */
+async function checkpoint(run: TrainerRun, stop: boolean, sessionStart: number): Promise<void> {
+  const { state, outDir } = run;
+  const next = { ...state, epoch: state.epoch + 1 };
+  if (stop) Object.assign(next, { stageIndex: state.stageIndex + 1, epoch: 0 });
+  const metricsPath = runPath(outDir, "metrics");
+  next.metricsBytes = (await onPath(metricsPath, "read", () => Deno.stat(metricsPath))).size;
+  next.wallSeconds = (performance.now() - sessionStart) / 1000;
+  await saveCheckpoint(outDir, run.ctx, run.optimizer, next);
+}
+
+/**
+ * Ends the run: the best weights back, validation and test evaluated once (not after divergence), the NaN report of
+ * an all-finite run, then summary.json. Disposes the optimizer.
+ */
+async function finish(
+  run: TrainerRun,
+  clock: { started: number; sessionStart: number; resumed: boolean },
+): Promise<RunSummary> {
+  const { state, ctx, outDir } = run;
+  const { config, model } = ctx;
+  const best = runPath(outDir, "best");
+  if (!state.diverged && await exists(`${best}/${BEST_MARKER}`)) await loadWeights(model, best);
   const val = state.diverged ? null : await evaluateSplit(ctx, "val");
   const test = state.diverged ? null : await evaluateSplit(ctx, "test");
-  if (nan === null) {
+  if (run.nan === null) {
     const layoutBatch = trainBatches(ctx.dataset, config, epochRng(config.seed, "layout", 0)).next().value;
     const layout = layoutBatch ? batchLayout(layoutBatch, config) : emptyLayout(config);
-    nan = nanReport(null, [], layout, state.globalStep);
-    await writeJsonAtomic(`${outDir}/${RUN_FILES.nanReport}`, nan);
+    run.nan = nanReport(null, [], layout, state.globalStep);
+    await writeNanReport(outDir, run.nan);
   }
-  optimizer.dispose();
-  const wall = (performance.now() - sessionStart) / 1000;
+  run.optimizer.dispose();
+  const wall = (performance.now() - clock.sessionStart) / 1000;
   const summary: RunSummary = {
     status: state.diverged ? "diverged" : "completed",
     model: config.model,
@@ -269,24 +263,15 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
     parameters: model.parameterCounts(),
     steps: state.globalStep,
     wall_time_s: wall,
-    steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - started) / 1000),
-    resumed,
+    steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - clock.started) / 1000),
+    resumed: clock.resumed,
     resume_changes: state.resumeChanges,
     recovered: state.recovered,
     error: null,
     data: dataSummary(config, ctx.dataset, ctx.texts),
   };
-  await writeJsonAtomic(`${outDir}/${RUN_FILES.summary}`, summary);
+  await writeRunSummary(outDir, summary);
   return summary;
-}
-
-/** Steps of a full run if no stage stops early (for schedules that anneal to the end). */
-export function plannedSteps(ctx: RunContext, stageCount: number): number {
-  const perEpoch = Math.min(
-    Math.ceil(ctx.dataset.userIds.length / ctx.config.batch_size),
-    ctx.config.max_steps_per_epoch ?? Infinity,
-  );
-  return Math.max(1, stageCount * ctx.config.epochs_per_stage * perEpoch);
 }
 
 function evaluateSplit(ctx: RunContext, split: "val" | "test") {
@@ -295,17 +280,6 @@ function evaluateSplit(ctx: RunContext, split: "val" | "test") {
     tiePolicy: ctx.config.tie_policy,
     itemExists: ctx.dataset.itemExists,
   });
-}
-
-function epochLine(r: EpochRecord, metric: string): string {
-  const loss = r.train_loss === null ? "nan" : r.train_loss.toFixed(4);
-  const v = r.val
-    ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}`
-    : "";
-  const guard = r.skipped_batches + r.patched_batches > 0
-    ? ` (skipped ${r.skipped_batches}, patched ${r.patched_batches})`
-    : "";
-  return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${guard} [${r.wall_s.toFixed(1)} s]`;
 }
 
 async function removeFile(path: string): Promise<void> {

@@ -4,7 +4,7 @@
  * run, stages told apart by colour with a legend. Used live while a run trains (live.ts) and on finished runs.
  */
 import * as Plot from "@observablehq/plot";
-import type { EpochRecord, MetricName } from "../train/records.ts";
+import type { EpochRecord, MetricName } from "../run/records.ts";
 import { plotDocument } from "./dom.ts";
 
 /** What an epoch chart shows: the mean training loss of the epoch, or a validation metric. */

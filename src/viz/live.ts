@@ -7,7 +7,7 @@
  */
 import type { Progress } from "../experiments/progress.ts";
 import type { CellStatus } from "../experiments/cell.ts";
-import type { EpochRecord, MetricName } from "../train/records.ts";
+import type { EpochRecord, MetricName } from "../run/records.ts";
 import { epochChart } from "./epoch_chart.ts";
 import { escapeHtml } from "./tables.ts";
 

@@ -4,7 +4,7 @@
  * when it has a legend) out. Show them in notebooks with `show()` and save them with `saveSvg`/`savePng` (display.ts).
  */
 import * as Plot from "@observablehq/plot";
-import type { FirstNonfinite, MetricsRecord, NanReport, ProbeStat, StepRecord } from "../train/records.ts";
+import type { FirstNonfinite, MetricsRecord, NanReport, ProbeStat, StepRecord } from "../run/records.ts";
 import { plotDocument } from "./dom.ts";
 
 /** A rendered chart: Plot's `<svg>`, or a `<figure>` holding legends and the chart `<svg>`. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { epochRecordsOf, readMetrics, stepRecordsOf } from "../src/experiments/run_dir.ts";
+import { epochRecordsOf, readMetrics, stepRecordsOf } from "../src/run/metrics.ts";
 import { UserError } from "../src/util/errors.ts";
 import { tempDir } from "./helpers.ts";
 

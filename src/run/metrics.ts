@@ -1,11 +1,18 @@
-/** Reading a training run directory's `metrics.jsonl` (see src/train/records.ts) for charts and reports. */
-import { join } from "node:path";
-import type { EpochRecord, MetricsRecord, StepRecord } from "../train/records.ts";
+/** Writing and reading a training run directory's `metrics.jsonl` (see records.ts): the trainer appends, charts and
+ * reports read. */
 import { UserError } from "../util/errors.ts";
+import { appendText } from "../util/fs.ts";
+import { runPath } from "./files.ts";
+import type { EpochRecord, MetricsRecord, StepRecord } from "./records.ts";
+
+/** Appends one record as a line of `<runDir>/metrics.jsonl` (created when absent). */
+export function appendRecord(runDir: string, record: MetricsRecord): Promise<void> {
+  return appendText(runPath(runDir, "metrics"), JSON.stringify(record) + "\n");
+}
 
 /** The records of `<runDir>/metrics.jsonl` in file order; a line that is not a step/epoch record is a UserError. */
 export async function readMetrics(runDir: string): Promise<MetricsRecord[]> {
-  const path = join(runDir, "metrics.jsonl");
+  const path = runPath(runDir, "metrics");
   let text: string;
   try {
     text = await Deno.readTextFile(path);

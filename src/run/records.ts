@@ -1,5 +1,6 @@
 /**
- * The on-disk records of a run directory, shared by the trainer (writer), the grid runner, plots and notebooks:
+ * The on-disk records of a run directory (file names in files.ts), shared by the trainer (writer), the grid runner,
+ * plots and notebooks:
  * - `metrics.jsonl`: one `StepRecord` every `log_every` steps (and every skipped/patched step), one `EpochRecord` per epoch;
  * - `summary.json`: `RunSummary`, written last and atomically (its presence with status set = the run finished);
  * - `nan_report.json`: `NanReport` (`first_nonfinite` is null when everything stayed finite);
