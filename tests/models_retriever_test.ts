@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { Config } from "../src/config/schema.ts";
-import { gelu } from "../src/models/layers.ts";
+import { forwardContext, gelu } from "../src/models/layers.ts";
 import { Router } from "../src/models/moe.ts";
 import { ParamStore } from "../src/models/params.ts";
 import { Retriever } from "../src/models/retriever.ts";
@@ -224,7 +224,7 @@ Deno.test("router: part-wise LN + Linear equals LN over the broadcast concatenat
     const parts = [randn([1, 5, 4], 2, 1), randn([3, 1, 4]), randn([1, 5, 4], 3), randn([1, 5, 4], 1, -2)];
     const reference = (...ps: tf.Tensor[]) => {
       const features = tf.concat(ps.map((p) => p.broadcastTo([3, 5, 4])), -1);
-      const hidden = router.hidden.apply(router.ln.apply(features));
+      const hidden = router.hidden.apply(router.ln.apply(forwardContext(false, 0, "router"), features));
       return tf.softmax(router.logits.apply(gelu(hidden)).div(0.7));
     };
     const partwise = (...ps: tf.Tensor[]) => router.apply(ps as tf.Tensor3D[]);

@@ -256,6 +256,7 @@ export class MultiHeadSelfAttention {
     readonly dim: number,
     readonly heads: number,
     readonly dropoutRate: number,
+    readonly probeLayer: string,
   ) {
     const inProj = { weight: "xavier_in_proj", bias: "zeros" } as const;
     this.q = new Dense(store, `${path}/q`, dim, dim, inProj);
@@ -266,16 +267,17 @@ export class MultiHeadSelfAttention {
 
   /**
    * Attends the rows `queries` [B, Tq, d] (default: all of x) to x [B, T, d] under `masks` (built for those query
-   * rows). Taps under `layer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so the -Infinity of torch mode is not
-   * reported as a non-finite value), `softmax` (masked probabilities), `out`.
+   * rows). Taps under `probeLayer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so the -Infinity of torch mode is not
+   * reported as a non-finite value), `softmax` (masked probabilities), `out`. The output is reported before the
+   * context's patch hook, so the probe sees the NaN that `nan_to_zero` then replaces.
    */
-  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string, queries = x): tf.Tensor3D {
+  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, queries = x): tf.Tensor3D {
     const scale = 1 / Math.sqrt(this.dim / this.heads);
     const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
     const k = splitHeads(this.k.apply(x), this.heads);
     const v = splitHeads(this.v.apply(x), this.heads);
-    const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
+    const report: Tap = (op, t) => tap(ctx.probe, this.probeLayer, op, t);
     const out = causalAttention(ctx, q, k, v, masks, this.heads, this.dropoutRate, report);
-    return report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D);
+    return ctx.patch(report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D));
   }
 }

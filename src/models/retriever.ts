@@ -66,7 +66,7 @@ class TextProjection {
   }
 
   apply(ctx: ForwardContext, text: tf.Tensor): tf.Tensor {
-    return dropout(ctx, this.ln.apply(this.linear.apply(text)), this.rate);
+    return dropout(ctx, this.ln.apply(ctx, this.linear.apply(text)), this.rate);
   }
 }
 
@@ -118,7 +118,11 @@ export class Retriever implements Recommender {
       routerTemperature: fixed ? config.router_temperature : 1,
     });
     this.frozenDesc = fixed ? null : tf.tidy(() => {
-      const atInit = { training: true, seeds: rng.fork("retriever/frozen_desc_dropout") };
+      const atInit: ForwardContext = {
+        training: true,
+        seeds: rng.fork("retriever/frozen_desc_dropout"),
+        patch: <T extends tf.Tensor>(t: T) => t,
+      };
       const rowZero = tf.oneHot(0, numItems + 1).reshape([numItems + 1, 1]);
       return this.projection.apply(atInit, this.itemText).mul(tf.scalar(1).sub(rowZero)) as tf.Tensor2D;
     });
@@ -126,7 +130,7 @@ export class Retriever implements Recommender {
 
   /** A forward context whose dropout seeds derive from `seed` (a training batch's seed; unused in eval). */
   context(training: boolean, probe?: Probe, seed = 0): ForwardContext {
-    return forwardContext(training, seed, "retriever", probe);
+    return forwardContext(training, seed, "retriever", { probe });
   }
 
   /** User vectors p_u [B, 1, D] (unit norm) for user indices and their input sequences [B, T]. */
