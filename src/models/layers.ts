@@ -30,6 +30,14 @@ export interface ForwardHooks {
   nanToZero?: boolean;
 }
 
+/** What a model's `context` takes besides the mode. */
+export interface ContextOptions {
+  /** A training batch's seed, from which every dropout seed derives (unused in eval). Default 0. */
+  seed?: number;
+  /** Receives the named intermediates. */
+  probe?: Probe;
+}
+
 /**
  * A context whose dropout seeds derive only from `seed` (a training batch's `seed`, so a step replays exactly) and
  * the component `label`; eval contexts never draw.

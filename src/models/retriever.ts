@@ -22,6 +22,7 @@ import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
 import { paddedXavierTable } from "./init.ts";
 import {
+  type ContextOptions,
   Dense,
   dropout,
   type ForwardContext,
@@ -33,10 +34,10 @@ import {
 } from "./layers.ts";
 import { type ItemSide, MoeBlock, NUM_EXPERTS, sliceItems } from "./moe.ts";
 import { countParameters, ParamStore } from "./params.ts";
-import { type Probe, tap } from "./probe.ts";
+import { tap } from "./probe.ts";
 import { requireCandidates } from "./scoring.ts";
 import { candidatesAt, checkIds, lastTargetPositions } from "./sequence.ts";
-import type { Recommender, TrainScores } from "./types.ts";
+import type { Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** The config keys the retriever reads. */
 export type RetrieverConfig = Pick<
@@ -128,8 +129,8 @@ export class Retriever implements Recommender {
     });
   }
 
-  /** A forward context whose dropout seeds derive from `seed` (a training batch's seed; unused in eval). */
-  context(training: boolean, probe?: Probe, seed = 0): ForwardContext {
+  /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
+  context(training: boolean, { seed = 0, probe }: ContextOptions = {}): ForwardContext {
     return forwardContext(training, seed, "retriever", { probe });
   }
 
@@ -220,19 +221,19 @@ export class Retriever implements Recommender {
     return { retriever: this.store.module("retriever") };
   }
 
-  trainScores(batch: TrainBatch, probe?: Probe): TrainScores {
-    return tidyObject(() => this.retrieverScores(this.context(true, probe, batch.seed), batch));
+  trainScores(batch: TrainBatch, { probe }: TrainScoreOptions = {}): TrainScores {
+    return tidyObject(() => this.retrieverScores(this.context(true, { seed: batch.seed, probe }), batch));
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() =>
-      this.scorePairs(this.context(false, probe), batch.users, batch.inputs, batch.seqLen, candidates).scores
+      this.scorePairs(this.context(false, { probe }), batch.users, batch.inputs, batch.seqLen, candidates).scores
     );
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
-    return tf.tidy(() => this.scoreEveryItem(this.context(false, probe), batch.users, batch.inputs, batch.seqLen));
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => this.scoreEveryItem(this.context(false, { probe }), batch.users, batch.inputs, batch.seqLen));
   }
 
   parameterCounts(): Record<string, number> {

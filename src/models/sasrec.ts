@@ -22,6 +22,7 @@ import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks } from "./att
 import { normal, paddedEmbedding } from "./init.ts";
 import { type ItemTexts, textInitEmbedding, TextSideFeature } from "./text_features.ts";
 import {
+  type ContextOptions,
   Dense,
   dropout,
   emit,
@@ -32,10 +33,10 @@ import {
   tidyObject,
 } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
-import { type Probe, tap } from "./probe.ts";
+import { tap } from "./probe.ts";
 import { positionScores, requireCandidates, scoreIds, scoreTable, tableScorer } from "./scoring.ts";
 import { checkIds, flatIndices, statePositions } from "./sequence.ts";
-import type { ItemScorer, Recommender, TrainScores } from "./types.ts";
+import type { ItemScorer, Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** The config keys SASRec reads. */
 export type SasRecConfig = Pick<
@@ -182,8 +183,8 @@ export class SasRec implements Recommender {
     this.finalLn = new LayerNorm(this.store, "sasrec/final_ln", d, { layer: "final_ln", op: "out" });
   }
 
-  /** A forward context whose dropout seeds derive from `seed` (a training batch's seed; unused in eval). */
-  context(training: boolean, probe?: Probe, seed = 0): ForwardContext {
+  /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
+  context(training: boolean, { seed = 0, probe }: ContextOptions = {}): ForwardContext {
     return forwardContext(training, seed, "sasrec", { probe, nanToZero: this.config.nan_to_zero });
   }
 
@@ -242,24 +243,29 @@ export class SasRec implements Recommender {
     return { sasrec: this.store.module("sasrec") };
   }
 
-  trainScores(batch: TrainBatch, probe?: Probe): TrainScores {
+  trainScores(batch: TrainBatch, { probe }: TrainScoreOptions = {}): TrainScores {
     return tidyObject(() => {
-      const hidden = this.encode(this.context(true, probe, batch.seed), batch.inputs, batch.batchSize, batch.seqLen);
+      const hidden = this.encode(
+        this.context(true, { seed: batch.seed, probe }),
+        batch.inputs,
+        batch.batchSize,
+        batch.seqLen,
+      );
       return { sasrec: positionScores(this.itemEmb, hidden, batch, probe) };
     });
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() => {
-      const states = this.userStates(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userStates(this.context(false, { probe }), batch.inputs, batch.batchSize, batch.seqLen);
       return tap(probe, "logits", "candidates", scoreIds(this.itemEmb, states, candidates));
     });
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
-      const states = this.userStates(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userStates(this.context(false, { probe }), batch.inputs, batch.batchSize, batch.seqLen);
       return tap(probe, "logits", "all", scoreTable(this.itemEmb, states));
     });
   }

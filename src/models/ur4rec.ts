@@ -19,14 +19,14 @@ import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
 import type { Dataset, EvalBatch, TextVectors, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
-import { type ForwardContext, stopGradient, tidyObject } from "./layers.ts";
+import { type ContextOptions, type ForwardContext, stopGradient, tidyObject } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
 import { type Probe, tap } from "./probe.ts";
 import { Retriever } from "./retriever.ts";
 import { SasRec } from "./sasrec.ts";
 import { positionScores, requireCandidates, scoreIds, scoreTable } from "./scoring.ts";
 import { flatIndices, lastTargetPositions, realCounts } from "./sequence.ts";
-import type { Recommender, TrainScores } from "./types.ts";
+import type { Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** Smallest starting weight of the learned gate (softplus⁻¹ needs a positive value). */
 const MIN_GATE_WEIGHT = 1e-3;
@@ -109,8 +109,8 @@ export class Ur4Rec implements Recommender {
     this.fusion = new Fusion(config, this.fusionStore);
   }
 
-  private contexts(training: boolean, probe?: Probe, seed = 0): { sas: ForwardContext; ret: ForwardContext } {
-    return { sas: this.sasrec.context(training, probe, seed), ret: this.retriever.context(training, probe, seed) };
+  private contexts(training: boolean, options: ContextOptions = {}): { sas: ForwardContext; ret: ForwardContext } {
+    return { sas: this.sasrec.context(training, options), ret: this.retriever.context(training, options) };
   }
 
   private fused(
@@ -135,7 +135,7 @@ export class Ur4Rec implements Recommender {
    * need both) when `active` is not given or `fused_loss_weight` > 0 — under `fusion_method: residual` only when
    * `fusion` is active, and then only the terms of active modules are returned.
    */
-  trainScores(batch: TrainBatch, probe?: Probe, active?: string[]): TrainScores {
+  trainScores(batch: TrainBatch, { probe, active }: TrainScoreOptions = {}): TrainScores {
     const trains = (module: string) => !active || active.includes(module);
     const residual = this.config.fusion_method === "residual";
     const fused = residual
@@ -145,7 +145,7 @@ export class Ur4Rec implements Recommender {
     const withRetriever = fused || trains("retriever");
     return tidyObject(() => {
       const { batchSize: b, seqLen: t } = batch;
-      const ctx = this.contexts(true, probe, batch.seed);
+      const ctx = this.contexts(true, { seed: batch.seed, probe });
       const scores: TrainScores = {};
       let hidden: tf.Tensor3D | null = null;
       if (withSasrec) {
@@ -181,10 +181,10 @@ export class Ur4Rec implements Recommender {
     return { pos: both.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D, neg: both.slice([0, 1], [b, k]) };
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() => {
-      const ctx = this.contexts(false, probe);
+      const ctx = this.contexts(false, { probe });
       const states = this.sasrec.userStates(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
       const sas = scoreIds(this.sasrec.itemEmb, states, candidates);
       const ret = this.retriever.scorePairs(ctx.ret, batch.users, batch.inputs, batch.seqLen, candidates).scores;
@@ -192,9 +192,9 @@ export class Ur4Rec implements Recommender {
     });
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
-      const ctx = this.contexts(false, probe);
+      const ctx = this.contexts(false, { probe });
       const states = this.sasrec.userStates(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
       const sas = scoreTable(this.sasrec.itemEmb, states);
       const ret = this.retriever.scoreEveryItem(ctx.ret, batch.users, batch.inputs, batch.seqLen);
