@@ -251,9 +251,9 @@ Deno.test("sasrec user states: the last block on the state rows only equals thos
               const m = model({ norm, state_position: state, attention_mask: mask, sasrec_num_blocks: 2 });
               const eb = evalBatch(sequences, { seqLen: T, padding });
               const ctx = m.context(false);
-              const fast = take(m.userStates(ctx, eb.inputs, eb.batchSize, T));
-              const hidden = m.encode(ctx, eb.inputs, eb.batchSize, T);
-              const positions = statePositions(eb.inputs, eb.batchSize, T, state);
+              const fast = take(m.userStates(ctx, eb));
+              const hidden = m.encode(ctx, eb);
+              const positions = statePositions(eb, state);
               const full = take(m.gatherPositions(hidden, positions));
               hidden.dispose();
               const where = `${backend} ${padding}/${norm}/${state}/${mask}`;

@@ -12,6 +12,7 @@
  * under a probe, which gets the path above.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { SequenceBatch } from "../data/types.ts";
 import {
   CAUSAL_ATTENTION,
   CAUSAL_ATTENTION_GRAD,
@@ -47,9 +48,7 @@ export interface SequenceMasks {
  * rows are every position (Tq = T) or, with `queries` ([B]), one position per sequence (Tq = 1).
  */
 export function maskValues(
-  inputs: Int32Array,
-  batchSize: number,
-  seqLen: number,
+  { inputs, batchSize, seqLen }: SequenceBatch,
   mode: AttentionMaskMode,
   queries?: Int32Array,
 ): { additive: Float32Array; rowKeep: Float32Array; timeline: Float32Array } {
@@ -77,14 +76,9 @@ export function maskValues(
  * Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them); with `queries` ([B]), the
  * masks of one query row per sequence (additive [B, 1, 1, T]), for attending from those positions only.
  */
-export function sequenceMasks(
-  inputs: Int32Array,
-  batchSize: number,
-  seqLen: number,
-  mode: AttentionMaskMode,
-  queries?: Int32Array,
-): SequenceMasks {
-  const v = maskValues(inputs, batchSize, seqLen, mode, queries);
+export function sequenceMasks(seq: SequenceBatch, mode: AttentionMaskMode, queries?: Int32Array): SequenceMasks {
+  const { inputs, batchSize, seqLen } = seq;
+  const v = maskValues(seq, mode, queries);
   const queryRows = queries ? 1 : seqLen;
   const safe = mode === "safe";
   const positions = Int32Array.from({ length: batchSize * queryRows }, (_, i) => queries?.[i] ?? i % seqLen);

@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
-import type { EvalBatch, TrainBatch } from "../data/types.ts";
+import type { EvalBatch, SequenceBatch, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
 import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks } from "./attention.ts";
@@ -192,10 +192,10 @@ export class SasRec implements Recommender {
    * The user states [B, d]: hidden at the position chosen by `state_position`. Without a probe the last block runs
    * on those query rows only (about a third less work in evaluation, same values); a probe sees every position.
    */
-  userStates(ctx: ForwardContext, inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor2D {
-    const positions = statePositions(inputs, batchSize, seqLen, this.config.state_position);
-    if (ctx.probe) return this.gatherPositions(this.encode(ctx, inputs, batchSize, seqLen), positions);
-    return this.encode(ctx, inputs, batchSize, seqLen, positions).reshape([batchSize, -1]);
+  userStates(ctx: ForwardContext, seq: SequenceBatch): tf.Tensor2D {
+    const positions = statePositions(seq, this.config.state_position);
+    if (ctx.probe) return this.gatherPositions(this.encode(ctx, seq), positions);
+    return this.encode(ctx, seq, positions).reshape([seq.batchSize, -1]);
   }
 
   /** Rows of hidden [B, T, d] at one position per row -> [B, d]. */
@@ -206,26 +206,21 @@ export class SasRec implements Recommender {
   }
 
   /**
-   * Hidden states [B, T, d] of input ids [B, T] (embeddings, blocks, final LayerNorm); with `queries` ([B], one
-   * position per row) the last block computes only those rows -> [B, 1, d].
+   * Hidden states [B, T, d] of the input ids [B, T] of `seq` (embeddings, blocks, final LayerNorm); with `queries`
+   * ([B], one position per row) the last block computes only those rows -> [B, 1, d].
    */
-  encode(
-    ctx: ForwardContext,
-    inputs: Int32Array,
-    batchSize: number,
-    seqLen: number,
-    queries?: Int32Array,
-  ): tf.Tensor3D {
+  encode(ctx: ForwardContext, seq: SequenceBatch, queries?: Int32Array): tf.Tensor3D {
+    const { inputs, batchSize, seqLen } = seq;
     if (seqLen > this.config.max_seq_len) {
       throw new UserError(`batch sequence length ${seqLen} exceeds max_seq_len=${this.config.max_seq_len}`);
     }
     checkIds(inputs, this.numItems, "sasrec inputs");
     const d = this.config.sasrec_hidden_dim;
     const mode = this.config.attention_mask;
-    const masks = sequenceMasks(inputs, batchSize, seqLen, mode);
+    const masks = sequenceMasks(seq, mode);
     const rows = queries && {
       index: tf.tensor1d(flatIndices(queries, seqLen), "int32"),
-      masks: sequenceMasks(inputs, batchSize, seqLen, mode, queries),
+      masks: sequenceMasks(seq, mode, queries),
     };
     const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
     const idEmb = tf.gather(this.itemEmb, ids);
@@ -245,12 +240,7 @@ export class SasRec implements Recommender {
 
   trainScores(batch: TrainBatch, { probe }: TrainScoreOptions = {}): TrainScores {
     return tidyObject(() => {
-      const hidden = this.encode(
-        this.context(true, { seed: batch.seed, probe }),
-        batch.inputs,
-        batch.batchSize,
-        batch.seqLen,
-      );
+      const hidden = this.encode(this.context(true, { seed: batch.seed, probe }), batch);
       return { sasrec: positionScores(this.itemEmb, hidden, batch, probe) };
     });
   }
@@ -258,20 +248,20 @@ export class SasRec implements Recommender {
   scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() => {
-      const states = this.userStates(this.context(false, { probe }), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userStates(this.context(false, { probe }), batch);
       return tap(probe, "logits", "candidates", scoreIds(this.itemEmb, states, candidates));
     });
   }
 
   scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
-      const states = this.userStates(this.context(false, { probe }), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userStates(this.context(false, { probe }), batch);
       return tap(probe, "logits", "all", scoreTable(this.itemEmb, states));
     });
   }
 
   itemScorer(batch: EvalBatch): ItemScorer {
-    const states = tf.tidy(() => this.userStates(this.context(false), batch.inputs, batch.batchSize, batch.seqLen));
+    const states = tf.tidy(() => this.userStates(this.context(false), batch));
     return tableScorer(this.itemEmb, states);
   }
 
