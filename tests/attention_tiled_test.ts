@@ -58,7 +58,7 @@ function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[];
     };
     return {
       tiled: run((qs, ks, vs) => tiledAttention(qs, ks, vs, attrs)),
-      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, masks.additive, keep, H, true)),
+      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive, keep, heads: H }, true)),
     };
   });
 }

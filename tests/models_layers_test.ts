@@ -126,13 +126,21 @@ Deno.test("attention: hand-written backward equals autodiff (safe masks, dropout
     const [q, k, v, dOut] = [0, 1, 2, 3].map(() => randn(rng, [b * h, t, dk]));
     const grads = (custom: boolean) =>
       tf.grads((qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
-        attentionCore(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, masks.additive, keep, h, custom)
+        attentionCore(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, {
+          additive: masks.additive,
+          keep,
+          heads: h,
+        }, custom)
           .mul(dOut).sum()
       )([q, k, v]);
     const fast = grads(true), plain = grads(false);
     for (let i = 0; i < 3; i++) assertClose(fast[i].dataSync(), plain[i].dataSync(), 1e-5, `d${"qkv"[i]}`);
     // fully masked query rows (row 0, positions 0 and 1) give exactly zero output
-    const out = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, masks.additive, keep, h, true);
+    const out = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, {
+      additive: masks.additive,
+      keep,
+      heads: h,
+    }, true);
     const rows = out.arraySync() as number[][][];
     for (const head of [0, 1]) for (const pos of [0, 1]) assert.deepEqual(rows[head][pos], [0, 0, 0]);
   });

@@ -93,18 +93,24 @@ export function sequenceMasks(seq: SequenceBatch, mode: AttentionMaskMode, queri
 /** Reports an intermediate to the probe (if any) under `${layer}`/`op`. */
 type Tap = <T extends tf.Tensor>(op: string, t: T) => T;
 
+/** What the attention core applies to the probabilities of H heads, besides q, k and v. */
+export interface AttentionMask {
+  /** [B, 1, Tq, T], added to the scores (`SequenceMasks.additive`). */
+  additive: tf.Tensor4D;
+  /** Broadcastable to [B, H, Tq, T], multiplies the probabilities (dropout and/or zeroed rows); null for none. */
+  keep: tf.Tensor | null;
+  heads: number;
+}
+
 /**
- * softmax(q kᵀ + mask) · v with q [B·H, Tq, dk] already scaled by 1/sqrt(dk) and k, v [B·H, T, dk]; `keep`
- * (broadcastable to [B, H, Tq, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities
- * and output.
+ * softmax(q kᵀ + mask) · v with q [B·H, Tq, dk] already scaled by 1/sqrt(dk) and k, v [B·H, T, dk]. Returns
+ * probabilities and output.
  */
 function attentionForward(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,
-  additive: tf.Tensor4D,
-  keep: tf.Tensor | null,
-  heads: number,
+  { additive, keep, heads }: AttentionMask,
   report: Tap,
 ): { probs: tf.Tensor3D; kept: tf.Tensor3D; out: tf.Tensor3D } {
   const [bh, queryRows] = q.shape;
@@ -124,16 +130,15 @@ export function attentionCore(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,
-  additive: tf.Tensor4D,
-  keep: tf.Tensor | null,
-  heads: number,
+  mask: AttentionMask,
   customBackward: boolean,
   report: Tap = (_op, t) => t,
 ): tf.Tensor3D {
-  if (!customBackward) return attentionForward(q, k, v, additive, keep, heads, report).out;
+  if (!customBackward) return attentionForward(q, k, v, mask, report).out;
+  const { keep, heads } = mask;
   const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    const { probs, kept, out } = attentionForward(qs, ks, vs, additive, keep, heads, report);
+    const { probs, kept, out } = attentionForward(qs, ks, vs, mask, report);
     save(keep ? [qs, ks, vs, probs, kept, keep] : [qs, ks, vs, probs, kept]); // keep must outlive the forward tidy
     return {
       value: out,
@@ -219,7 +224,7 @@ export function causalAttention(
   }
   const drop = dropoutMask(ctx, [bh / heads, heads, queryRows, seqLen], rate);
   const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
-  return attentionCore(q, k, v, masks.additive, keep, heads, !ctx.probe?.watchBackward, report);
+  return attentionCore(q, k, v, { additive: masks.additive, keep, heads }, !ctx.probe?.watchBackward, report);
 }
 
 /** [B, T, H·dk] -> [B·H, T, dk] */
