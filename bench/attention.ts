@@ -36,7 +36,7 @@ export function attentionCase(name: string, shape: AttentionShape): BenchCase {
   return {
     name,
     run: async () => {
-      const ctx = forwardContext(true, step++, "bench");
+      const ctx = forwardContext(true, "bench", { seed: step++ });
       const attend = (qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
         causalAttention(ctx, qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, masks, heads, dropout).mul(dy)
           .sum();

@@ -224,7 +224,7 @@ Deno.test("router: part-wise LN + Linear equals LN over the broadcast concatenat
     const parts = [randn([1, 5, 4], 2, 1), randn([3, 1, 4]), randn([1, 5, 4], 3), randn([1, 5, 4], 1, -2)];
     const reference = (...ps: tf.Tensor[]) => {
       const features = tf.concat(ps.map((p) => p.broadcastTo([3, 5, 4])), -1);
-      const hidden = router.hidden.apply(router.ln.apply(forwardContext(false, 0, "router"), features));
+      const hidden = router.hidden.apply(router.ln.apply(forwardContext(false, "router"), features));
       return tf.softmax(router.logits.apply(gelu(hidden)).div(0.7));
     };
     const partwise = (...ps: tf.Tensor[]) => router.apply(ps as tf.Tensor3D[]);

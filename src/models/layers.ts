@@ -22,34 +22,27 @@ export interface ForwardContext {
   readonly patch: <T extends tf.Tensor>(t: T) => T;
 }
 
-/** What a forward pass is observed and patched with, besides its mode and seed. */
-export interface ForwardHooks {
+/** How a forward context is seeded, observed and patched. */
+export interface ForwardOptions {
+  /** A training batch's seed, from which every dropout seed derives (unused in eval). Default 0. */
+  seed?: number;
   /** Receives the named intermediates. */
   probe?: Probe;
   /** Replace NaN by 0 in each sublayer output (the original's patch, `nan_to_zero`). Default false. */
   nanToZero?: boolean;
 }
 
-/** What a model's `context` takes besides the mode. */
-export interface ContextOptions {
-  /** A training batch's seed, from which every dropout seed derives (unused in eval). Default 0. */
-  seed?: number;
-  /** Receives the named intermediates. */
-  probe?: Probe;
-}
+/** What a model's `context` takes besides the mode (the model knows whether it patches NaN). */
+export type ContextOptions = Omit<ForwardOptions, "nanToZero">;
 
 /**
- * A context whose dropout seeds derive only from `seed` (a training batch's `seed`, so a step replays exactly) and
- * the component `label`; eval contexts never draw.
+ * A context whose dropout seeds derive only from `options.seed` (a training batch's `seed`, so a step replays
+ * exactly) and the component `label`; eval contexts never draw.
  */
-export function forwardContext(
-  training: boolean,
-  seed: number,
-  label: string,
-  hooks: ForwardHooks = {},
-): ForwardContext {
-  const patch = hooks.nanToZero ? nanToZero : <T extends tf.Tensor>(t: T) => t;
-  return { training, seeds: new Rng(seed).fork(label), probe: hooks.probe, patch };
+export function forwardContext(training: boolean, label: string, options: ForwardOptions = {}): ForwardContext {
+  const { seed = 0, probe, nanToZero: patchNan = false } = options;
+  const patch = patchNan ? nanToZero : <T extends tf.Tensor>(t: T) => t;
+  return { training, seeds: new Rng(seed).fork(label), probe, patch };
 }
 
 /** Where an output shows in probe records: `layer` and `op` (e.g. `block0` / `ln1`). */

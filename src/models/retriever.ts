@@ -130,8 +130,8 @@ export class Retriever implements Recommender {
   }
 
   /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
-  context(training: boolean, { seed = 0, probe }: ContextOptions = {}): ForwardContext {
-    return forwardContext(training, seed, "retriever", { probe });
+  context(training: boolean, options: ContextOptions = {}): ForwardContext {
+    return forwardContext(training, "retriever", options);
   }
 
   /** User vectors p_u [B, 1, D] (unit norm) for the users of `batch` and their input sequences [B, T]. */

@@ -184,8 +184,8 @@ export class SasRec implements Recommender {
   }
 
   /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
-  context(training: boolean, { seed = 0, probe }: ContextOptions = {}): ForwardContext {
-    return forwardContext(training, seed, "sasrec", { probe, nanToZero: this.config.nan_to_zero });
+  context(training: boolean, options: ContextOptions = {}): ForwardContext {
+    return forwardContext(training, "sasrec", { ...options, nanToZero: this.config.nan_to_zero });
   }
 
   /**
