@@ -143,7 +143,6 @@ export class Ur4Rec implements Recommender {
     const withSasrec = fused || trains("sasrec");
     const withRetriever = fused || trains("retriever");
     return tidyObject(() => {
-      const { batchSize: b, seqLen: t } = batch;
       const ctx = this.contexts(true, { seed: batch.seed, probe });
       const scores: TrainScores = {};
       let hidden: tf.Tensor3D | null = null;
