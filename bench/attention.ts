@@ -28,7 +28,7 @@ export function attentionCase(name: string, shape: AttentionShape): BenchCase {
   const { batch, len, heads, dk, dropout } = shape;
   const rng = new Rng(0);
   const ids = Int32Array.from({ length: batch * len }, (_, cell) => cell % len < Math.floor(len / 4) ? 0 : 1);
-  const masks = sequenceMasks(ids, batch, len, "safe");
+  const masks = sequenceMasks({ inputs: ids, batchSize: batch, seqLen: len }, "safe");
   const normal = () =>
     tf.tensor3d(Float32Array.from({ length: batch * heads * len * dk }, () => rng.normal()), [batch * heads, len, dk]);
   const [q, k, v, dy] = [normal(), normal(), normal(), normal()];
@@ -36,7 +36,7 @@ export function attentionCase(name: string, shape: AttentionShape): BenchCase {
   return {
     name,
     run: async () => {
-      const ctx = forwardContext(true, step++, "bench");
+      const ctx = forwardContext(true, "bench", { seed: step++ });
       const attend = (qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
         causalAttention(ctx, qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, masks, heads, dropout).mul(dy)
           .sum();

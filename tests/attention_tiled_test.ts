@@ -41,7 +41,7 @@ function randn(rng: Rng, shape: [number, number, number]): tf.Tensor3D {
 function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[]; plain: Float32Array[] } {
   return tf.tidy(() => {
     const inputs = inputRows(), b = 4, tq = queries ? 1 : T;
-    const masks = sequenceMasks(inputs, b, T, "safe", queries);
+    const masks = sequenceMasks({ inputs, batchSize: b, seqLen: T }, "safe", queries);
     const rng = new Rng(3);
     const [q, k, v] = [randn(rng, [b * H, tq, DK]), randn(rng, [b * H, T, DK]), randn(rng, [b * H, T, DK])];
     const dOut = randn(rng, [b * H, tq, DK]);
@@ -58,7 +58,7 @@ function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[];
     };
     return {
       tiled: run((qs, ks, vs) => tiledAttention(qs, ks, vs, attrs)),
-      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, masks.additive, keep, H, true)),
+      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive, keep, heads: H }, true)),
     };
   });
 }
@@ -157,11 +157,11 @@ Deno.test("SASRec user states through the tiled kernels (last block on state row
         const eb = evalBatch(sequences, { seqLen, padding });
         const ctx = m.context(false);
         let fast = new Float32Array() as Float32Array<ArrayBufferLike>;
-        const profile = await tf.profile(() => void (fast = take(m.userStates(ctx, eb.inputs, eb.batchSize, seqLen))));
+        const profile = await tf.profile(() => void (fast = take(m.userStates(ctx, eb))));
         assert.ok(profile.kernelNames.includes(CAUSAL_ATTENTION), "the tiled kernel ran");
         setTiledAttention("never");
-        const hidden = m.encode(ctx, eb.inputs, eb.batchSize, seqLen);
-        const full = take(m.gatherPositions(hidden, statePositions(eb.inputs, eb.batchSize, seqLen, "last")));
+        const hidden = m.encode(ctx, eb);
+        const full = take(m.gatherPositions(hidden, statePositions(eb, "last")));
         setTiledAttention("auto");
         hidden.dispose();
         m.dispose();
@@ -177,7 +177,7 @@ Deno.test("SASRec user states through the tiled kernels (last block on state row
 
 Deno.test("the tiled kernels leave no tensors or backend buffers behind (forward and backward, with dropout)", async () => {
   await onBackend("wasm", () => {
-    const masks = sequenceMasks(inputRows(), 4, T, "safe");
+    const masks = sequenceMasks({ inputs: inputRows(), batchSize: 4, seqLen: T }, "safe");
     const attrs = { ...masks.layout!, heads: H, seed: 1, keep: 0.8 };
     const rng = new Rng(4);
     const [q, k, v] = [0, 1, 2].map(() => randn(rng, [4 * H, T, DK]));

@@ -101,13 +101,13 @@ Deno.test("layer norm: hand-computed values and hand-written backward equal to a
 
 Deno.test("attention masks: hand-checked causal + key-padding values for left and right padding", () => {
   // left padding [0, 5, 6]: row 0 sees nothing; row 1 sees key 1; row 2 sees keys 1, 2
-  const left = maskValues(Int32Array.from([0, 5, 6]), 1, 3, "torch");
+  const left = maskValues({ inputs: Int32Array.from([0, 5, 6]), batchSize: 1, seqLen: 3 }, "torch");
   const I = -Infinity;
   assert.deepEqual(Array.from(left.additive), [I, I, I, I, 0, I, I, 0, 0]);
   assert.deepEqual(Array.from(left.rowKeep), [0, 1, 1]);
   assert.deepEqual(Array.from(left.timeline), [0, 1, 1]);
   // right padding [5, 6, 0]: the pad query row 2 still sees keys 0, 1
-  const right = maskValues(Int32Array.from([5, 6, 0]), 1, 3, "safe");
+  const right = maskValues({ inputs: Int32Array.from([5, 6, 0]), batchSize: 1, seqLen: 3 }, "safe");
   const M = -1e9;
   assert.deepEqual(Array.from(right.additive), [0, M, M, 0, 0, M, 0, 0, M]);
   assert.deepEqual(Array.from(right.rowKeep), [1, 1, 1]);
@@ -119,20 +119,28 @@ Deno.test("attention: hand-written backward equals autodiff (safe masks, dropout
     const rng = new Rng(6);
     const [b, h, t, dk] = [2, 2, 4, 3];
     const inputs = Int32Array.from([0, 0, 3, 4, 1, 2, 3, 4]);
-    const masks = sequenceMasks(inputs, b, t, "safe");
-    const ctx = forwardContext(true, 17, "test");
+    const masks = sequenceMasks({ inputs, batchSize: b, seqLen: t }, "safe");
+    const ctx = forwardContext(true, "test", { seed: 17 });
     const drop = dropout(ctx, tf.ones([b, h, t, t]), 0.3);
     const keep = drop.mul(masks.rowKeep!);
     const [q, k, v, dOut] = [0, 1, 2, 3].map(() => randn(rng, [b * h, t, dk]));
     const grads = (custom: boolean) =>
       tf.grads((qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
-        attentionCore(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, masks.additive, keep, h, custom)
+        attentionCore(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, {
+          additive: masks.additive,
+          keep,
+          heads: h,
+        }, custom)
           .mul(dOut).sum()
       )([q, k, v]);
     const fast = grads(true), plain = grads(false);
     for (let i = 0; i < 3; i++) assertClose(fast[i].dataSync(), plain[i].dataSync(), 1e-5, `d${"qkv"[i]}`);
     // fully masked query rows (row 0, positions 0 and 1) give exactly zero output
-    const out = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, masks.additive, keep, h, true);
+    const out = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, {
+      additive: masks.additive,
+      keep,
+      heads: h,
+    }, true);
     const rows = out.arraySync() as number[][][];
     for (const head of [0, 1]) for (const pos of [0, 1]) assert.deepEqual(rows[head][pos], [0, 0, 0]);
   });
@@ -141,10 +149,10 @@ Deno.test("attention: hand-written backward equals autodiff (safe masks, dropout
 Deno.test("dropout: identity in eval; seeded in training; kept values scaled by 1/(1-p)", async () => {
   await onBackend("cpu", () => {
     const x = tf.ones([2000]);
-    assert.equal(dropout(forwardContext(false, 1, "d"), x, 0.25), x);
-    const a = dropout(forwardContext(true, 1, "d"), x, 0.25).dataSync();
-    const again = dropout(forwardContext(true, 1, "d"), x, 0.25).dataSync();
-    const other = dropout(forwardContext(true, 2, "d"), x, 0.25).dataSync();
+    assert.equal(dropout(forwardContext(false, "d", { seed: 1 }), x, 0.25), x);
+    const a = dropout(forwardContext(true, "d", { seed: 1 }), x, 0.25).dataSync();
+    const again = dropout(forwardContext(true, "d", { seed: 1 }), x, 0.25).dataSync();
+    const other = dropout(forwardContext(true, "d", { seed: 2 }), x, 0.25).dataSync();
     assert.deepEqual(Array.from(a), Array.from(again));
     assert.notDeepEqual(Array.from(a), Array.from(other));
     assert.ok(Array.from(a).every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6));
@@ -172,11 +180,11 @@ Deno.test("nanToZero, l2Normalize, stopGradient: values and gradients", async ()
 
 Deno.test("sequence positions: state (last/stale) and last target, left and right padding", () => {
   const left = Int32Array.from([0, 0, 7, 8, 9, 0, 0, 0, 0, 0]); // rows [_, _, 7, 8, 9], [_, _, _, _, _]
-  assert.deepEqual(Array.from(statePositions(left, 2, 5, "last")), [4, 4]);
-  assert.deepEqual(Array.from(statePositions(left, 2, 5, "stale")), [2, 4]);
+  assert.deepEqual(Array.from(statePositions({ inputs: left, batchSize: 2, seqLen: 5 }, "last")), [4, 4]);
+  assert.deepEqual(Array.from(statePositions({ inputs: left, batchSize: 2, seqLen: 5 }, "stale")), [2, 4]);
   const right = Int32Array.from([7, 8, 9, 0, 0]);
-  assert.deepEqual(Array.from(statePositions(right, 1, 5, "last")), [2]);
-  assert.deepEqual(Array.from(statePositions(right, 1, 5, "stale")), [2]);
+  assert.deepEqual(Array.from(statePositions({ inputs: right, batchSize: 1, seqLen: 5 }, "last")), [2]);
+  assert.deepEqual(Array.from(statePositions({ inputs: right, batchSize: 1, seqLen: 5 }, "stale")), [2]);
   const positives = Int32Array.from([0, 4, 5, 0, 6, 7, 0, 0]);
   assert.deepEqual(Array.from(lastTargetPositions(positives, 2, 4)), [2, 1]);
   const negatives = Int32Array.from([0, 0, 10, 11, 12, 13, 0, 0, 0, 0, 14, 15, 0, 0, 0, 0]);

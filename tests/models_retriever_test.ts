@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { Config } from "../src/config/schema.ts";
-import { gelu } from "../src/models/layers.ts";
+import { forwardContext, gelu } from "../src/models/layers.ts";
 import { Router } from "../src/models/moe.ts";
 import { ParamStore } from "../src/models/params.ts";
 import { Retriever } from "../src/models/retriever.ts";
@@ -79,7 +79,7 @@ Deno.test("retriever faithful: frozen unnormalised description vectors with a ba
       const tables = r.modules().retriever.filter((v) => v.shape.join() === `${N + 1},8`);
       assert.equal(tables.length, 1, "the item id table is the only [N+1, D] variable: d_i is not one");
       const probe = new CaptureProbe();
-      const a = take(r.scoreAll(evalBatch([[1, 2, 3]], { seqLen: T }), probe));
+      const a = take(r.scoreAll(evalBatch([[1, 2, 3]], { seqLen: T }), { probe }));
       const b = take(r.scoreAll(evalBatch([[9, 8]], { seqLen: T })));
       assert.deepEqual(Array.from(a), Array.from(b), "same user, other history: same scores");
       const d = probe.get("retriever.item.desc").values; // [1, N+1, 8]
@@ -100,7 +100,7 @@ Deno.test("retriever fixed: normalised trainable descriptions, history-aware use
   await onBackend("cpu", () => {
     const r = retriever({ retriever_mode: "fixed" });
     const probe = new CaptureProbe();
-    const a = take(r.scoreAll(evalBatch([[1, 2, 3]], { seqLen: T }), probe));
+    const a = take(r.scoreAll(evalBatch([[1, 2, 3]], { seqLen: T }), { probe }));
     const b = take(r.scoreAll(evalBatch([[9, 8]], { seqLen: T })));
     assert.notDeepEqual(Array.from(a), Array.from(b), "history changes the scores");
     const q = probe.get("retriever.item.q").values;
@@ -132,7 +132,7 @@ Deno.test("retriever fixed: balance loss = weight · 3 · Σ f_k P_k from the ro
     const r = retriever({ retriever_mode: "fixed", moe_balance_weight: 0.5, router_temperature: 0.5 });
     const probe = new CaptureProbe();
     const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N, numNegatives: 2 });
-    const scores = r.trainScores(batch, probe);
+    const scores = r.trainScores(batch, { probe });
     const w = probe.get("retriever.router.weights").values; // [3, 3 candidates, 3 experts]
     const pairs = w.length / 3;
     const importance = [0, 1, 2].map((k) =>
@@ -147,7 +147,7 @@ Deno.test("retriever fixed: balance loss = weight · 3 · Σ f_k P_k from the ro
     // temperature 0.5 squares the temperature-1 weights (then renormalises): softmax(2z) ∝ softmax(z)²
     const plain = retriever({ retriever_mode: "fixed", router_temperature: 1 });
     const probe1 = new CaptureProbe();
-    disposeScores(plain.trainScores(batch, probe1));
+    disposeScores(plain.trainScores(batch, { probe: probe1 }));
     const w1 = probe1.get("retriever.router.weights").values;
     const squared = Array.from(w1, (v, i) => {
       const row = w1.subarray(i - (i % 3), i - (i % 3) + 3);
@@ -224,7 +224,7 @@ Deno.test("router: part-wise LN + Linear equals LN over the broadcast concatenat
     const parts = [randn([1, 5, 4], 2, 1), randn([3, 1, 4]), randn([1, 5, 4], 3), randn([1, 5, 4], 1, -2)];
     const reference = (...ps: tf.Tensor[]) => {
       const features = tf.concat(ps.map((p) => p.broadcastTo([3, 5, 4])), -1);
-      const hidden = router.hidden.apply(router.ln.apply(features));
+      const hidden = router.hidden.apply(router.ln.apply(forwardContext(false, "router"), features));
       return tf.softmax(router.logits.apply(gelu(hidden)).div(0.7));
     };
     const partwise = (...ps: tf.Tensor[]) => router.apply(ps as tf.Tensor3D[]);

@@ -91,9 +91,9 @@ Deno.test("sasrec torch mask: NaN exactly on left-padded pad rows after one bloc
       for (const blocks of [1, 2]) {
         const m = model({ attention_mask: "torch", norm: "post", sasrec_num_blocks: blocks, sasrec_dropout: 0.2 });
         const train = new CaptureProbe();
-        disposeScores(m.trainScores(batch, train));
+        disposeScores(m.trainScores(batch, { probe: train }));
         const evalProbe = new CaptureProbe();
-        m.scoreAll(eb, evalProbe).dispose();
+        m.scoreAll(eb, { probe: evalProbe }).dispose();
         for (const [mode, probe] of [["train", train], ["eval", evalProbe]] as const) {
           const where = `${backend}, ${blocks} block(s), ${mode}`;
           const last = `block${blocks - 1}`;
@@ -156,7 +156,7 @@ Deno.test("sasrec state position: last reads the last item for both paddings; st
       for (const state of ["last", "stale"] as const) {
         const m = model({ state_position: state });
         const probe = new CaptureProbe();
-        const scores = take(m.scoreAll(evalBatch(rows, { seqLen: T, padding }), probe));
+        const scores = take(m.scoreAll(evalBatch(rows, { seqLen: T, padding }), { probe }));
         const hidden = probe.get("final_ln.out").values; // [2, T, d]
         const read = state === "stale" || padding === "right" ? 2 : T - 1;
         const emb = variable(m, "sasrec/item_emb").arraySync() as number[][];
@@ -251,9 +251,9 @@ Deno.test("sasrec user states: the last block on the state rows only equals thos
               const m = model({ norm, state_position: state, attention_mask: mask, sasrec_num_blocks: 2 });
               const eb = evalBatch(sequences, { seqLen: T, padding });
               const ctx = m.context(false);
-              const fast = take(m.userStates(ctx, eb.inputs, eb.batchSize, T));
-              const hidden = m.encode(ctx, eb.inputs, eb.batchSize, T);
-              const positions = statePositions(eb.inputs, eb.batchSize, T, state);
+              const fast = take(m.userStates(ctx, eb));
+              const hidden = m.encode(ctx, eb);
+              const positions = statePositions(eb, state);
               const full = take(m.gatherPositions(hidden, positions));
               hidden.dispose();
               const where = `${backend} ${padding}/${norm}/${state}/${mask}`;
@@ -324,8 +324,8 @@ Deno.test("sasrec text_use=side_feature: input = (ID embedding + text · W) · s
     assert.deepEqual(take(side.scoreAll(eb)), take(plain.scoreAll(eb)));
     w.assign(trained);
     const [withText, without] = [new CaptureProbe(), new CaptureProbe()];
-    take(side.scoreAll(eb, withText));
-    take(plain.scoreAll(eb, without));
+    take(side.scoreAll(eb, { probe: withText }));
+    take(plain.scoreAll(eb, { probe: without }));
     // row 1, last position holds item 5: the difference of the embedding sums is (t_5 W) · sqrt(8)
     const cell = (p: CaptureProbe) => p.get("emb.sum").values.subarray((T + T - 1) * 8, 2 * T * 8);
     const wRows = trained.arraySync() as number[][];

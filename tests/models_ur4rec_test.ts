@@ -62,10 +62,10 @@ Deno.test("ur4rec learned fusion: starts at the configured weights, depends on t
     const m = ur4rec({ fusion_method: "learned", sasrec_weight: 0.4, retriever_weight: 0.6 });
     const eb = evalBatch([[1, 2], [3, 4, 5, 6, 7, 8]], { seqLen: T });
     const probe = new CaptureProbe();
-    take(m.scoreAll(eb, probe));
+    take(m.scoreAll(eb, { probe }));
     assertClose(probe.get("fusion.weights").values, [0.4, 0.6, 0.4, 0.6], 1e-6, "initial weights");
     variable(m, "fusion/gate/w").assign(tf.tensor2d([[1, -1], [0.5, 0.2]]));
-    take(m.scoreAll(eb, probe));
+    take(m.scoreAll(eb, { probe }));
     const [a, b, c, d] = probe.get("fusion.weights").values;
     assert.ok(Math.abs(a - c) > 1e-3 && Math.abs(b - d) > 1e-3, "rows of different length get different weights");
     // softplus(W f + b) with f = [len / T, |h| / sqrt(d)] (bias softplus⁻¹(0.4), softplus⁻¹(0.6)): check row 0 by hand
@@ -101,7 +101,7 @@ Deno.test("ur4rec residual fusion: at g = 0 every score equals the SASRec's exac
     variable(m, "fusion/gate/w").assign(tf.tensor2d([[0.5], [-0.25]]));
     variable(m, "fusion/gate/b").assign(tf.tensor1d([0.1]));
     const probe = new CaptureProbe();
-    const fused = take(m.scoreAll(eb, probe));
+    const fused = take(m.scoreAll(eb, { probe }));
     const h = probe.get("final_ln.out").values.subarray((T - 1) * 8, T * 8);
     const g = 0.5 * (2 / T) - 0.25 * Math.hypot(...h) / Math.sqrt(8) + 0.1;
     assertClose(probe.get("fusion.weights").values.subarray(0, 2), [1, g], 1e-6, "weights (1, g)");
@@ -118,7 +118,7 @@ Deno.test("ur4rec residual fusion: each loss term only in steps that train its m
     const m = ur4rec({ fusion_method: "residual", fused_loss_weight: 0.5 });
     const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
     const keys = (active?: string[]) => {
-      const scores = m.trainScores(batch, undefined, active);
+      const scores = m.trainScores(batch, { active });
       const present = Object.keys(scores).sort();
       disposeScores(scores);
       return present;
@@ -143,7 +143,7 @@ Deno.test("ur4rec: modules and parameter counts; `active` skips what the step do
     assert.equal(m.parameterCounts().fusion, 6);
     const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
     const keys = (active: string[]) => {
-      const scores = m.trainScores(batch, undefined, active);
+      const scores = m.trainScores(batch, { active });
       const present = Object.keys(scores).sort();
       disposeScores(scores);
       return present;
@@ -152,7 +152,7 @@ Deno.test("ur4rec: modules and parameter counts; `active` skips what the step do
     assert.deepEqual(keys(["retriever", "fusion"]), ["aux", "retriever"]);
     m.dispose();
     const withFused = ur4rec({ fused_loss_weight: 1 });
-    const scores = withFused.trainScores(batch, undefined, ["sasrec"]);
+    const scores = withFused.trainScores(batch, { active: ["sasrec"] });
     assert.deepEqual(Object.keys(scores).sort(), ["aux", "fused", "retriever", "sasrec"]);
     disposeScores(scores);
     withFused.dispose();

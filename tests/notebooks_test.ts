@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  type Cell,
   cellSource,
   hasOutputs,
   listNotebooks,
+  type NotebookCell,
   readNotebook,
   REPO_ROOT,
   writeNotebook,
@@ -43,7 +43,7 @@ Deno.test("every committed notebook has no outputs and starts with the parameter
 /** A notebook output as nbformat stores it (multi-line strings as lists of lines). */
 type Output = { output_type: string; text?: string | string[]; data?: Record<string, string | string[]> };
 const joined = (text: string | string[] | undefined) => [text ?? ""].flat().join("");
-const code = (source: string): Cell => ({
+const code = (source: string): NotebookCell => ({
   cell_type: "code",
   metadata: {},
   source,

@@ -81,18 +81,26 @@ export interface Dataset {
   warnings: string[];
 }
 
-/** A training batch, flat row-major typed arrays. */
-export interface TrainBatch {
-  /** User indices, [B]. */
-  users: Int32Array;
+/** The input sequences of a batch: item ids [B, T] as a flat row-major array, 0 = pad. */
+export interface SequenceBatch {
   /** Input item ids, [B, T], 0 = pad. */
   inputs: Int32Array;
+  batchSize: number;
+  seqLen: number;
+}
+
+/** A `SequenceBatch` whose rows belong to known users. */
+export interface UserBatch extends SequenceBatch {
+  /** User indices, [B]. */
+  users: Int32Array;
+}
+
+/** A training batch, flat row-major typed arrays. */
+export interface TrainBatch extends UserBatch {
   /** Target item id per position, [B, T], 0 = no target at this position. */
   positives: Int32Array;
   /** Negative item ids per position, [B, T, K] (0 where there is no target). */
   negatives: Int32Array;
-  batchSize: number;
-  seqLen: number;
   numNegatives: number;
   /**
    * Seed of this step's randomness inside the model (dropout masks), set by the trainer from the run seed and
@@ -103,10 +111,7 @@ export interface TrainBatch {
 }
 
 /** An evaluation batch for validation or test. */
-export interface EvalBatch {
-  users: Int32Array;
-  /** Input item ids, [B, T], 0 = pad. */
-  inputs: Int32Array;
+export interface EvalBatch extends UserBatch {
   /** Held-out target per user, [B]. */
   targets: Int32Array;
   /** Sampled protocol only: candidate ids [B, C] with the target in column 0. */
@@ -114,8 +119,6 @@ export interface EvalBatch {
   numCandidates: number;
   /** Items to mask in full ranking (the user's known history), per row. */
   history: number[][];
-  batchSize: number;
-  seqLen: number;
 }
 
 /** Fixed text vectors (from the text encoder, cached on disk), row-major. */

@@ -9,7 +9,7 @@ import { CELL_FILES } from "../run/files.ts";
 import { type CellStatus, cellStatus, type CellTask, readCellRecord } from "./cell.ts";
 
 /** Receives the events of a grid run. */
-export interface Progress {
+export interface GridProgress {
   /** A cell's process started. */
   started(id: string): void;
   /** A cell ended; `note` says why when it failed. */
@@ -33,7 +33,7 @@ function formatDuration(seconds: number): string {
 }
 
 /** A progress display for `total` cells to run. */
-export function createProgress(total: number, options: ProgressOptions = {}): Progress {
+export function createProgress(total: number, options: ProgressOptions = {}): GridProgress {
   const tty = options.tty ?? Deno.stdout.isTerminal();
   const print = options.print ?? console.log;
   const startedAt = Date.now();
@@ -76,7 +76,7 @@ export function createProgress(total: number, options: ProgressOptions = {}): Pr
 }
 
 /** Reports an ended cell from its run directory: its status, and for a failure the error and the log path. */
-export async function reportEnded(progress: Progress, task: CellTask): Promise<void> {
+export async function reportEnded(progress: GridProgress, task: CellTask): Promise<void> {
   const { status, error } = cellStatus(await readCellRecord(task.runDir));
   progress.finished(task.id, status, error ? `${error} (log: ${join(task.runDir, CELL_FILES.log)})` : undefined);
 }

@@ -26,13 +26,13 @@ import {
 } from "./cell.ts";
 import { type Cell, expandGrid, type Grid, trialKey } from "./grid.ts";
 import { claimDirectory } from "./lock.ts";
-import { createProgress, type Progress } from "./progress.ts";
+import { createProgress, type GridProgress } from "./progress.ts";
 import { type ResultRow, writeResults } from "./results.ts";
 
 /** Runs the cells it is given and returns when all have ended (or `signal` aborted them). */
 export interface Executor {
   name: string;
-  run(tasks: CellTask[], progress: Progress, signal?: AbortSignal): Promise<void>;
+  run(tasks: CellTask[], progress: GridProgress, signal?: AbortSignal): Promise<void>;
 }
 
 /** Content of `DIR/grid.json`. */
@@ -53,7 +53,7 @@ export interface RunGridOptions {
   /** Aborting stops scheduling and terminates running cells (they resume on the next run). */
   signal?: AbortSignal;
   /** The progress display for the cells to run (default: `createProgress`). */
-  progress?: (total: number) => Progress;
+  progress?: (total: number) => GridProgress;
   /** Where status lines go (default: console.log). */
   print?: (line: string) => void;
 }

@@ -12,6 +12,7 @@
  * under a probe, which gets the path above.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { SequenceBatch } from "../data/types.ts";
 import {
   CAUSAL_ATTENTION,
   CAUSAL_ATTENTION_GRAD,
@@ -47,9 +48,7 @@ export interface SequenceMasks {
  * rows are every position (Tq = T) or, with `queries` ([B]), one position per sequence (Tq = 1).
  */
 export function maskValues(
-  inputs: Int32Array,
-  batchSize: number,
-  seqLen: number,
+  { inputs, batchSize, seqLen }: SequenceBatch,
   mode: AttentionMaskMode,
   queries?: Int32Array,
 ): { additive: Float32Array; rowKeep: Float32Array; timeline: Float32Array } {
@@ -77,14 +76,9 @@ export function maskValues(
  * Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them); with `queries` ([B]), the
  * masks of one query row per sequence (additive [B, 1, 1, T]), for attending from those positions only.
  */
-export function sequenceMasks(
-  inputs: Int32Array,
-  batchSize: number,
-  seqLen: number,
-  mode: AttentionMaskMode,
-  queries?: Int32Array,
-): SequenceMasks {
-  const v = maskValues(inputs, batchSize, seqLen, mode, queries);
+export function sequenceMasks(seq: SequenceBatch, mode: AttentionMaskMode, queries?: Int32Array): SequenceMasks {
+  const { inputs, batchSize, seqLen } = seq;
+  const v = maskValues(seq, mode, queries);
   const queryRows = queries ? 1 : seqLen;
   const safe = mode === "safe";
   const positions = Int32Array.from({ length: batchSize * queryRows }, (_, i) => queries?.[i] ?? i % seqLen);
@@ -99,18 +93,24 @@ export function sequenceMasks(
 /** Reports an intermediate to the probe (if any) under `${layer}`/`op`. */
 type Tap = <T extends tf.Tensor>(op: string, t: T) => T;
 
+/** What the attention core applies to the probabilities of H heads, besides q, k and v. */
+export interface AttentionMask {
+  /** [B, 1, Tq, T], added to the scores (`SequenceMasks.additive`). */
+  additive: tf.Tensor4D;
+  /** Broadcastable to [B, H, Tq, T], multiplies the probabilities (dropout and/or zeroed rows); null for none. */
+  keep: tf.Tensor | null;
+  heads: number;
+}
+
 /**
- * softmax(q kᵀ + mask) · v with q [B·H, Tq, dk] already scaled by 1/sqrt(dk) and k, v [B·H, T, dk]; `keep`
- * (broadcastable to [B, H, Tq, T]) multiplies the probabilities (dropout and/or zeroed rows). Returns probabilities
- * and output.
+ * softmax(q kᵀ + mask) · v with q [B·H, Tq, dk] already scaled by 1/sqrt(dk) and k, v [B·H, T, dk]. Returns
+ * probabilities and output.
  */
 function attentionForward(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,
-  additive: tf.Tensor4D,
-  keep: tf.Tensor | null,
-  heads: number,
+  { additive, keep, heads }: AttentionMask,
   report: Tap,
 ): { probs: tf.Tensor3D; kept: tf.Tensor3D; out: tf.Tensor3D } {
   const [bh, queryRows] = q.shape;
@@ -130,16 +130,15 @@ export function attentionCore(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,
-  additive: tf.Tensor4D,
-  keep: tf.Tensor | null,
-  heads: number,
+  mask: AttentionMask,
   customBackward: boolean,
   report: Tap = (_op, t) => t,
 ): tf.Tensor3D {
-  if (!customBackward) return attentionForward(q, k, v, additive, keep, heads, report).out;
+  if (!customBackward) return attentionForward(q, k, v, mask, report).out;
+  const { keep, heads } = mask;
   const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    const { probs, kept, out } = attentionForward(qs, ks, vs, additive, keep, heads, report);
+    const { probs, kept, out } = attentionForward(qs, ks, vs, mask, report);
     save(keep ? [qs, ks, vs, probs, kept, keep] : [qs, ks, vs, probs, kept]); // keep must outlive the forward tidy
     return {
       value: out,
@@ -225,7 +224,7 @@ export function causalAttention(
   }
   const drop = dropoutMask(ctx, [bh / heads, heads, queryRows, seqLen], rate);
   const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
-  return attentionCore(q, k, v, masks.additive, keep, heads, !ctx.probe?.watchBackward, report);
+  return attentionCore(q, k, v, { additive: masks.additive, keep, heads }, !ctx.probe?.watchBackward, report);
 }
 
 /** [B, T, H·dk] -> [B·H, T, dk] */
@@ -256,6 +255,7 @@ export class MultiHeadSelfAttention {
     readonly dim: number,
     readonly heads: number,
     readonly dropoutRate: number,
+    readonly probeLayer: string,
   ) {
     const inProj = { weight: "xavier_in_proj", bias: "zeros" } as const;
     this.q = new Dense(store, `${path}/q`, dim, dim, inProj);
@@ -266,16 +266,17 @@ export class MultiHeadSelfAttention {
 
   /**
    * Attends the rows `queries` [B, Tq, d] (default: all of x) to x [B, T, d] under `masks` (built for those query
-   * rows). Taps under `layer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so the -Infinity of torch mode is not
-   * reported as a non-finite value), `softmax` (masked probabilities), `out`.
+   * rows). Taps under `probeLayer`: `scores` (q·kᵀ/sqrt(dk) before the mask, so the -Infinity of torch mode is not
+   * reported as a non-finite value), `softmax` (masked probabilities), `out`. The output is reported before the
+   * context's patch hook, so the probe sees the NaN that `nan_to_zero` then replaces.
    */
-  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, layer: string, queries = x): tf.Tensor3D {
+  apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, queries = x): tf.Tensor3D {
     const scale = 1 / Math.sqrt(this.dim / this.heads);
     const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
     const k = splitHeads(this.k.apply(x), this.heads);
     const v = splitHeads(this.v.apply(x), this.heads);
-    const report: Tap = (op, t) => tap(ctx.probe, layer, op, t);
+    const report: Tap = (op, t) => tap(ctx.probe, this.probeLayer, op, t);
     const out = causalAttention(ctx, q, k, v, masks, this.heads, this.dropoutRate, report);
-    return report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D);
+    return ctx.patch(report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D));
   }
 }

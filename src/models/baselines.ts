@@ -12,10 +12,10 @@ import type { Rng } from "../rng.ts";
 import { normal, paddedEmbedding } from "./init.ts";
 import { tidyObject } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
-import { type Probe, tap } from "./probe.ts";
+import { tap } from "./probe.ts";
 import { positionScores, requireCandidates, scoreIds, scoreTable, tableScorer } from "./scoring.ts";
 import { checkIds } from "./sequence.ts";
-import type { ItemScorer, Recommender, TrainScores } from "./types.ts";
+import type { ItemScorer, Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** Scores every item by its train popularity. */
 export class Popularity implements Recommender {
@@ -86,21 +86,21 @@ export class BprMf implements Recommender {
     return { bprmf: this.store.module("bprmf") };
   }
 
-  trainScores(batch: TrainBatch, probe?: Probe): TrainScores {
+  trainScores(batch: TrainBatch, { probe }: TrainScoreOptions = {}): TrainScores {
     return tidyObject(() => {
       const states = this.userVectors(batch.users).expandDims(1) as tf.Tensor3D;
       return { sasrec: positionScores(this.items, states, batch, probe) };
     });
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() =>
       tap(probe, "logits", "candidates", scoreIds(this.items, this.userVectors(batch.users), candidates))
     );
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     return tf.tidy(() => tap(probe, "logits", "all", scoreTable(this.items, this.userVectors(batch.users))));
   }
 

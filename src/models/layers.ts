@@ -8,7 +8,7 @@ import { keepThreshold, pairHash } from "../backend/dropout_hash.ts";
 import { Rng } from "../rng.ts";
 import { fanInUniform, xavierUniform } from "./init.ts";
 import type { ParamStore } from "./params.ts";
-import type { Probe } from "./probe.ts";
+import { type Probe, tap } from "./probe.ts";
 
 /** What one forward pass needs besides its inputs. */
 export interface ForwardContext {
@@ -16,15 +16,45 @@ export interface ForwardContext {
   readonly training: boolean;
   /** Source of dropout seeds (advanced by every dropout in training mode). */
   readonly seeds: Rng;
+  /** Sees the named intermediates (see `emit` and `tap`). */
   readonly probe?: Probe;
+  /** The hook every sublayer output passes through (`emit`): `nanToZero` under `nan_to_zero`, else the identity. */
+  readonly patch: <T extends tf.Tensor>(t: T) => T;
 }
 
+/** How a forward context is seeded, observed and patched. */
+export interface ForwardOptions {
+  /** A training batch's seed, from which every dropout seed derives (unused in eval). Default 0. */
+  seed?: number;
+  /** Receives the named intermediates. */
+  probe?: Probe;
+  /** Replace NaN by 0 in each sublayer output (the original's patch, `nan_to_zero`). Default false. */
+  nanToZero?: boolean;
+}
+
+/** What a model's `context` takes besides the mode (the model knows whether it patches NaN). */
+export type ContextOptions = Omit<ForwardOptions, "nanToZero">;
+
 /**
- * A context whose dropout seeds derive only from `seed` (a training batch's `seed`, so a step replays exactly) and
- * the component `label`; eval contexts never draw.
+ * A context whose dropout seeds derive only from `options.seed` (a training batch's `seed`, so a step replays
+ * exactly) and the component `label`; eval contexts never draw.
  */
-export function forwardContext(training: boolean, seed: number, label: string, probe?: Probe): ForwardContext {
-  return { training, seeds: new Rng(seed).fork(label), probe };
+export function forwardContext(training: boolean, label: string, options: ForwardOptions = {}): ForwardContext {
+  const { seed = 0, probe, nanToZero: patchNan = false } = options;
+  const patch = patchNan ? nanToZero : <T extends tf.Tensor>(t: T) => t;
+  return { training, seeds: new Rng(seed).fork(label), probe, patch };
+}
+
+/** Where an output shows in probe records: `layer` and `op` (e.g. `block0` / `ln1`). */
+export interface ProbeName {
+  readonly layer: string;
+  readonly op: string;
+}
+
+/** A sublayer's output in a forward pass: through the context's `patch` hook, then to the probe as `name` (if set). */
+export function emit<T extends tf.Tensor>(ctx: ForwardContext, name: ProbeName | undefined, t: T): T {
+  const out = ctx.patch(t);
+  return name ? tap(ctx.probe, name.layer, name.op, out) : out;
 }
 
 /** LayerNorm epsilon (PyTorch's default). */
@@ -171,19 +201,22 @@ export class Dense {
   }
 }
 
-/** LayerNorm over the last axis (eps 1e-5, gamma 1, beta 0 at init). */
+/**
+ * LayerNorm over the last axis (eps 1e-5, gamma 1, beta 0 at init). Its output goes through `emit`: the context's
+ * patch hook, then the probe as `probeName` (when given).
+ */
 export class LayerNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
 
-  constructor(store: ParamStore, path: string, readonly dim: number) {
+  constructor(store: ParamStore, path: string, readonly dim: number, readonly probeName?: ProbeName) {
     this.gamma = store.create(`${path}/gamma`, () => tf.ones([dim]));
     this.beta = store.create(`${path}/beta`, () => tf.zeros([dim]));
   }
 
   /** Normalises x [..., dim]. */
-  apply(x: tf.Tensor): tf.Tensor {
+  apply<T extends tf.Tensor>(ctx: ForwardContext, x: T): T {
     const y = layerNormFast(x.reshape([-1, this.dim]), this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D);
-    return y.reshape(x.shape);
+    return emit(ctx, this.probeName, y.reshape(x.shape) as T);
   }
 }

@@ -55,7 +55,7 @@ class Expert {
     const v = this.value.apply(context).reshape([...context.shape.slice(0, 2), heads, dim / heads]);
     const headsKept = dropout(ctx, v, rate, [...pairs, heads, 1]); // the 1x1 attention weight, dropped per head
     const attended = this.out.apply(headsKept.reshape([...headsKept.shape.slice(0, 2), dim]));
-    const hidden = gelu(this.up.apply(this.ln.apply(q.add(attended))));
+    const hidden = gelu(this.up.apply(this.ln.apply(ctx, q.add(attended))));
     return this.down.apply(dropout(ctx, hidden, rate)) as tf.Tensor3D;
   }
 }
@@ -152,7 +152,7 @@ class ProxyAttention {
     const selfPart = kept.slice([0, 0, 0], [rows, heads, 1]).mul(vSelf.reshape([rows, heads, dk]));
     const proxyPart = matMulFast(kept.slice([0, 0, 1], [rows, heads, p]).reshape([rows, heads * p]), vBlocks);
     const attended = this.o.apply(selfPart.reshape([rows, dim]).add(proxyPart));
-    return this.ln.apply(m.add(dropout(ctx, attended, rate))) as tf.Tensor2D;
+    return this.ln.apply(ctx, m.add(dropout(ctx, attended, rate)));
   }
 }
 

@@ -17,11 +17,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
-import type { EvalBatch, TextVectors, TrainBatch } from "../data/types.ts";
+import type { EvalBatch, SequenceBatch, TextVectors, TrainBatch, UserBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
 import { paddedXavierTable } from "./init.ts";
 import {
+  type ContextOptions,
   Dense,
   dropout,
   type ForwardContext,
@@ -33,10 +34,10 @@ import {
 } from "./layers.ts";
 import { type ItemSide, MoeBlock, NUM_EXPERTS, sliceItems } from "./moe.ts";
 import { countParameters, ParamStore } from "./params.ts";
-import { type Probe, tap } from "./probe.ts";
+import { tap } from "./probe.ts";
 import { requireCandidates } from "./scoring.ts";
 import { candidatesAt, checkIds, lastTargetPositions } from "./sequence.ts";
-import type { Recommender, TrainScores } from "./types.ts";
+import type { Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** The config keys the retriever reads. */
 export type RetrieverConfig = Pick<
@@ -66,7 +67,7 @@ class TextProjection {
   }
 
   apply(ctx: ForwardContext, text: tf.Tensor): tf.Tensor {
-    return dropout(ctx, this.ln.apply(this.linear.apply(text)), this.rate);
+    return dropout(ctx, this.ln.apply(ctx, this.linear.apply(text)), this.rate);
   }
 }
 
@@ -118,20 +119,24 @@ export class Retriever implements Recommender {
       routerTemperature: fixed ? config.router_temperature : 1,
     });
     this.frozenDesc = fixed ? null : tf.tidy(() => {
-      const atInit = { training: true, seeds: rng.fork("retriever/frozen_desc_dropout") };
+      const atInit: ForwardContext = {
+        training: true,
+        seeds: rng.fork("retriever/frozen_desc_dropout"),
+        patch: <T extends tf.Tensor>(t: T) => t,
+      };
       const rowZero = tf.oneHot(0, numItems + 1).reshape([numItems + 1, 1]);
       return this.projection.apply(atInit, this.itemText).mul(tf.scalar(1).sub(rowZero)) as tf.Tensor2D;
     });
   }
 
-  /** A forward context whose dropout seeds derive from `seed` (a training batch's seed; unused in eval). */
-  context(training: boolean, probe?: Probe, seed = 0): ForwardContext {
-    return forwardContext(training, seed, "retriever", probe);
+  /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
+  context(training: boolean, options: ContextOptions = {}): ForwardContext {
+    return forwardContext(training, "retriever", options);
   }
 
-  /** User vectors p_u [B, 1, D] (unit norm) for user indices and their input sequences [B, T]. */
-  userSide(ctx: ForwardContext, users: Int32Array, inputs: Int32Array, seqLen: number): tf.Tensor3D {
-    const batchSize = users.length;
+  /** User vectors p_u [B, 1, D] (unit norm) for the users of `batch` and their input sequences [B, T]. */
+  userSide(ctx: ForwardContext, batch: UserBatch): tf.Tensor3D {
+    const { users, inputs, batchSize } = batch;
     checkIds(users, this.userText.shape[0] - 1, "retriever users");
     const ownText = () => this.projection.apply(ctx, tf.gather(this.userText, tf.tensor1d(users, "int32")));
     let user: tf.Tensor;
@@ -139,7 +144,7 @@ export class Retriever implements Recommender {
       user = ownText();
     } else {
       checkIds(inputs, this.numItems, "retriever inputs");
-      const history = historyMean(this.itemText, inputs, batchSize, seqLen);
+      const history = historyMean(this.itemText, batch);
       user = this.historyProjection.apply(ctx, history);
       if (this.config.user_text !== "none") user = user.add(ownText());
     }
@@ -168,23 +173,21 @@ export class Retriever implements Recommender {
   /** Scores [B, C] (and router weights) of explicit candidate ids [B, C]. */
   scorePairs(
     ctx: ForwardContext,
-    users: Int32Array,
-    inputs: Int32Array,
-    seqLen: number,
+    batch: UserBatch,
     candidates: Int32Array,
   ): { scores: tf.Tensor2D; weights: tf.Tensor3D } {
     checkIds(candidates, this.numItems, "retriever candidates");
-    const batchSize = users.length;
+    const { batchSize } = batch;
     const ids = tf.tensor2d(candidates, [batchSize, candidates.length / batchSize], "int32");
-    return this.score(ctx, this.userSide(ctx, users, inputs, seqLen), this.itemSide(ctx, ids));
+    return this.score(ctx, this.userSide(ctx, batch), this.itemSide(ctx, ids));
   }
 
   /** Scores [B, numItems + 1] over every item id; item-only parts run once, pairs run in memory-bounded chunks. */
-  scoreEveryItem(ctx: ForwardContext, users: Int32Array, inputs: Int32Array, seqLen: number): tf.Tensor2D {
-    const user = this.userSide(ctx, users, inputs, seqLen);
+  scoreEveryItem(ctx: ForwardContext, batch: UserBatch): tf.Tensor2D {
+    const user = this.userSide(ctx, batch);
     const numIds = this.numItems + 1;
     const items = this.itemSide(ctx, tf.range(0, numIds, 1, "int32").reshape([1, numIds]));
-    const chunk = Math.max(1, Math.floor(MAX_PAIRS_PER_CHUNK / users.length));
+    const chunk = Math.max(1, Math.floor(MAX_PAIRS_PER_CHUNK / batch.batchSize));
     const parts: tf.Tensor2D[] = [];
     for (let start = 0; start < numIds; start += chunk) {
       const size = Math.min(chunk, numIds - start);
@@ -201,7 +204,7 @@ export class Retriever implements Recommender {
     const { batchSize: b, seqLen: t, numNegatives: k } = batch;
     const positions = lastTargetPositions(batch.positives, b, t);
     const candidates = candidatesAt(batch.positives, batch.negatives, positions, t, k);
-    const { scores, weights } = this.scorePairs(ctx, batch.users, batch.inputs, t, candidates);
+    const { scores, weights } = this.scorePairs(ctx, batch, candidates);
     const retriever = {
       pos: scores.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D,
       neg: scores.slice([0, 1], [b, k]),
@@ -216,19 +219,17 @@ export class Retriever implements Recommender {
     return { retriever: this.store.module("retriever") };
   }
 
-  trainScores(batch: TrainBatch, probe?: Probe): TrainScores {
-    return tidyObject(() => this.retrieverScores(this.context(true, probe, batch.seed), batch));
+  trainScores(batch: TrainBatch, { probe }: TrainScoreOptions = {}): TrainScores {
+    return tidyObject(() => this.retrieverScores(this.context(true, { seed: batch.seed, probe }), batch));
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
-    return tf.tidy(() =>
-      this.scorePairs(this.context(false, probe), batch.users, batch.inputs, batch.seqLen, candidates).scores
-    );
+    return tf.tidy(() => this.scorePairs(this.context(false, { probe }), batch, candidates).scores);
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
-    return tf.tidy(() => this.scoreEveryItem(this.context(false, probe), batch.users, batch.inputs, batch.seqLen));
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => this.scoreEveryItem(this.context(false, { probe }), batch));
   }
 
   parameterCounts(): Record<string, number> {
@@ -244,7 +245,7 @@ export class Retriever implements Recommender {
 }
 
 /** Mean text vector of the real items of each input row [B, E] (zeros for an empty row). */
-function historyMean(itemText: tf.Tensor2D, inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor2D {
+function historyMean(itemText: tf.Tensor2D, { inputs, batchSize, seqLen }: SequenceBatch): tf.Tensor2D {
   const weights = new Float32Array(batchSize * seqLen);
   for (let b = 0; b < batchSize; b++) {
     const row = inputs.subarray(b * seqLen, (b + 1) * seqLen);

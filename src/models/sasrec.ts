@@ -15,18 +15,28 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
-import type { EvalBatch, TrainBatch } from "../data/types.ts";
+import type { EvalBatch, SequenceBatch, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
 import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks } from "./attention.ts";
 import { normal, paddedEmbedding } from "./init.ts";
 import { type ItemTexts, textInitEmbedding, TextSideFeature } from "./text_features.ts";
-import { Dense, dropout, type ForwardContext, forwardContext, LayerNorm, nanToZero, tidyObject } from "./layers.ts";
+import {
+  type ContextOptions,
+  Dense,
+  dropout,
+  emit,
+  type ForwardContext,
+  forwardContext,
+  LayerNorm,
+  type ProbeName,
+  tidyObject,
+} from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
-import { type Probe, tap } from "./probe.ts";
+import { tap } from "./probe.ts";
 import { positionScores, requireCandidates, scoreIds, scoreTable, tableScorer } from "./scoring.ts";
 import { checkIds, flatIndices, statePositions } from "./sequence.ts";
-import type { ItemScorer, Recommender, TrainScores } from "./types.ts";
+import type { ItemScorer, Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** The config keys SASRec reads. */
 export type SasRecConfig = Pick<
@@ -46,21 +56,31 @@ export type SasRecConfig = Pick<
   | "text_use"
 >;
 
-/** Point-wise feed-forward: Linear -> Dropout -> ReLU -> Linear -> Dropout (the original's 1x1 Conv1d pair). */
+/**
+ * Point-wise feed-forward: Linear -> Dropout -> ReLU -> Linear -> Dropout (the original's 1x1 Conv1d pair); its
+ * output goes through `emit` as `probeName`.
+ */
 class FeedForward {
   private readonly inner: Dense;
   private readonly outer: Dense;
 
-  constructor(store: ParamStore, path: string, dim: number, innerDim: number, private readonly rate: number) {
+  constructor(
+    store: ParamStore,
+    path: string,
+    dim: number,
+    innerDim: number,
+    private readonly rate: number,
+    private readonly probeName: ProbeName,
+  ) {
     const convInit = { weight: "fan_in", bias: "fan_in" } as const;
     this.inner = new Dense(store, `${path}/inner`, dim, innerDim, convInit);
     this.outer = new Dense(store, `${path}/outer`, innerDim, dim, convInit);
   }
 
-  apply(ctx: ForwardContext, x: tf.Tensor): tf.Tensor {
+  apply<T extends tf.Tensor>(ctx: ForwardContext, x: T): T {
     // max(x, 0), not tf.relu: wasm's Relu turns sign-negative NaN into 0, PyTorch (and this) keep NaN
     const hidden = tf.maximum(dropout(ctx, this.inner.apply(x), this.rate), 0);
-    return dropout(ctx, this.outer.apply(hidden), this.rate);
+    return emit(ctx, this.probeName, dropout(ctx, this.outer.apply(hidden), this.rate) as T);
   }
 }
 
@@ -76,7 +96,10 @@ function pickRows(x: tf.Tensor3D, index: tf.Tensor1D): tf.Tensor3D {
   return tf.gather(x.reshape([batchSize * seqLen, d]), index).reshape([batchSize, 1, d]);
 }
 
-/** One Transformer block in post- or pre-LayerNorm arrangement. */
+/**
+ * One Transformer block in post- or pre-LayerNorm arrangement. Its sublayers report themselves to the probe under
+ * the block's name (`attn` as `${name}.attn`, then `ln1`, `ffn`, `ln2`) and pass the context's `nan_to_zero` hook.
+ */
 class Block {
   private readonly attn: MultiHeadSelfAttention;
   private readonly ln1: LayerNorm;
@@ -84,12 +107,12 @@ class Block {
   private readonly ln2: LayerNorm;
 
   constructor(store: ParamStore, private readonly name: string, private readonly config: SasRecConfig) {
-    const d = config.sasrec_hidden_dim;
+    const d = config.sasrec_hidden_dim, heads = config.sasrec_num_heads, rate = config.sasrec_dropout;
     const path = `sasrec/${name}`;
-    this.attn = new MultiHeadSelfAttention(store, `${path}/attn`, d, config.sasrec_num_heads, config.sasrec_dropout);
-    this.ln1 = new LayerNorm(store, `${path}/ln1`, d);
-    this.ffn = new FeedForward(store, `${path}/ffn`, d, config.sasrec_ffn_dim ?? d, config.sasrec_dropout);
-    this.ln2 = new LayerNorm(store, `${path}/ln2`, d);
+    this.attn = new MultiHeadSelfAttention(store, `${path}/attn`, d, heads, rate, `${name}.attn`);
+    this.ln1 = new LayerNorm(store, `${path}/ln1`, d, { layer: name, op: "ln1" });
+    this.ffn = new FeedForward(store, `${path}/ffn`, d, config.sasrec_ffn_dim ?? d, rate, { layer: name, op: "ffn" });
+    this.ln2 = new LayerNorm(store, `${path}/ln2`, d, { layer: name, op: "ln2" });
   }
 
   /**
@@ -100,23 +123,18 @@ class Block {
     const rate = this.config.sasrec_dropout;
     const queryMasks = rows?.masks ?? masks;
     const pick = (t: tf.Tensor3D) => rows ? pickRows(t, rows.index) : t;
-    const patch = <T extends tf.Tensor>(t: T): T => this.config.nan_to_zero ? nanToZero(t) : t;
-    const report = <T extends tf.Tensor>(op: string, t: T): T => tap(ctx.probe, this.name, op, t);
-    const attend = (h: tf.Tensor3D, queries: tf.Tensor3D) =>
-      patch(this.attn.apply(ctx, h, queryMasks, `${this.name}.attn`, queries));
+    const attn = (h: tf.Tensor3D, queries: tf.Tensor3D) => this.attn.apply(ctx, h, queryMasks, queries);
     if (this.config.norm === "post") {
       const q = pick(x);
-      x = report("ln1", patch(this.ln1.apply(q.add(dropout(ctx, attend(x, q), rate))))) as tf.Tensor3D;
-      const f = report("ffn", patch(this.ffn.apply(ctx, x)));
-      x = report("ln2", patch(this.ln2.apply(x.add(dropout(ctx, f, rate))))) as tf.Tensor3D;
+      x = this.ln1.apply(ctx, q.add(dropout(ctx, attn(x, q), rate)));
+      x = this.ln2.apply(ctx, x.add(dropout(ctx, this.ffn.apply(ctx, x), rate)));
     } else {
-      const h = report("ln1", patch(this.ln1.apply(x))) as tf.Tensor3D;
-      x = pick(x).add(dropout(ctx, attend(h, pick(h)), rate));
-      const f = report("ffn", patch(this.ffn.apply(ctx, report("ln2", patch(this.ln2.apply(x))))));
-      x = x.add(f);
+      const h = this.ln1.apply(ctx, x);
+      x = pick(x).add(dropout(ctx, attn(h, pick(h)), rate));
+      x = x.add(this.ffn.apply(ctx, this.ln2.apply(ctx, x)));
     }
     if (queryMasks.timeline) x = x.mul(queryMasks.timeline);
-    return report("out", x);
+    return tap(ctx.probe, this.name, "out", x);
   }
 }
 
@@ -162,22 +180,22 @@ export class SasRec implements Recommender {
       { length: config.sasrec_num_blocks },
       (_, i) => new Block(this.store, `block${i}`, config),
     );
-    this.finalLn = new LayerNorm(this.store, "sasrec/final_ln", d);
+    this.finalLn = new LayerNorm(this.store, "sasrec/final_ln", d, { layer: "final_ln", op: "out" });
   }
 
-  /** A forward context whose dropout seeds derive from `seed` (a training batch's seed; unused in eval). */
-  context(training: boolean, probe?: Probe, seed = 0): ForwardContext {
-    return forwardContext(training, seed, "sasrec", probe);
+  /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
+  context(training: boolean, options: ContextOptions = {}): ForwardContext {
+    return forwardContext(training, "sasrec", { ...options, nanToZero: this.config.nan_to_zero });
   }
 
   /**
    * The user states [B, d]: hidden at the position chosen by `state_position`. Without a probe the last block runs
    * on those query rows only (about a third less work in evaluation, same values); a probe sees every position.
    */
-  userStates(ctx: ForwardContext, inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor2D {
-    const positions = statePositions(inputs, batchSize, seqLen, this.config.state_position);
-    if (ctx.probe) return this.gatherPositions(this.encode(ctx, inputs, batchSize, seqLen), positions);
-    return this.encode(ctx, inputs, batchSize, seqLen, positions).reshape([batchSize, -1]);
+  userStates(ctx: ForwardContext, seq: SequenceBatch): tf.Tensor2D {
+    const positions = statePositions(seq, this.config.state_position);
+    if (ctx.probe) return this.gatherPositions(this.encode(ctx, seq), positions);
+    return this.encode(ctx, seq, positions).reshape([seq.batchSize, -1]);
   }
 
   /** Rows of hidden [B, T, d] at one position per row -> [B, d]. */
@@ -188,26 +206,21 @@ export class SasRec implements Recommender {
   }
 
   /**
-   * Hidden states [B, T, d] of input ids [B, T] (embeddings, blocks, final LayerNorm); with `queries` ([B], one
-   * position per row) the last block computes only those rows -> [B, 1, d].
+   * Hidden states [B, T, d] of the input ids [B, T] of `seq` (embeddings, blocks, final LayerNorm); with `queries`
+   * ([B], one position per row) the last block computes only those rows -> [B, 1, d].
    */
-  encode(
-    ctx: ForwardContext,
-    inputs: Int32Array,
-    batchSize: number,
-    seqLen: number,
-    queries?: Int32Array,
-  ): tf.Tensor3D {
+  encode(ctx: ForwardContext, seq: SequenceBatch, queries?: Int32Array): tf.Tensor3D {
+    const { inputs, batchSize, seqLen } = seq;
     if (seqLen > this.config.max_seq_len) {
       throw new UserError(`batch sequence length ${seqLen} exceeds max_seq_len=${this.config.max_seq_len}`);
     }
     checkIds(inputs, this.numItems, "sasrec inputs");
     const d = this.config.sasrec_hidden_dim;
     const mode = this.config.attention_mask;
-    const masks = sequenceMasks(inputs, batchSize, seqLen, mode);
+    const masks = sequenceMasks(seq, mode);
     const rows = queries && {
       index: tf.tensor1d(flatIndices(queries, seqLen), "int32"),
-      masks: sequenceMasks(inputs, batchSize, seqLen, mode, queries),
+      masks: sequenceMasks(seq, mode, queries),
     };
     const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
     const idEmb = tf.gather(this.itemEmb, ids);
@@ -218,38 +231,37 @@ export class SasRec implements Recommender {
     if (masks.timeline) x = x.mul(masks.timeline);
     const last = this.blocks.length - 1;
     this.blocks.forEach((block, i) => x = block.apply(ctx, x, masks, i === last ? rows : undefined));
-    const out = this.finalLn.apply(x) as tf.Tensor3D;
-    return tap(ctx.probe, "final_ln", "out", this.config.nan_to_zero ? nanToZero(out) : out);
+    return this.finalLn.apply(ctx, x);
   }
 
   modules(): Record<string, tf.Variable[]> {
     return { sasrec: this.store.module("sasrec") };
   }
 
-  trainScores(batch: TrainBatch, probe?: Probe): TrainScores {
+  trainScores(batch: TrainBatch, { probe }: TrainScoreOptions = {}): TrainScores {
     return tidyObject(() => {
-      const hidden = this.encode(this.context(true, probe, batch.seed), batch.inputs, batch.batchSize, batch.seqLen);
+      const hidden = this.encode(this.context(true, { seed: batch.seed, probe }), batch);
       return { sasrec: positionScores(this.itemEmb, hidden, batch, probe) };
     });
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() => {
-      const states = this.userStates(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userStates(this.context(false, { probe }), batch);
       return tap(probe, "logits", "candidates", scoreIds(this.itemEmb, states, candidates));
     });
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
-      const states = this.userStates(this.context(false, probe), batch.inputs, batch.batchSize, batch.seqLen);
+      const states = this.userStates(this.context(false, { probe }), batch);
       return tap(probe, "logits", "all", scoreTable(this.itemEmb, states));
     });
   }
 
   itemScorer(batch: EvalBatch): ItemScorer {
-    const states = tf.tidy(() => this.userStates(this.context(false), batch.inputs, batch.batchSize, batch.seqLen));
+    const states = tf.tidy(() => this.userStates(this.context(false), batch));
     return tableScorer(this.itemEmb, states);
   }
 

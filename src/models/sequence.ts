@@ -1,3 +1,5 @@
+import type { SequenceBatch } from "../data/types.ts";
+
 /**
  * Index arithmetic on padded id sequences (flat row-major [B, T] Int32Arrays, 0 = pad): which position a model
  * reads as the user state, where each row's last training target sits, and id range checks.
@@ -7,7 +9,7 @@
 export type StatePosition = "last" | "stale";
 
 /** Number of real (non-pad) items per row, [B]. */
-export function realCounts(inputs: Int32Array, batchSize: number, seqLen: number): Int32Array {
+export function realCounts({ inputs, batchSize, seqLen }: SequenceBatch): Int32Array {
   const counts = new Int32Array(batchSize);
   for (let b = 0; b < batchSize; b++) {
     for (let t = 0; t < seqLen; t++) if (inputs[b * seqLen + t] !== 0) counts[b]++;
@@ -21,15 +23,11 @@ export function realCounts(inputs: Int32Array, batchSize: number, seqLen: number
  * `stale`: the original's (len - 1), which is a prefix or pad position under left padding; like PyTorch's
  * x[b, -1], an empty row reads T-1.
  */
-export function statePositions(
-  inputs: Int32Array,
-  batchSize: number,
-  seqLen: number,
-  mode: StatePosition,
-): Int32Array {
+export function statePositions(seq: SequenceBatch, mode: StatePosition): Int32Array {
+  const { inputs, batchSize, seqLen } = seq;
   const positions = new Int32Array(batchSize);
   if (mode === "stale") {
-    const counts = realCounts(inputs, batchSize, seqLen);
+    const counts = realCounts(seq);
     for (let b = 0; b < batchSize; b++) positions[b] = (counts[b] - 1 + seqLen) % seqLen;
     return positions;
   }

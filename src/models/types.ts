@@ -25,20 +25,29 @@ export interface ItemScorer {
   dispose(): void;
 }
 
+/** Options of the scoring methods of a `Recommender`. */
+export interface ScoreOptions {
+  /** Sees the model's named intermediates (NaN investigation); default none. */
+  probe?: Probe;
+}
+
+/** Options of `Recommender.trainScores`. */
+export interface TrainScoreOptions extends ScoreOptions {
+  /** The modules trained this step (default: all); parts needed by none of them may be skipped. */
+  active?: string[];
+}
+
 /** A sequential recommender. Trainable variables are grouped by module ("sasrec", "retriever", "fusion"). */
 export interface Recommender {
   readonly name: string;
   /** Trainable variables per module name. Empty for non-parametric baselines. */
   modules(): Record<string, tf.Variable[]>;
-  /**
-   * Scores for a training batch in training mode (dropout seeded from `batch.seed`).
-   * `active` names the modules trained this step; parts needed by none of them may be skipped.
-   */
-  trainScores(batch: TrainBatch, probe?: Probe, active?: string[]): TrainScores;
+  /** Scores for a training batch in training mode (dropout seeded from `batch.seed`). */
+  trainScores(batch: TrainBatch, options?: TrainScoreOptions): TrainScores;
   /** Scores [B, C] for `batch.candidates`, in eval mode. */
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
+  scoreCandidates(batch: EvalBatch, options?: ScoreOptions): tf.Tensor2D;
   /** Scores [B, numItems + 1] over every item id, in eval mode (column 0 is padding). */
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D;
+  scoreAll(batch: EvalBatch, options?: ScoreOptions): tf.Tensor2D;
   /** Optional chunked form of `scoreAll` (models without it are ranked from the whole `scoreAll` matrix). */
   itemScorer?(batch: EvalBatch): ItemScorer;
   /** Parameter count per module. */

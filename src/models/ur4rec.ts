@@ -17,16 +17,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
-import type { Dataset, EvalBatch, TextVectors, TrainBatch } from "../data/types.ts";
+import type { Dataset, EvalBatch, SequenceBatch, TextVectors, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
-import { type ForwardContext, stopGradient, tidyObject } from "./layers.ts";
+import { type ContextOptions, type ForwardContext, stopGradient, tidyObject } from "./layers.ts";
 import { countParameters, ParamStore } from "./params.ts";
 import { type Probe, tap } from "./probe.ts";
 import { Retriever } from "./retriever.ts";
 import { SasRec } from "./sasrec.ts";
 import { positionScores, requireCandidates, scoreIds, scoreTable } from "./scoring.ts";
 import { flatIndices, lastTargetPositions, realCounts } from "./sequence.ts";
-import type { Recommender, TrainScores } from "./types.ts";
+import type { Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
 
 /** Smallest starting weight of the learned gate (softplus⁻¹ needs a positive value). */
 const MIN_GATE_WEIGHT = 1e-3;
@@ -58,16 +58,16 @@ export class Fusion {
   }
 
   /**
-   * Per-row weights [B, 2] (a_sas, a_ret) for input rows [B, T] scored by SASRec states [B, d]; (1, g_u) for
+   * Per-row weights [B, 2] (a_sas, a_ret) for the input rows [B, T] of `seq` scored by SASRec states [B, d]; (1, g_u) for
    * `residual`.
    */
-  weights(inputs: Int32Array, seqLen: number, states: tf.Tensor2D): tf.Tensor2D {
+  weights(seq: SequenceBatch, states: tf.Tensor2D): tf.Tensor2D {
     const batchSize = states.shape[0];
     if (!this.gateW || !this.gateB) {
       const fixed = [this.config.sasrec_weight, this.config.retriever_weight];
       return tf.tensor2d(fixed, [1, 2]).tile([batchSize, 1]) as tf.Tensor2D;
     }
-    const lengths = Float32Array.from(realCounts(inputs, batchSize, seqLen), (n) => n / this.config.max_seq_len);
+    const lengths = Float32Array.from(realCounts(seq), (n) => n / this.config.max_seq_len);
     const stateNorm = stopGradient(states).square().sum(-1, true).sqrt().div(Math.sqrt(this.config.sasrec_hidden_dim));
     const features = tf.concat([tf.tensor2d(lengths, [batchSize, 1]), stateNorm], 1);
     if (this.config.fusion_method === "residual") {
@@ -109,19 +109,18 @@ export class Ur4Rec implements Recommender {
     this.fusion = new Fusion(config, this.fusionStore);
   }
 
-  private contexts(training: boolean, probe?: Probe, seed = 0): { sas: ForwardContext; ret: ForwardContext } {
-    return { sas: this.sasrec.context(training, probe, seed), ret: this.retriever.context(training, probe, seed) };
+  private contexts(training: boolean, options: ContextOptions = {}): { sas: ForwardContext; ret: ForwardContext } {
+    return { sas: this.sasrec.context(training, options), ret: this.retriever.context(training, options) };
   }
 
   private fused(
-    inputs: Int32Array,
-    seqLen: number,
+    seq: SequenceBatch,
     states: tf.Tensor2D,
     sas: tf.Tensor2D,
     ret: tf.Tensor2D,
     probe?: Probe,
   ) {
-    const weights = tap(probe, "fusion", "weights", this.fusion.weights(inputs, seqLen, states));
+    const weights = tap(probe, "fusion", "weights", this.fusion.weights(seq, states));
     return tap(probe, "fusion", "scores", this.fusion.fuse(weights, sas, ret));
   }
 
@@ -135,7 +134,7 @@ export class Ur4Rec implements Recommender {
    * need both) when `active` is not given or `fused_loss_weight` > 0 — under `fusion_method: residual` only when
    * `fusion` is active, and then only the terms of active modules are returned.
    */
-  trainScores(batch: TrainBatch, probe?: Probe, active?: string[]): TrainScores {
+  trainScores(batch: TrainBatch, { probe, active }: TrainScoreOptions = {}): TrainScores {
     const trains = (module: string) => !active || active.includes(module);
     const residual = this.config.fusion_method === "residual";
     const fused = residual
@@ -144,12 +143,11 @@ export class Ur4Rec implements Recommender {
     const withSasrec = fused || trains("sasrec");
     const withRetriever = fused || trains("retriever");
     return tidyObject(() => {
-      const { batchSize: b, seqLen: t } = batch;
-      const ctx = this.contexts(true, probe, batch.seed);
+      const ctx = this.contexts(true, { seed: batch.seed, probe });
       const scores: TrainScores = {};
       let hidden: tf.Tensor3D | null = null;
       if (withSasrec) {
-        hidden = this.sasrec.encode(ctx.sas, batch.inputs, b, t);
+        hidden = this.sasrec.encode(ctx.sas, batch);
         scores.sasrec = positionScores(this.sasrec.itemEmb, hidden, batch, probe);
       }
       if (withRetriever) Object.assign(scores, this.retriever.retrieverScores(ctx.ret, batch));
@@ -177,28 +175,28 @@ export class Ur4Rec implements Recommender {
     ], 1) as tf.Tensor2D;
     const retLast = tf.concat([retriever.pos.reshape([b, 1]), retriever.neg], 1) as tf.Tensor2D;
     const states = this.sasrec.gatherPositions(hidden, positions);
-    const both = this.fused(batch.inputs, t, states, sasLast, retLast, probe);
+    const both = this.fused(batch, states, sasLast, retLast, probe);
     return { pos: both.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D, neg: both.slice([0, 1], [b, k]) };
   }
 
-  scoreCandidates(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     const candidates = requireCandidates(batch);
     return tf.tidy(() => {
-      const ctx = this.contexts(false, probe);
-      const states = this.sasrec.userStates(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
+      const ctx = this.contexts(false, { probe });
+      const states = this.sasrec.userStates(ctx.sas, batch);
       const sas = scoreIds(this.sasrec.itemEmb, states, candidates);
-      const ret = this.retriever.scorePairs(ctx.ret, batch.users, batch.inputs, batch.seqLen, candidates).scores;
-      return this.fused(batch.inputs, batch.seqLen, states, sas, ret, probe);
+      const ret = this.retriever.scorePairs(ctx.ret, batch, candidates).scores;
+      return this.fused(batch, states, sas, ret, probe);
     });
   }
 
-  scoreAll(batch: EvalBatch, probe?: Probe): tf.Tensor2D {
+  scoreAll(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
-      const ctx = this.contexts(false, probe);
-      const states = this.sasrec.userStates(ctx.sas, batch.inputs, batch.batchSize, batch.seqLen);
+      const ctx = this.contexts(false, { probe });
+      const states = this.sasrec.userStates(ctx.sas, batch);
       const sas = scoreTable(this.sasrec.itemEmb, states);
-      const ret = this.retriever.scoreEveryItem(ctx.ret, batch.users, batch.inputs, batch.seqLen);
-      return this.fused(batch.inputs, batch.seqLen, states, sas, ret, probe);
+      const ret = this.retriever.scoreEveryItem(ctx.ret, batch);
+      return this.fused(batch, states, sas, ret, probe);
     });
   }
 

@@ -13,7 +13,7 @@ export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url
 export const NOTEBOOKS_DIR: string = join(REPO_ROOT, "notebooks");
 
 /** One notebook cell (the fields the tools use; others are kept as they are). */
-export interface Cell {
+export interface NotebookCell {
   cell_type: "code" | "markdown" | "raw";
   source: string | string[];
   metadata: Record<string, unknown>;
@@ -24,7 +24,7 @@ export interface Cell {
 
 /** A notebook document. */
 export interface Notebook {
-  cells: Cell[];
+  cells: NotebookCell[];
   metadata: Record<string, unknown>;
   nbformat: number;
   nbformat_minor: number;
@@ -60,12 +60,12 @@ export async function readNotebook(path: string): Promise<Notebook> {
 }
 
 /** The source text of a cell. */
-export function cellSource(cell: Cell): string {
+export function cellSource(cell: NotebookCell): string {
   return Array.isArray(cell.source) ? cell.source.join("") : cell.source;
 }
 
 /** The code cells of a notebook, in order. */
-export function codeCells(nb: Notebook): Cell[] {
+export function codeCells(nb: Notebook): NotebookCell[] {
   return nb.cells.filter((c) => c.cell_type === "code");
 }
 

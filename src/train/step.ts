@@ -31,7 +31,7 @@ export function lossAndGrads(
   const vars = active.flatMap((m) => modules[m] ?? []);
   let terms: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
-    const parts = totalLoss(model.trainScores(batch, probe, active), config);
+    const parts = totalLoss(model.trainScores(batch, { probe, active }), config);
     terms = Object.fromEntries(Object.entries(parts.terms).map(([k, v]) => [k, tf.keep(v)]));
     if (probe) { for (const [k, v] of Object.entries(parts.terms)) probe.forward("loss", k, v); }
     return parts.total;

@@ -5,7 +5,7 @@
  * 5.1+, through the Deno kernel's `Deno.jupyter.display`). A headless execution (nbclient) applies the updates too,
  * so the executed notebook keeps the final state. Outside a kernel (`deno run`, tests) nothing is sent.
  */
-import type { Progress } from "../experiments/progress.ts";
+import type { GridProgress } from "../experiments/progress.ts";
 import type { CellStatus } from "../experiments/cell.ts";
 import type { EpochRecord, MetricName } from "../run/records.ts";
 import { epochChart } from "./epoch_chart.ts";
@@ -81,11 +81,11 @@ export function liveTraining(title: string, metric: MetricName = "NDCG@10") {
  * A live view of a grid run for `runGrid(grid, { progress })`: one line with cells ended / running / failed and the
  * latest cell outcome, redrawn on every event.
  */
-export function liveGrid(title: string): { progress: (total: number) => Progress; done: () => Promise<void> } {
+export function liveGrid(title: string): { progress: (total: number) => GridProgress; done: () => Promise<void> } {
   const live = new LiveDisplay();
   let pending = Promise.resolve();
   return {
-    progress(total: number): Progress {
+    progress(total: number): GridProgress {
       const startedAt = Date.now();
       let ended = 0, running = 0, failed = 0, latest = "";
       const redraw = () => {
