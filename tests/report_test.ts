@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defaultConfig } from "../src/config/schema.ts";
-import { type Cell, cellId } from "../src/experiments/grid.ts";
+import type { Cell } from "../src/experiments/grid.ts";
 import { findCell, type GridResults, readGridResults, readGridResultsIfExists } from "../src/report/read.ts";
 import { reportHtml, reportMarkdown } from "../src/report/render.ts";
 import { comparisonRows, mainEffectPoints, modelLabel } from "../src/report/rows.ts";
@@ -15,30 +15,8 @@ import {
   wallTimeSentence,
 } from "../src/report/sentences.ts";
 import type { ResultRow } from "../src/experiments/results.ts";
-import { writeJsonAtomic } from "../src/util/fs.ts";
 import { tempDir } from "./helpers.ts";
-
-/** One fake run: axis values, final status and test NDCG@10 (null: no test metrics). */
-type FakeRun = { values: Record<string, unknown>; status: "completed" | "diverged"; ndcg10: number | null };
-
-/** Writes a grid directory as the runner leaves it: grid.json and one summary.json per cell. */
-async function fakeGrid(dir: string, gridFile: string, axes: Record<string, unknown[]>, runs: FakeRun[]) {
-  const cells: Cell[] = runs.map((r) => ({ id: cellId(r.values), values: r.values, config: defaultConfig() }));
-  await writeJsonAtomic(join(dir, "grid.json"), { grid: gridFile, axes, seeds: [1, 2, 3], cells });
-  for (const [i, r] of runs.entries()) {
-    const metric = r.ndcg10 === null ? null : { "HR@10": 2 * r.ndcg10, "NDCG@10": r.ndcg10, MRR: r.ndcg10 / 2 };
-    await writeJsonAtomic(join(dir, "runs", cells[i].id, "summary.json"), {
-      status: r.status,
-      test: metric,
-      val: metric,
-      nonfinite_batches: r.status === "diverged" ? 3 : 0,
-      first_nonfinite: null,
-    });
-  }
-}
-
-const seeds = (values: Record<string, unknown>, ndcg: (number | null)[], status: FakeRun["status"] = "completed") =>
-  ndcg.map((ndcg10, i) => ({ values: { ...values, seed: i + 1 }, status, ndcg10 }));
+import { fakeGrid, seeds } from "./report_fixtures.ts";
 
 Deno.test("report of two grid directories: means, 95% CIs, sentences, commands and run paths", async () => {
   await using tmp = await tempDir();
