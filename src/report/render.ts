@@ -54,13 +54,6 @@ function markdownTable(rows: Row[]): string[] {
  * The report as Markdown: `# title`, then per section a `##` heading, its paragraphs, each table under its bold
  * caption, each figure as an image with its caption in italics, the commands in a `sh` block and the sources as a
  * list of code spans.
- *
- * @example
- * ```ts
- * import { reportMarkdown } from "./render.ts";
- * const md = reportMarkdown({ title: "R", sections: [{ heading: "S", paragraphs: ["one"], commands: ["ls"] }] });
- * if (md !== "# R\n\n## S\n\none\n\nReproduce with:\n\n```sh\nls\n```\n") throw new Error(md);
- * ```
  */
 export function reportMarkdown(report: Report): string {
   const lines = [`# ${report.title}`, ""];
