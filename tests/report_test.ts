@@ -1,49 +1,22 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defaultConfig } from "../src/config/schema.ts";
-import { type Cell, cellId } from "../src/experiments/grid.ts";
+import type { Cell } from "../src/experiments/grid.ts";
+import { findCell, type GridResults, readGridResults, readGridResultsIfExists } from "../src/report/read.ts";
+import { reportHtml, reportMarkdown } from "../src/report/render.ts";
+import { comparisonRows, mainEffectPoints, modelLabel } from "../src/report/rows.ts";
+import { gridSection } from "../src/report/section.ts";
 import {
   budgetSentence,
   compareSentence,
-  comparisonRows,
-  findCell,
-  type GridResults,
-  gridSection,
-  modelLabel,
   nanAnswer,
-  readGridResults,
-  readGridResultsIfExists,
-  reportHtml,
-  reportMarkdown,
   resumedSentences,
   stillImprovingSentences,
   wallTimeSentence,
-} from "../src/experiments/report.ts";
+} from "../src/report/sentences.ts";
 import type { ResultRow } from "../src/experiments/results.ts";
-import { writeJsonAtomic } from "../src/util/fs.ts";
 import { tempDir } from "./helpers.ts";
-
-/** One fake run: axis values, final status and test NDCG@10 (null: no test metrics). */
-type FakeRun = { values: Record<string, unknown>; status: "completed" | "diverged"; ndcg10: number | null };
-
-/** Writes a grid directory as the runner leaves it: grid.json and one summary.json per cell. */
-async function fakeGrid(dir: string, gridFile: string, axes: Record<string, unknown[]>, runs: FakeRun[]) {
-  const cells: Cell[] = runs.map((r) => ({ id: cellId(r.values), values: r.values, config: defaultConfig() }));
-  await writeJsonAtomic(join(dir, "grid.json"), { grid: gridFile, axes, seeds: [1, 2, 3], cells });
-  for (const [i, r] of runs.entries()) {
-    const metric = r.ndcg10 === null ? null : { "HR@10": 2 * r.ndcg10, "NDCG@10": r.ndcg10, MRR: r.ndcg10 / 2 };
-    await writeJsonAtomic(join(dir, "runs", cells[i].id, "summary.json"), {
-      status: r.status,
-      test: metric,
-      val: metric,
-      nonfinite_batches: r.status === "diverged" ? 3 : 0,
-      first_nonfinite: null,
-    });
-  }
-}
-
-const seeds = (values: Record<string, unknown>, ndcg: (number | null)[], status: FakeRun["status"] = "completed") =>
-  ndcg.map((ndcg10, i) => ({ values: { ...values, seed: i + 1 }, status, ndcg10 }));
+import { fakeGrid, seeds } from "./report_fixtures.ts";
 
 Deno.test("report of two grid directories: means, 95% CIs, sentences, commands and run paths", async () => {
   await using tmp = await tempDir();
@@ -101,7 +74,7 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
 
   const report = {
     title: "Results",
-    sections: [gridSection("Models", m, root), gridSection("NaN ablation", n, root)],
+    sections: [gridSection("Models", m, { root }), gridSection("NaN ablation", n, { root })],
   };
   const md = reportMarkdown(report);
   assert.ok(md.includes("| pop | 3 | 0.00 | 0.4000 ± 0.4968 | 0.2000 ± 0.2484 | 0.1000 ± 0.1242 |"), md);
@@ -127,6 +100,43 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
   assert.ok(html.startsWith("<!DOCTYPE html>"));
   assert.ok(html.includes("<td>0.2000 ± 0.2484</td>") && html.includes("<code>runs/results/models</code>"));
   assert.equal((html.match(/<table>/g) ?? []).length, 2);
+  assert.ok(html.includes('<pre><code class="language-sh">deno task ablate run --grid configs/grids/models.yaml'));
+
+  assert.deepEqual(mainEffectPoints(n.summary, "nan_rate"), [
+    { axis: "attention_mask", level: "torch", mean: 1 },
+    { axis: "attention_mask", level: "safe", mean: 0 },
+  ]);
+  assert.deepEqual(mainEffectPoints(n.summary, "ndcg10"), [{ axis: "attention_mask", level: "safe", mean: 0.25 }]);
+});
+
+Deno.test("report HTML is the Markdown converted once: headings, tables, figures, commands; raw HTML shown as text", () => {
+  const html = reportHtml({
+    title: "R & D",
+    sections: [{
+      heading: "S",
+      paragraphs: ["`a|b` is **bold** <script>x</script>"],
+      tables: [{ caption: "T", rows: [{ k: "x|y", v: 1 }] }],
+      figures: [{ file: "figures/f.svg", caption: "F" }],
+      commands: ["deno task x > out"],
+      sources: ["runs/r"],
+    }],
+  });
+  assert.ok(html.startsWith('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>R &amp; D</title>'), html);
+  for (
+    const part of [
+      "<h1>R &amp; D</h1>",
+      "<h2>S</h2>",
+      "<code>a|b</code> is <strong>bold</strong> &lt;script&gt;x&lt;/script&gt;",
+      "<p><strong>T</strong></p>",
+      "<th>k</th>",
+      "<td>x|y</td>",
+      '<img src="figures/f.svg" alt="F">',
+      "<em>F</em>",
+      '<pre><code class="language-sh">deno task x &gt; out\n</code></pre>',
+      "<li><code>runs/r</code></li>",
+    ]
+  ) assert.ok(html.includes(part), `${part} in ${html}`);
+  assert.ok(!html.includes("<script>"));
 });
 
 Deno.test("report: budget sentence from the cells' configs and the steps of finished runs that train", () => {

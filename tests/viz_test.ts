@@ -9,7 +9,6 @@ import type { FirstNonfinite, ProbeStat, StepRecord } from "../src/run/records.t
 import { createDocument, encodePng, parseColor } from "../src/viz/dom.ts";
 import { JUPYTER_DISPLAY, renderPng, savePng, saveSvg, show, standaloneSvg } from "../src/viz/display.ts";
 import {
-  ablationAxes,
   ablationNanRate,
   ablationNdcg,
   type AblationRow,
@@ -20,7 +19,6 @@ import {
   gradNormCurves,
   learningRateCurves,
   lossCurves,
-  mainEffectRows,
   mainEffects,
   modelComparison,
   paddingChart,
@@ -140,7 +138,7 @@ const FIRST: FirstNonfinite = {
 Deno.test("activationHeatmap: a cell per finite probe, red non-finite cells, the first one outlined", () => {
   const probes = fixtureProbes();
   assert.equal(probeValue(probes[3], "absmax"), 10, "step 1 emb: max(|-1|, |10|)");
-  const chart = activationHeatmap(probes, FIRST);
+  const chart = activationHeatmap(probes, { first: FIRST });
   const cells = marks(chart, "cell", "rect");
   assert.equal(cells.length, 11 + 1 + 1, "11 finite probes, 1 non-finite, 1 outline");
   assert.equal(cells.filter((r) => attr(r, "fill") === "#d62728").length, 1);
@@ -149,7 +147,7 @@ Deno.test("activationHeatmap: a cell per finite probe, red non-finite cells, the
 });
 
 Deno.test("continuous colour legend: the ramp is a 256x1 PNG data URL running through viridis", () => {
-  const chart = activationHeatmap(fixtureProbes(), null);
+  const chart = activationHeatmap(fixtureProbes());
   const href = chart.querySelector("image")?.getAttribute("href") ?? ""; // xlink:href, as linkedom names it
   assert.match(href, /^data:image\/png;base64,/);
   const { width, height, rgba } = decodePng(Uint8Array.from(atob(href.split(",")[1]), (c) => c.charCodeAt(0)));
@@ -166,7 +164,7 @@ Deno.test("attentionMask: causal + key padding; left padding fully masks the pad
 });
 
 Deno.test("attentionMaskChart: T*T cells, red exactly on the fully masked rows", () => {
-  const cells = marks(attentionMaskChart(6, 2, "left"), "cell", "rect");
+  const cells = marks(attentionMaskChart({ seqLen: 6, pads: 2, side: "left" }), "cell", "rect");
   assert.equal(cells.length, 36);
   const fills = cells.map((r) => attr(r, "fill"));
   assert.equal(fills.filter((f) => f === "#d62728").length, 12, "query rows 0 and 1");
@@ -174,7 +172,11 @@ Deno.test("attentionMaskChart: T*T cells, red exactly on the fully masked rows",
 });
 
 Deno.test("paddingChart: a bar per row, flagged rows in red", () => {
-  const bars = marks(paddingChart({ side: "left", pads_per_row: [3, 0, 5, 1], seq_len: 6 }, [2]), "bar", "rect");
+  const bars = marks(
+    paddingChart({ side: "left", pads_per_row: [3, 0, 5, 1], seq_len: 6 }, { highlightRows: [2] }),
+    "bar",
+    "rect",
+  );
   assert.equal(bars.length, 4);
   assert.deepEqual(bars.map((r) => attr(r, "fill")), ["#4c78a8", "#4c78a8", "#d62728", "#4c78a8"]);
 });
@@ -225,20 +227,18 @@ Deno.test("ablation charts: a NaN-rate bar per cell, NDCG dots and CI bars for t
   assert.equal(marks(ndcg, "rule", "line").length, 3);
 });
 
-Deno.test("mainEffectRows: mean metric per axis level, skipping cells without a value", () => {
-  assert.deepEqual(ablationAxes(ABLATION), ["padding", "mask"]);
-  const effects = mainEffectRows(ABLATION).map((e) => [e.axis, e.level, Number(e.mean.toFixed(6)), e.cells]);
-  assert.deepEqual(effects, [
-    ["padding", "left", 0.05, 1],
-    ["padding", "right", 0.065, 2],
-    ["mask", "torch", 0.06, 1],
-    ["mask", "safe", 0.06, 2],
-  ]);
-  const nan = mainEffectRows(ABLATION, "nan_rate").map((e) => e.mean);
-  assert.deepEqual(nan.map((x) => Number(x.toFixed(6))), [0.5, 0.1, 0.6, 0]);
-  const chart = mainEffects(ABLATION);
+Deno.test("mainEffects: a dot per point, one line per axis, the metric on the y axis, options override", () => {
+  const points = [
+    { axis: "padding", level: "left", mean: 0.05 },
+    { axis: "padding", level: "right", mean: 0.065 },
+    { axis: "mask", level: "torch", mean: 0.06 },
+    { axis: "mask", level: "safe", mean: 0.06 },
+  ];
+  const chart = mainEffects(points, { metric: "NaN rate", title: "Main effects" });
   assert.equal(marks(chart, "dot", "circle").length, 4);
   assert.equal(marks(chart, "line", "path").length, 2, "one line per axis");
+  assert.ok(chart.outerHTML.includes("mean NaN rate"), "y label names the metric");
+  assert.ok(chart.outerHTML.includes("Main effects"), "the title option reaches Plot");
 });
 
 Deno.test("modelComparison: a bar per model and metric, CI bars only where given", () => {

@@ -76,8 +76,12 @@ await runMain(async () => {
   console.log("[3/3] The fix: the same config with attention_mask: safe");
   const safe = await guardedRun("safe", dataDir, out);
 
-  const heatmap = activationHeatmap(report.probes, first);
-  const mask = attentionMaskChart(report.input_padding.seq_len, first.row_padding[0], report.input_padding.side);
+  const heatmap = activationHeatmap(report.probes, { first });
+  const mask = attentionMaskChart({
+    seqLen: report.input_padding.seq_len,
+    pads: first.row_padding[0],
+    side: report.input_padding.side,
+  });
   const curves = lossCurves(
     [torch, safe].flatMap(({ mask, records }): MetricsRecord[] =>
       records.map((r) => ({ ...r, stage: `attention_mask ${mask}: ${r.stage}` }))

@@ -2,6 +2,8 @@
 /**
  * Charts of run records, one pure function per chart: records in, a detached Plot element (`<svg>`, or a `<figure>`
  * when it has a legend) out. Show them in notebooks with `show()` and save them with `saveSvg`/`savePng` (display.ts).
+ * As in Observable Plot, each chart is `chart(data, options)`: the data are records or summaries computed elsewhere
+ * (grid statistics in src/report/rows.ts; no aggregation here), the options override the chart's Plot settings.
  */
 import * as Plot from "@observablehq/plot";
 import type { FirstNonfinite, MetricsRecord, NanReport, ProbeStat, StepRecord } from "../run/records.ts";
@@ -11,6 +13,12 @@ import { plotDocument } from "./dom.ts";
 export type Chart = SVGSVGElement | HTMLElement;
 
 const FLAG_COLOR = "#d62728";
+
+/**
+ * Plot options a caller passes to any chart (title, width, height, margins, scales, ...): they override the chart's
+ * own settings key by key (a scale given here replaces the chart's scale options whole). The marks stay the chart's.
+ */
+export type ChartOptions = Omit<Plot.PlotOptions, "marks" | "document">;
 
 /** The kit's chart defaults (document, size, font), overridable per chart. */
 function chart(options: Plot.PlotOptions): Chart {
@@ -58,6 +66,7 @@ function stepCurves(
   records: readonly MetricsRecord[],
   field: "loss" | "grad_norm" | "lr",
   y: Plot.ScaleOptions,
+  options: ChartOptions,
 ): Chart {
   const points = stepPoints(records, field);
   const data = y.type === "log" ? points.map((p) => ({ ...p, value: p.value > 0 ? p.value : NaN })) : points;
@@ -79,22 +88,23 @@ function stepCurves(
       }),
       Plot.lineY(data, { x: "global_step", y: "value", z: "series", stroke: "series", fy: "stage" }),
     ],
+    ...options,
   });
 }
 
 /** Loss per term (and "total") over steps, per stage; skipped/patched/non-finite steps are red rules. */
-export function lossCurves(records: readonly MetricsRecord[]): Chart {
-  return stepCurves(records, "loss", { label: "loss" });
+export function lossCurves(records: readonly MetricsRecord[], options: ChartOptions = {}): Chart {
+  return stepCurves(records, "loss", { label: "loss" }, options);
 }
 
 /** Pre-clip gradient L2 norm per module over steps (log scale), per stage; flagged steps are red rules. */
-export function gradNormCurves(records: readonly MetricsRecord[]): Chart {
-  return stepCurves(records, "grad_norm", { label: "gradient norm", type: "log" });
+export function gradNormCurves(records: readonly MetricsRecord[], options: ChartOptions = {}): Chart {
+  return stepCurves(records, "grad_norm", { label: "gradient norm", type: "log" }, options);
 }
 
 /** Learning rate per module over steps, per stage; flagged steps are red rules. */
-export function learningRateCurves(records: readonly MetricsRecord[]): Chart {
-  return stepCurves(records, "lr", { label: "learning rate" });
+export function learningRateCurves(records: readonly MetricsRecord[], options: ChartOptions = {}): Chart {
+  return stepCurves(records, "lr", { label: "learning rate" }, options);
 }
 
 /** Summary statistics a probe heatmap can colour by. */
@@ -111,16 +121,21 @@ function probeKey(p: { phase: string; layer: string; op: string }): string {
   return `${p.phase} ${p.layer}/${p.op}`;
 }
 
+/** Options of `activationHeatmap`. */
+export interface HeatmapOptions extends ChartOptions {
+  /** Where non-finite values first appeared: that cell is outlined and named in the title. @default null */
+  first?: FirstNonfinite | null;
+  /** The statistic the cells are coloured by. @default "absmax" */
+  stat?: ProbeStatName;
+}
+
 /**
  * Per-layer activation (and gradient) statistics over steps: one cell per probe and step coloured by `stat`
  * (symlog scale), red where the tensor held non-finite values, and an outlined cell (named in the title) where
  * non-finite values first appeared.
  */
-export function activationHeatmap(
-  probes: readonly ProbeStat[],
-  first: FirstNonfinite | null = null,
-  stat: ProbeStatName = "absmax",
-): Chart {
+export function activationHeatmap(probes: readonly ProbeStat[], options: HeatmapOptions = {}): Chart {
+  const { first = null, stat = "absmax", ...plot } = options;
   const rows = [...new Set(probes.map(probeKey))];
   const cells = probes.map((p) => ({ key: probeKey(p), step: p.step, value: probeValue(p, stat), bad: p.nonfinite }));
   const origin = first === null ? [] : [{ key: probeKey(first), step: first.step }];
@@ -141,6 +156,7 @@ export function activationHeatmap(
       }),
       Plot.cell(origin, { x: "step", y: "key", stroke: "black", strokeWidth: 2, fill: "none" }),
     ],
+    ...plot,
   });
 }
 
@@ -156,11 +172,19 @@ export function attentionMask(seqLen: number, pads: number, side: PadSide): bool
   return Array.from({ length: seqLen }, (_, q) => Array.from({ length: seqLen }, (_, k) => k <= q && !isPad(k)));
 }
 
+/** One batch row's padding: sequence length T, padding positions and their side. */
+export interface PaddedRow {
+  seqLen: number;
+  pads: number;
+  side: PadSide;
+}
+
 /**
  * The [T, T] attention mask of a row with `pads` padding positions: allowed and masked query/key pairs, and in red
  * the query rows where every key is masked (softmax over an all -inf row is 0/0 = NaN).
  */
-export function attentionMaskChart(seqLen: number, pads: number, side: PadSide): Chart {
+export function attentionMaskChart(row: PaddedRow, options: ChartOptions = {}): Chart {
+  const { seqLen, pads, side } = row;
   const cells = attentionMask(seqLen, pads, side).flatMap((row, query) =>
     row.map((allowed, key) => ({
       query,
@@ -182,11 +206,19 @@ export function attentionMaskChart(seqLen: number, pads: number, side: PadSide):
       legend: true,
     },
     marks: [Plot.cell(cells, { x: "key", y: "query", fill: "state", inset: 0.5 })],
+    ...options,
   });
 }
 
-/** Padding positions per batch row, with the rows that held non-finite values (e.g. `first.rows`) in red. */
-export function paddingChart(padding: NanReport["input_padding"], highlightRows: readonly number[] = []): Chart {
+/** Options of `paddingChart`. */
+export interface PaddingChartOptions extends ChartOptions {
+  /** Batch rows drawn in red, e.g. the rows that held non-finite values (`first.rows`). @default [] */
+  highlightRows?: readonly number[];
+}
+
+/** Padding positions per batch row, with the `highlightRows` in red. */
+export function paddingChart(padding: NanReport["input_padding"], options: PaddingChartOptions = {}): Chart {
+  const { highlightRows = [], ...plot } = options;
   const flagged = new Set(highlightRows);
   const bars = padding.pads_per_row.map((pads, row) => ({ row, pads, flagged: flagged.has(row) }));
   return chart({
@@ -202,6 +234,7 @@ export function paddingChart(padding: NanReport["input_padding"], highlightRows:
         title: (b: { row: number; pads: number }) => `row ${b.row}: ${b.pads} pads`,
       }),
     ],
+    ...plot,
   });
 }
 
@@ -216,26 +249,20 @@ export interface AblationRow {
   [axis: string]: string | number | boolean | null;
 }
 
-const ABLATION_FIELDS = new Set(["cell", "nan_rate", "ndcg10_mean", "ndcg10_lo", "ndcg10_hi"]);
-
-/** The ablation axes: every key of the rows besides the cell name and the metrics. */
-export function ablationAxes(rows: readonly AblationRow[]): string[] {
-  return [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !ABLATION_FIELDS.has(k));
-}
-
 /** Fraction of diverged (NaN) runs per ablation cell, as horizontal bars. */
-export function ablationNanRate(rows: readonly AblationRow[]): Chart {
+export function ablationNanRate(rows: readonly AblationRow[], options: ChartOptions = {}): Chart {
   return chart({
     height: 22 * rows.length + 50,
     marginLeft: 200,
     x: { domain: [0, 1], grid: true, percent: true, label: "runs with NaN (%)" },
     y: { domain: rows.map((r) => r.cell), label: null },
     marks: [Plot.barX(rows, { x: "nan_rate", y: "cell", fill: FLAG_COLOR }), Plot.ruleX([0])],
+    ...options,
   });
 }
 
 /** NDCG@10 per ablation cell: the mean as a dot and its confidence interval as a horizontal bar. */
-export function ablationNdcg(rows: readonly AblationRow[]): Chart {
+export function ablationNdcg(rows: readonly AblationRow[], options: ChartOptions = {}): Chart {
   return chart({
     height: 22 * rows.length + 50,
     marginLeft: 200,
@@ -245,52 +272,41 @@ export function ablationNdcg(rows: readonly AblationRow[]): Chart {
       Plot.ruleY(rows, { y: "cell", x1: "ndcg10_lo", x2: "ndcg10_hi", stroke: "#4c78a8", strokeWidth: 2 }),
       Plot.dot(rows, { x: "ndcg10_mean", y: "cell", fill: "#4c78a8", r: 4 }),
     ],
+    ...options,
   });
 }
 
-/** Mean of an ablation metric per level of one axis. */
-export interface MainEffect {
+/** One point of a main-effect plot: the mean of a metric over the cells at one level of one axis. */
+export interface MainEffectPoint {
   axis: string;
+  /** The level as shown on the x axis. */
   level: string;
   mean: number;
-  /** Cells with a value for the metric at this level. */
-  cells: number;
 }
 
-/** Main effects: for each axis and level, the mean of `metric` over the cells at that level (nulls skipped). */
-export function mainEffectRows(
-  rows: readonly AblationRow[],
-  metric: "ndcg10_mean" | "nan_rate" = "ndcg10_mean",
-): MainEffect[] {
-  return ablationAxes(rows).flatMap((axis) => {
-    const sums = new Map<string, { total: number; cells: number }>(); // levels in order of first appearance
-    for (const row of rows.filter((r) => axis in r)) {
-      const level = String(row[axis]);
-      const acc = sums.get(level) ?? { total: 0, cells: 0 };
-      const value = row[metric];
-      sums.set(level, value === null ? acc : { total: acc.total + value, cells: acc.cells + 1 });
-    }
-    return [...sums]
-      .filter(([, { cells }]) => cells > 0)
-      .map(([level, { total, cells }]) => ({ axis, level, mean: total / cells, cells }));
-  });
+/** Options of `mainEffects`: the metric's name for the y axis, and Plot options overriding the chart's own. */
+export interface MainEffectsOptions extends ChartOptions {
+  /** The metric the means are of, shown as "mean <metric>". @default "NDCG@10" */
+  metric?: string;
 }
 
-/** Main-effect plot: the mean metric per level, levels of one axis joined by a line, one colour per axis. */
-export function mainEffects(
-  rows: readonly AblationRow[],
-  metric: "ndcg10_mean" | "nan_rate" = "ndcg10_mean",
-): Chart {
-  const effects = mainEffectRows(rows, metric).map((e) => ({ ...e, x: `${e.axis}=${e.level}` }));
+/**
+ * Main-effect plot of precomputed means (e.g. `mainEffectPoints` in src/report/rows.ts): the mean per level, the
+ * levels of one axis joined by a line, one colour per axis.
+ */
+export function mainEffects(effects: readonly MainEffectPoint[], options: MainEffectsOptions = {}): Chart {
+  const { metric = "NDCG@10", ...plot } = options;
+  const points = effects.map((e) => ({ ...e, x: `${e.axis}=${e.level}` }));
   return chart({
     marginBottom: 80,
-    x: { domain: effects.map((e) => e.x), label: null, tickRotate: -30 },
-    y: { grid: true, label: `mean ${metric === "nan_rate" ? "NaN rate" : "NDCG@10"}` },
+    x: { domain: points.map((e) => e.x), label: null, tickRotate: -30 },
+    y: { grid: true, label: `mean ${metric}` },
     color: { legend: true },
     marks: [
-      Plot.line(effects, { x: "x", y: "mean", z: "axis", stroke: "axis" }),
-      Plot.dot(effects, { x: "x", y: "mean", fill: "axis", r: 4 }),
+      Plot.line(points, { x: "x", y: "mean", z: "axis", stroke: "axis" }),
+      Plot.dot(points, { x: "x", y: "mean", fill: "axis", r: 4 }),
     ],
+    ...plot,
   });
 }
 
@@ -304,7 +320,7 @@ export interface ModelMetricRow {
 }
 
 /** Grouped bars: each metric a group, each model (e.g. UR4Rec, SASRec, Popularity, BPR-MF) a bar with its CI. */
-export function modelComparison(rows: readonly ModelMetricRow[]): Chart {
+export function modelComparison(rows: readonly ModelMetricRow[], options: ChartOptions = {}): Chart {
   const models = [...new Set(rows.map((r) => r.model))];
   return chart({
     x: { domain: models, axis: null },
@@ -316,5 +332,6 @@ export function modelComparison(rows: readonly ModelMetricRow[]): Chart {
       Plot.ruleX(rows, { fx: "metric", x: "model", y1: "lo", y2: "hi", stroke: "black" }),
       Plot.ruleY([0]),
     ],
+    ...options,
   });
 }

@@ -1,0 +1,85 @@
+/**
+ * Tables and chart rows computed from a grid summary (the transforms; the charts in viz/plots.ts only draw):
+ * the per-cell table, ablation rows, main-effect points and model-comparison rows, with the labels they share.
+ */
+import type { Row } from "../viz/tables.ts";
+import type { AblationRow, MainEffectPoint, ModelMetricRow } from "../viz/plots.ts";
+import { formatValue } from "../experiments/grid.ts";
+import { type GridSummary, type MeanCi, SUMMARY_METRICS, type SummaryMetric } from "../experiments/summary.ts";
+
+/** "mean ± half-width" with 4 decimals; "-" without a mean, "± ?" without an interval (fewer than two seeds). */
+export function formatMeanCi(m: MeanCi): string {
+  if (m.mean === null) return "-";
+  return `${m.mean.toFixed(4)} ± ${m.ci95 === null ? "?" : m.ci95.toFixed(4)}`;
+}
+
+/** A cell's label: its axis values as `key=value` pairs. */
+export function cellLabel(values: Record<string, unknown>, axes: Record<string, unknown[]>): string {
+  return Object.keys(axes).map((k) => `${k}=${formatValue(values[k])}`).join(", ");
+}
+
+const MODEL_NAMES: Record<string, string> = { pop: "Popularity", bprmf: "BPR-MF", sasrec: "SASRec", ur4rec: "UR4Rec" };
+
+/** A readable model name from a cell's values: "Popularity", "SASRec", "UR4Rec (fixed, leak_free)", ... */
+export function modelLabel(values: Record<string, unknown>): string {
+  const name = MODEL_NAMES[String(values.model)] ?? String(values.model);
+  if (values.model !== "ur4rec") return name;
+  const details = ["retriever_mode", "user_text"].filter((k) => k in values).map((k) => formatValue(values[k]));
+  return details.length > 0 ? `${name} (${details.join(", ")})` : name;
+}
+
+/** One table row per cell: axis values, runs, NaN rate and test HR@10 / NDCG@10 / MRR as mean ± 95% CI. */
+export function cellTable(summary: GridSummary, axes: Record<string, unknown[]>): Row[] {
+  return summary.cells.map((c) => ({
+    ...Object.fromEntries(Object.keys(axes).map((k) => [k, formatValue(c.values[k])])),
+    runs: c.runs,
+    nan_rate: c.nan_rate.toFixed(2),
+    "test HR@10": formatMeanCi(c.hr10),
+    "test NDCG@10": formatMeanCi(c.ndcg10),
+    "test MRR": formatMeanCi(c.mrr),
+  }));
+}
+
+/** The cells as chart rows for `ablationNanRate` / `ablationNdcg` (src/viz/plots.ts). */
+export function ablationRows(summary: GridSummary, axes: Record<string, unknown[]>): AblationRow[] {
+  return summary.cells.map((c) => {
+    const { mean, ci95 } = c.ndcg10;
+    return {
+      ...Object.fromEntries(Object.keys(axes).map((k) => [k, formatValue(c.values[k])])),
+      cell: cellLabel(c.values, axes),
+      nan_rate: c.nan_rate,
+      ndcg10_mean: mean,
+      ndcg10_lo: mean === null || ci95 === null ? mean : mean - ci95,
+      ndcg10_hi: mean === null || ci95 === null ? mean : mean + ci95,
+    };
+  });
+}
+
+/** Chart rows for `modelComparison`: per cell with a test metric, its mean and 95% interval for each summary metric. */
+export function comparisonRows(summary: GridSummary): ModelMetricRow[] {
+  return summary.cells.flatMap((c) =>
+    (Object.keys(SUMMARY_METRICS) as SummaryMetric[]).flatMap((m) => {
+      const { mean, ci95 } = c[m];
+      if (mean === null) return [];
+      const half = ci95 ?? 0;
+      return [{
+        model: modelLabel(c.values),
+        metric: `test ${SUMMARY_METRICS[m]}`,
+        mean,
+        lo: mean - half,
+        hi: mean + half,
+      }];
+    })
+  );
+}
+
+/**
+ * Points for `mainEffects`: each axis level's mean `metric` over its cells, from the grid summary's main effects
+ * (experiments/summary.ts), levels in grid order; levels without a value (no finished cell) are left out.
+ */
+export function mainEffectPoints(summary: GridSummary, metric: "nan_rate" | "ndcg10"): MainEffectPoint[] {
+  return summary.effects.flatMap((e) => {
+    const mean = e[metric];
+    return mean === null ? [] : [{ axis: e.axis, level: formatValue(e.level), mean }];
+  });
+}
