@@ -77,7 +77,10 @@ function stepCase(name: string, model: Recommender, config: Config, batch: Train
   };
 }
 
-/** The SASRec step at the perf-facts shape (B128 L50 d64 H2 N2, ML-100K item count, BCE, Adam). */
+/**
+ * The SASRec step at the first-profile shape (docs/performance.md#first-profile: B128 L50 d64 H2 N2, ML-100K items,
+ * BCE, Adam).
+ */
 function sasrecStepL50(): BenchCase {
   const config = resolveConfig({
     model: "sasrec",
@@ -110,7 +113,7 @@ async function ur4recStep(): Promise<BenchCase> {
     "text_embedding_dim=64",
     "moe_num_heads=4",
     "batch_size=32",
-    "attention_mask=safe", // the faithful torch mask makes NaN rows by design (spec §6.2); time a clean step
+    "attention_mask=safe", // torch masks make NaN rows by design (docs/original.md#nan-mechanism): time a clean step
   ]);
   const rng = new Rng(0);
   const dim = config.text_embedding_dim;
@@ -146,7 +149,10 @@ async function ml100k(sets: string[]): Promise<{ config: Config; ds: Dataset; da
   }
 }
 
-/** The perf-facts SASRec shape (L50 d64 H2 N2) as `--set`s over configs/sasrec_ml100k.yaml. */
+/**
+ * The first-profile SASRec shape (L50 d64 H2 N2, docs/performance.md#first-profile) as `--set`s over
+ * configs/sasrec_ml100k.yaml.
+ */
 const L50_SETS = ["max_seq_len=50", "sasrec_hidden_dim=64", "sasrec_num_heads=2"];
 
 /** Full-ranking evaluation (test split) of every ML-100K user with an untrained SASRec of configs/sasrec_ml100k.yaml

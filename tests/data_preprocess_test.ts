@@ -94,7 +94,7 @@ Deno.test("split: leave-one-out", () => {
   });
 });
 
-Deno.test("split: original 80/10/10 indices for n = 5 and n = 58 (spec §1.2)", () => {
+Deno.test("split: original 80/10/10 indices for n = 5 and n = 58 (docs/original.md#data)", () => {
   const seq = (n: number) => Array.from({ length: n }, (_, i) => 100 + i); // value = 100 + index
   const s58 = originalSplit(seq(58));
   assert.deepEqual(originalSplitPoints(58), { a: 46, v: 52 });

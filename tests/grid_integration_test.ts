@@ -44,7 +44,8 @@ Deno.test({
     const summary: GridSummary = JSON.parse(await Deno.readTextFile(`${out}/grid_summary.json`));
     assert.equal(summary.final_runs, 16);
     const mask = (level: string) => summary.effects.find((e) => e.axis === "attention_mask" && e.level === level)!;
-    // Left padding + PyTorch-style -inf masks give fully masked rows (spec §6.2); the safe mask never does.
+    // Left padding + PyTorch-style -inf masks give fully masked rows (docs/original.md#nan-mechanism); the safe mask
+    // never does.
     assert.equal(mask("safe").nan_rate, 0, "the safe mask must never produce a non-finite batch");
     assert.ok(mask("torch").nan_rate! > 0, "the torch mask with left padding should produce non-finite batches");
   },

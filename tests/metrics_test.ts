@@ -30,7 +30,7 @@ Deno.test("metrics: tie policies for a target tied with 2 of 4 others and beaten
   assert.equal(rankFromCounts(3, 0, "average"), 4);
 });
 
-Deno.test("metrics: constant scores rank the target first only under the original optimistic policy (spec F6)", () => {
+Deno.test("metrics: constant scores rank the target first only under the original optimistic policy (F6)", () => {
   const others = new Array(99).fill(0);
   assert.equal(rankOf(0, others, "optimistic").rank, 1);
   assert.equal(rankOf(0, others, "pessimistic").rank, 100);

@@ -242,7 +242,7 @@ Deno.test("router: part-wise LN + Linear equals LN over the broadcast concatenat
   });
 });
 
-Deno.test("retriever parameter count: spec §3.7 formula without the dead memory module and the experts' unused W_q, W_k", async () => {
+Deno.test("retriever parameter count: the original's formula (docs/original.md#parameters) without the dead memory module and the experts' unused W_q, W_k", async () => {
   await onBackend("cpu", () => {
     const [d, e, p] = [8, 5, 3];
     const spec = e * d + 3 * d + 3 * (8 * d * d + 9 * d) + (4 * d * d + 12 * d + 3) + p * d + (4 * d * d + 4 * d) +

@@ -28,7 +28,7 @@ Deno.test("schedule: periodic_cosine is the original's never-ending cosine (0 at
   const c = schedule({ lr_schedule: "periodic_cosine", cosine_t_max: 10 });
   const values = [0, 5, 10, 15, 20, 25].map((s) => learningRate(1, s, c));
   assertClose(values, [1, 0.5, 0, 0.5, 1, 0.5], 1e-12);
-  // The original: warm-up 100, T_max 1000 -> 0 at g = 1100 and base again at g = 2100 (spec §4.2).
+  // The original: warm-up 100, T_max 1000 -> 0 at g = 1100 and base again at g = 2100 (docs/original.md#training).
   const orig = schedule({ warmup_steps: 100, lr_schedule: "periodic_cosine", cosine_t_max: 1000 });
   assertClose([1100, 2100, 600].map((s) => learningRate(5e-4, s, orig)), [0, 5e-4, 2.5e-4], 1e-15);
 });

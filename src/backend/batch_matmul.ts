@@ -1,11 +1,11 @@
 /**
  * A faster BatchMatMul for tfjs-backend-wasm 4.22. The stock kernel sends a product to XNNPACK only when it is a
  * plain 2-D `a @ b` (no transpose flag, batch 1); everything else runs a scalar C++ loop at ~1 GFLOP/s
- * (perf-facts §1). This kernel materialises transposed operands once (the Transpose kernel) and then runs one
- * XNNPACK product per batch slice on views into the wasm heap: each slice is registered with the C++ side as a
- * tensor at an offset inside its parent's buffer, multiplied straight into its place in the preallocated output, and
- * unregistered again (no copies). A broadcast `b` (batch 1, e.g. `[B, T, d] @ W`) becomes one [B·T, d] product.
- * Products whose slices are too small to amortise the per-slice calls go to the stock kernel.
+ * (docs/performance.md#batchmatmul-xnnpack). This kernel materialises transposed operands once (the Transpose kernel)
+ * and then runs one XNNPACK product per batch slice on views into the wasm heap: each slice is registered with the C++
+ * side as a tensor at an offset inside its parent's buffer, multiplied straight into its place in the preallocated
+ * output, and unregistered again (no copies). A broadcast `b` (batch 1, e.g. `[B, T, d] @ W`) becomes one [B·T, d]
+ * product. Products whose slices are too small to amortise the per-slice calls go to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapView, type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";

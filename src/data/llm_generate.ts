@@ -1,6 +1,6 @@
 /**
- * Generating the LLM texts again without the original's leak (spec F1): user prompts list the user's latest TRAIN
- * items only (never val/test targets), item prompts give title, year and genres. Results go to
+ * Generating the LLM texts again without the original's leak (docs/findings.md#f1): user prompts list the user's latest
+ * TRAIN items only (never val/test targets), item prompts give title, year and genres. Results go to
  * `<out>/user_preferences.json` and `<out>/item_descriptions.json` (the shipped layout, so `llm_dir: <out>` with
  * `user_text: shipped` uses them). Every answer is cached in `<out>/llm_cache.json` (keyed by a hash of model and
  * prompt, written atomically after each call), so an interrupted run resumes where it stopped.

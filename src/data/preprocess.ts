@@ -1,7 +1,7 @@
 /**
  * Preprocessing: `RawData` + preset -> per-user chronological `Interactions`, with a report of everything removed.
- * - `original` (spec §1.2): ML-100K drops the 23 movies absent from the original's movie file and their ratings;
- *   ratings >= 4 are the interactions; each user's are sorted by timestamp, ties keeping file order;
+ * - `original` (docs/original.md#data): ML-100K drops the 23 movies absent from the original's movie file and their
+ *   ratings; ratings >= 4 are the interactions; each user's are sorted by timestamp, ties keeping file order;
  *   users with fewer than 5 are dropped. On the real ML-100K: 938 users, 55,014 interactions, numItems 1682.
  * - `sasrec` (SASRec.pytorch): every rating is an interaction; sorted by timestamp, ties by item id;
  *   users with fewer than 5 are dropped; every item of the item file is kept.
@@ -15,7 +15,7 @@ import type { FilterReport, Interactions, ItemInfo, Rating, RawData } from "./ty
 /** A preprocessing preset. */
 export type Preset = Config["preset"];
 
-/** ML-100K movie ids absent from the original project's movie file (spec §1.1). */
+/** ML-100K movie ids absent from the original project's movie file (docs/original.md#data). */
 export const ML100K_MISSING_ITEMS: readonly number[] = [
   246,
   266,

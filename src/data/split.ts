@@ -1,7 +1,7 @@
 /**
  * Train/validation/test splits of one chronological sequence:
  * - `loo` (leave-one-out): test target = last item, val target = second-to-last, train = everything before;
- * - `original` (spec §1.2 step 5): the 80/10/10 prefix split with one target per split.
+ * - `original` (docs/original.md#data): the 80/10/10 prefix split with one target per split.
  */
 import type { Config } from "../config/schema.ts";
 import type { UserSplit } from "./types.ts";

@@ -11,7 +11,7 @@
  * - ratings 1-5 rise with the taste match, timestamps increase with some ties.
  * So the next item depends on the recent items (a sequential model can learn it) and not only on popularity.
  * User texts are written from the last 20 positives of the FULL history (they name later items: leaky like the
- * original's, spec F1); item texts come from title, year and genres only.
+ * original's, docs/findings.md#f1); item texts come from title, year and genres only.
  */
 import { join } from "node:path";
 import { exists, readJsonIfExists } from "../util/fs.ts";

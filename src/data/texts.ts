@@ -2,9 +2,9 @@
  * The texts behind the text vectors, chosen by `user_text` and `item_text`:
  * - items: `shipped` LLM descriptions (`item_descriptions.json`; missing entries and the placeholder get the template)
  *   or `template` ("Title (year). Genres: a, b.");
- * - users: `shipped` LLM preferences (`user_preferences.json`, leaky: spec F1), `leak_free` (the item texts of the
- *   user's last `HISTORY_WINDOW` TRAIN items, so val/test items never enter), `template` (titles, years and genres
- *   of those train items) or `none` (empty).
+ * - users: `shipped` LLM preferences (`user_preferences.json`, leaky: docs/findings.md#f1), `leak_free` (the item texts
+ *   of the user's last `HISTORY_WINDOW` TRAIN items, so val/test items never enter), `template` (titles, years and
+ *   genres of those train items) or `none` (empty).
  * Shipped files map MovieLens ids to strings and live in `llm_dir`, by default `<data_dir>/llm_generated`
  * (`<data_dir>/synthetic/<users>x<items>/llm_generated` for the synthetic dataset, whose generator writes them).
  */

@@ -1,5 +1,5 @@
 /**
- * Ranking metrics for one held-out target per user (spec §5.2, with the tie and NaN fixes of F6):
+ * Ranking metrics for one held-out target per user (docs/original.md#evaluation, with the tie and NaN fixes of F6):
  * rank r by `tie_policy`, then HR@K = [r <= K], NDCG@K = [r <= K] / log2(r + 1), MRR = 1 / r (not truncated),
  * averaged over users, for the names in `METRIC_NAMES`.
  * A row whose target or any candidate score is non-finite gets the worst rank (1 + number of other candidates)

@@ -9,6 +9,7 @@
  * Written as `DIR/grid_summary.csv` (cells) and `DIR/grid_summary.json` (cells and effects), atomically (run/files.ts
  * `GRID_FILES`; a run's own summary.json is a different record).
  */
+import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import * as dfd from "danfojs";
 import { join } from "node:path";
 import { GRID_FILES } from "../run/files.ts";
@@ -64,46 +65,10 @@ export interface GridSummary {
   effects: MainEffect[];
 }
 
-/** t_{0.975, df} for df = 1..30. */
-const T975 = [
-  12.7062,
-  4.3027,
-  3.1824,
-  2.7764,
-  2.5706,
-  2.4469,
-  2.3646,
-  2.306,
-  2.2622,
-  2.2281,
-  2.201,
-  2.1788,
-  2.1604,
-  2.1448,
-  2.1314,
-  2.1199,
-  2.1098,
-  2.1009,
-  2.093,
-  2.086,
-  2.0796,
-  2.0739,
-  2.0687,
-  2.0639,
-  2.0595,
-  2.0555,
-  2.0518,
-  2.0484,
-  2.0452,
-  2.0423,
-];
-
-/** The 0.975 quantile of Student's t with `df` degrees of freedom (table to 30, Cornish-Fisher expansion beyond). */
+/** The 0.975 quantile of Student's t with `df` degrees of freedom (`@stdlib/stats-base-dists-t-quantile`). */
 export function tQuantile975(df: number): number {
   if (!Number.isInteger(df) || df < 1) throw new RangeError(`t quantile: df must be a positive integer, got ${df}`);
-  if (df <= T975.length) return T975[df - 1];
-  const z = 1.959964;
-  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
+  return tQuantile(0.975, df);
 }
 
 /** Half-width of the 95% t interval of a mean from the sample standard deviation of `n` values. */

@@ -2,14 +2,14 @@
  * Multi-head causal self-attention with a key-padding mask, in two mask modes (`config.attention_mask`):
  * - `torch` reproduces PyTorch `nn.MultiheadAttention` (eager path) given a boolean causal mask and a key-padding
  *   mask: masked logits are -Infinity, so a query row whose keys are all masked (a pad row under left padding) is
- *   softmax 0/0 = NaN, forward and backward, in training and eval (spec §6.2).
+ *   softmax 0/0 = NaN, forward and backward, in training and eval (docs/original.md#nan-mechanism).
  * - `safe` adds a large finite negative instead, zeroes the probabilities of fully masked rows, and gives the
  *   caller a timeline mask to re-zero pad positions after each block: never NaN, whatever the padding.
  * The mask is additive and built once per batch (no where/broadcastTo), and the attention core has a hand-written
- * backward (perf-facts §3); a probe that watches gradients gets the plain autodiff path so it sees every op.
- * On wasm, the safe mode runs the tiled causal attention kernels instead (src/backend/causal_attention.ts: only the
- * tiles the mask leaves visible, same values, same dropout masks) for sequences of at least `MIN_TILED_KEYS`, except
- * under a probe, which gets the path above.
+ * backward (docs/performance.md#xnnpack-friendly-backward); a probe that watches gradients gets the plain autodiff path
+ * so it sees every op. On wasm, the safe mode runs the tiled causal attention kernels instead
+ * (src/backend/causal_attention.ts: only the tiles the mask leaves visible, same values, same dropout masks) for
+ * sequences of at least `MIN_TILED_KEYS`, except under a probe, which gets the path above.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SequenceBatch } from "../data/types.ts";

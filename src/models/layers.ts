@@ -1,7 +1,8 @@
 /**
  * Building blocks shared by the models: the forward context, fast dense and LayerNorm layers with hand-written
- * backward passes (perf-facts §3: every gradient product stays a plain 2-D `a @ b`, which is what reaches XNNPACK on
- * wasm), seeded dropout, and small tensor ops (GELU, L2 normalisation, NaN patch, stop-gradient).
+ * backward passes (docs/performance.md#xnnpack-friendly-backward: every gradient product stays a plain 2-D `a @ b`,
+ * which is what reaches XNNPACK on wasm), seeded dropout, and small tensor ops (GELU, L2 normalisation, NaN patch,
+ * stop-gradient).
  */
 import * as tf from "@tensorflow/tfjs";
 import { keepThreshold, pairHash } from "../backend/dropout_hash.ts";

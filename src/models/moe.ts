@@ -1,5 +1,5 @@
 /**
- * The original retriever's MoE block (spec §3.4), batched over (user, candidate) pairs [B, C].
+ * The original retriever's MoE block (docs/original.md#moe), batched over (user, candidate) pairs [B, C].
  *
  * Expert k: out_k = FFN_k(q + MHA_k(query = q, key = value = c_k)) with FFN_k = LN -> Linear D->2D -> GELU -> Dropout
  * -> Linear 2D->D (no residual around it). Every context c_k is a single token, so the attention weight is exactly 1

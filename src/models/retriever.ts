@@ -1,5 +1,5 @@
 /**
- * The UR4Rec MoE text retriever (spec §3.3-3.5), batched over [B, C] (user, candidate) pairs:
+ * The UR4Rec MoE text retriever (docs/original.md#retriever), batched over [B, C] (user, candidate) pairs:
  * s(u, i) = cos(r_{u,i}, q_i) / τ, with q_i = (d_i + ê_i) / 2 and r from the MoE block (moe.ts).
  *
  * Text vectors (user [numUsers, E], item [numItems + 1, E]) are uploaded once at construction and reused.
@@ -12,8 +12,8 @@
  * aux.moe_balance = moe_balance_weight · 3 · Σ_k f_k P_k (f_k: share of pairs routed to expert k by argmax, P_k: mean
  * router weight); and the user vector sees the history: p_u = normalize(projection(user text) +
  * history_projection(mean text of the input items)), without the first term when `user_text: none`.
- * The original's user-memory module (gate, GRU, drift detector) is dead code in its training path (spec F10) and is
- * not built.
+ * The original's user-memory module (gate, GRU, drift detector) is dead code in its training path
+ * (docs/findings.md#f10) and is not built.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";

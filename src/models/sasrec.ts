@@ -1,17 +1,17 @@
 /**
- * SASRec (Kang & McAuley 2018) as the original UR4Rec built it (spec §3.2), with switches for the paper's choices:
- * item + learned positional embeddings (optionally scaled by sqrt(d)), N blocks of causal multi-head self-attention
- * and a point-wise FFN (Linear -> Dropout -> ReLU -> Linear -> Dropout, inner width `sasrec_ffn_dim ?? d`), a final
- * LayerNorm, and scores by dot product with the same (tied) item embeddings.
+ * SASRec (Kang & McAuley 2018) as the original UR4Rec built it (docs/original.md#sasrec), with switches for the paper's
+ * choices: item + learned positional embeddings (optionally scaled by sqrt(d)), N blocks of causal multi-head
+ * self-attention and a point-wise FFN (Linear -> Dropout -> ReLU -> Linear -> Dropout, inner width `sasrec_ffn_dim ??
+ * d`), a final LayerNorm, and scores by dot product with the same (tied) item embeddings.
  *
  * `norm: post` (original): x = LN1(x + Drop(MHA(x))); x = LN2(x + Drop(FFN(x))) — the FFN branch is dropped twice.
  * `norm: pre` (paper): x = x + Drop(MHA(LN1(x))); x = x + FFN(LN2(x)).
  * `attention_mask: safe` also zeroes pad positions after the embedding and after every block (the paper's timeline
- * mask); `torch` reproduces the original's NaN (spec §6.2), and `nan_to_zero` its NaN -> 0 patches after attention,
- * LN1, FFN, LN2 and the final LN. Init: embeddings Normal(0, sasrec_init_std) with pad row 0 zero, attention
- * projections Xavier-uniform with zero bias, FFN PyTorch's Conv1d default (±1/sqrt(fan_in)), LN gamma 1 / beta 0.
- * Item texts (`text_use`, text_features.ts): `embedding_init` starts the item embeddings from the item-text vectors;
- * `side_feature` adds the learned projection of each input item's text to its ID embedding (input only).
+ * mask); `torch` reproduces the original's NaN (docs/original.md#nan-mechanism), and `nan_to_zero` its NaN -> 0 patches
+ * after attention, LN1, FFN, LN2 and the final LN. Init: embeddings Normal(0, sasrec_init_std) with pad row 0 zero,
+ * attention projections Xavier-uniform with zero bias, FFN PyTorch's Conv1d default (±1/sqrt(fan_in)), LN gamma 1 /
+ * beta 0. Item texts (`text_use`, text_features.ts): `embedding_init` starts the item embeddings from the item-text
+ * vectors; `side_feature` adds the learned projection of each input item's text to its ID embedding (input only).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";

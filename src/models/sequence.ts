@@ -5,7 +5,10 @@ import type { SequenceBatch } from "../data/types.ts";
  * reads as the user state, where each row's last training target sits, and id range checks.
  */
 
-/** How the user state is read: `last` = the last real item; `stale` = index (count of real items - 1) (spec F2). */
+/**
+ * How the user state is read: `last` = the last real item; `stale` = index (count of real items - 1)
+ * (docs/findings.md#f2).
+ */
 export type StatePosition = "last" | "stale";
 
 /** Number of real (non-pad) items per row, [B]. */

@@ -1,11 +1,11 @@
 /**
- * UR4Rec: SASRec + the MoE text retriever, fused per (user, candidate) score (spec §3.6). Modules: `sasrec`,
- * `retriever`, `fusion`.
+ * UR4Rec: SASRec + the MoE text retriever, fused per (user, candidate) score (docs/original.md#fusion). Modules:
+ * `sasrec`, `retriever`, `fusion`.
  * `fusion_method: weighted` (original): s = sasrec_weight · s_sas + retriever_weight · s_ret.
  * `fusion_method: learned`: s = a_sas · s_sas + a_ret · s_ret with per-user weights a = softplus(W f + b) from
  * features f = [sequence length / max_seq_len, |h_u| / sqrt(d)] (h_u: the SASRec state that scores the row, with its
  * gradient stopped). W starts at zero and b at softplus⁻¹ of the configured weights, so training starts from the
- * weighted fusion. The original's `learned` fed a constant input, i.e. one global pair (spec F12).
+ * weighted fusion. The original's `learned` fed a constant input, i.e. one global pair (docs/findings.md#f12).
  * `fusion_method: residual` (this kit): s = s_sas + g_u · s_ret with a per-user gate g_u = w · f_u + b on the same
  * features; w and b start at exactly 0, so until the fusion trains the fused score is the SASRec score exactly
  * (for finite s_ret). As weights this is the pair (1, g_u).

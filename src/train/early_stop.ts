@@ -1,8 +1,8 @@
 /**
  * Early stopping and checkpoint selection across stages. The checkpoint kept is the best validation value of the
- * whole run (the original reset it per stage and so could keep a worse one, spec F7), but each stage stops on its own
- * progress: a stage that trains another module (the retriever after SASRec) runs until its own validation stops
- * improving, not until it beats the previous stage within `patience` validations.
+ * whole run (the original reset it per stage and so could keep a worse one, docs/findings.md#f7), but each stage stops
+ * on its own progress: a stage that trains another module (the retriever after SASRec) runs until its own validation
+ * stops improving, not until it beats the previous stage within `patience` validations.
  */
 
 /** Where the best validation value of the run came from. */

@@ -2,7 +2,7 @@
  * Training losses on score tensors. Every loss scores one positive against K negatives per row
  * and averages over the rows that hold a target (mask = 1):
  * - `bpr_naive`: the original's `-log(sigmoid(pos - neg) + 1e-10)`, mean over the K pairs. Saturates at
- *   -log(1e-10) ≈ 23.03 with a vanishing gradient for margins below about -30 (spec F16);
+ *   -log(1e-10) ≈ 23.03 with a vanishing gradient for margins below about -30 (docs/findings.md#f16);
  * - `bpr_softplus`: `softplus(-(pos - neg))`, the same loss without the epsilon: finite, gradient -1 for very wrong pairs;
  * - `bce`: binary cross-entropy with logits, label 1 for the positive and 0 for the K negatives, mean over the 1 + K
  *   entries (the original's retriever loss), as `softplus(-pos)` and `softplus(neg)`, which stay finite;

@@ -1,5 +1,5 @@
 /**
- * AdamW over named modules of tf.Variables, as the original's two PyTorch AdamW optimisers (spec §4.2):
+ * AdamW over named modules of tf.Variables, as the original's two PyTorch AdamW optimisers (docs/original.md#training):
  * β = (0.9, 0.999), eps 1e-8, decoupled weight decay, a learning rate per module (`sasrec_lr` for "sasrec" and
  * "bprmf", `retriever_lr` for "retriever" and "fusion") following `learningRate`, and a global-L2 gradient clip
  * per module (`grad_clip`, 0 = off) with PyTorch's coefficient clip / (norm + 1e-6).

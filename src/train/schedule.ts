@@ -1,8 +1,8 @@
 /**
  * Learning-rate schedules, as pure functions of the global step (0-based: the step about to be taken).
  * Warm-up is linear over `warmup_steps` steps: step s < warmup runs at base * (s + 1) / warmup, so step 0 runs at
- * base / warmup and step warmup - 1 at base (the original ran step 0 at full LR and then dropped to 1%, spec F17).
- * After warm-up, with t = step - warmup_steps:
+ * base / warmup and step warmup - 1 at base (the original ran step 0 at full LR and then dropped to 1%,
+ * docs/findings.md#f17). After warm-up, with t = step - warmup_steps:
  * - `constant`: base;
  * - `cosine`: base * (1 + cos(pi * t / (totalSteps - warmup_steps))) / 2, from base down to 0 at `totalSteps`;
  * - `periodic_cosine`: the original's CosineAnnealingLR stepped per batch and never stopped (eta_min 0):

@@ -1,5 +1,5 @@
 /**
- * Training stages: which modules each stage trains. Unlike the original (spec F13), every stage sets its
+ * Training stages: which modules each stage trains. Unlike the original (docs/findings.md#f13), every stage sets its
  * trainable modules explicitly, so `joint_finetune` really alternates SASRec-side and retriever-side updates.
  * `train_fusion` (this kit) trains the fusion gate alone, on the fused loss, over frozen SASRec and retriever: the
  * last stage of the residual recipe (configs/results/loo_residual.yaml).

@@ -1,8 +1,8 @@
 /**
  * The staged trainer: runs the configured stages in order, each training its own modules, with the NaN guard,
  * validation every `eval_every` epochs, early stopping of each stage on its own `early_stop_metric` progress, the
- * best checkpoint of the whole run kept (the original reset it per stage, spec F7; see early_stop.ts), an atomic
- * checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes
+ * best checkpoint of the whole run kept (the original reset it per stage, docs/findings.md#f7; see early_stop.ts), an
+ * atomic checkpoint every epoch for `--resume`, and the test split evaluated once with the best weights. Writes
  * metrics.jsonl, nan_report.json and summary.json.
  *
  * Read top to bottom: `train` (prepare, write config.yaml, record a failure) -> `runStages` -> `runStage` per stage ->

@@ -1,3 +1,5 @@
+import { distance } from "fastest-levenshtein";
+
 /**
  * Errors that are the user's to fix (bad config, missing file, malformed data).
  * CLIs print their message without a stack trace and exit with code 2.
@@ -17,27 +19,15 @@ export class HelpRequested extends Error {
   }
 }
 
-/** Levenshtein distance between two strings (for "did you mean" hints). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(up + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
-
-/** The candidate closest to `word` by edit distance, or undefined when none is reasonably close. */
+/**
+ * The candidate closest to `word` by Levenshtein distance (fastest-levenshtein; the first of equally close ones), or
+ * undefined when none is within max(2, ⌊length / 3⌋) edits: the "did you mean" hint of unknown keys and flags.
+ */
 export function nearest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDist = Infinity;
   for (const c of candidates) {
-    const d = editDistance(word, c);
+    const d = distance(word, c);
     if (d < bestDist) [best, bestDist] = [c, d];
   }
   return bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;

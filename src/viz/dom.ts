@@ -5,7 +5,7 @@
  */
 import { parseHTML } from "linkedom";
 import { Buffer } from "node:buffer";
-import { crc32, deflateSync } from "node:zlib";
+import { encode } from "fast-png";
 
 /** A new, empty HTML document with the canvas shim installed. */
 export function createDocument(): Document {
@@ -68,40 +68,7 @@ export function parseColor(css: string): [number, number, number, number] {
   throw new Error(`canvas shim: unsupported fillStyle "${css}" (expected #hex, rgb() or rgba())`);
 }
 
-/** Encodes RGBA pixels as a PNG file (8-bit RGBA, no filtering). */
+/** Encodes RGBA pixels (`width * height * 4` bytes, rows top to bottom) as a PNG file: 8-bit RGBA, via fast-png. */
 export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
-  const rows = new Uint8Array(height * (width * 4 + 1));
-  for (let y = 0; y < height; y++) rows.set(rgba.subarray(y * width * 4, (y + 1) * width * 4), y * (width * 4 + 1) + 1);
-  const header = new Uint8Array(13);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  header.set([8, 6, 0, 0, 0], 8); // bit depth 8, colour type RGBA, deflate, no filter, no interlace
-  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  return concat([
-    new Uint8Array(signature),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(rows)),
-    chunk("IEND", new Uint8Array()),
-  ]);
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const body = concat([new TextEncoder().encode(type), data]);
-  const out = new Uint8Array(body.length + 8);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  out.set(body, 4);
-  view.setUint32(body.length + 4, crc32(body));
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return encode({ width, height, data: rgba, channels: 4, depth: 8 });
 }
