@@ -60,32 +60,17 @@ const GENDERS = ["M", "F"];
 const ML100K_FILES = "u.data, u.item, u.genre, u.user";
 const ML1M_FILES = "ratings.dat, movies.dat, users.dat";
 
-const U_DATA: LineFormat = {
-  separator: "\t",
-  separatorName: "tab",
-  fieldCount: 4,
-  fieldNames: "user, item, rating, timestamp",
-};
-const U_GENRE: LineFormat = { separator: "|", separatorName: "|", fieldCount: 2, fieldNames: "genre name, index" };
-const U_USER: LineFormat = {
-  separator: "|",
-  separatorName: "|",
-  fieldCount: 5,
-  fieldNames: "id, age, gender, occupation, zip",
-};
-const RATINGS_DAT: LineFormat = {
-  separator: "::",
-  separatorName: "::",
-  fieldCount: 4,
-  fieldNames: "user, item, rating, timestamp",
-};
-const MOVIES_DAT: LineFormat = { separator: "::", separatorName: "::", fieldCount: 3, fieldNames: "id, title, genres" };
-const USERS_DAT: LineFormat = {
-  separator: "::",
-  separatorName: "::",
-  fieldCount: 5,
-  fieldNames: "id, gender, age, occupation, zip",
-};
+/** The layout of lines of `names` (comma-separated field names) split by `separator` (named `separatorName`). */
+function lineFormat(separator: string, names: string, separatorName = separator): LineFormat {
+  return { separator, separatorName, fieldCount: names.split(", ").length, fieldNames: names };
+}
+
+const U_DATA = lineFormat("\t", "user, item, rating, timestamp", "tab");
+const U_GENRE = lineFormat("|", "genre name, index");
+const U_USER = lineFormat("|", "id, age, gender, occupation, zip");
+const RATINGS_DAT = lineFormat("::", "user, item, rating, timestamp");
+const MOVIES_DAT = lineFormat("::", "id, title, genres");
+const USERS_DAT = lineFormat("::", "id, gender, age, occupation, zip");
 
 function uItemFormat(genres: string[]): LineFormat {
   return {
