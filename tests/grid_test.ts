@@ -149,3 +149,25 @@ Deno.test("grid: bad specs are user errors naming the grid file and the key", as
   );
   await rejectsWith(loadGrid(`${dir.path}/nope.yaml`), /nope\.yaml: grid file not found/);
 });
+
+Deno.test("grid: the base takes loadConfig's precedence: set < --set < (unset keys) UR4REC_* env", async () => {
+  await using dir = await tempDir();
+  const path = await writeGrid(dir.path, "set: {batch_size: 16}\naxes: {loss: [bce]}\nseeds: [1]\n");
+  Deno.env.set("UR4REC_BACKEND", "cpu");
+  Deno.env.set("UR4REC_DATA_DIR", "/env/data");
+  try {
+    const [cell] = expandGrid(await loadGrid(path, ["batch_size=8"]));
+    assert.deepEqual([cell.config.batch_size, cell.config.backend, cell.config.data_dir], [8, "cpu", "/env/data"]);
+    const [pinned] = expandGrid(await loadGrid(path, ["backend=wasm", "data_dir=mine"]));
+    assert.deepEqual([pinned.config.backend, pinned.config.data_dir], ["wasm", "mine"]);
+    Deno.env.set("UR4REC_BACKEND", "tpu");
+    await rejectsWith(loadGrid(path), /^UR4REC_BACKEND=tpu: key "backend" = "tpu": expected one of/);
+  } finally {
+    Deno.env.delete("UR4REC_BACKEND");
+    Deno.env.delete("UR4REC_DATA_DIR");
+  }
+  await rejectsWith(loadGrid(path, ["batch_size=0"]), /^--set batch_size=0: key "batch_size" = 0: Too small/);
+  await rejectsWith(loadGrid(path, ["loss=bpr_naive"]), /^--set loss=bpr_naive: "loss" is an axis of .*g\.yaml$/);
+  await rejectsWith(loadGrid(path, ["batch_sise=8"]), /^--set batch_sise=8: unknown config key "batch_sise"/);
+  await rejectsWith(loadGrid(dir.path), /is a directory, not a grid file$/);
+});

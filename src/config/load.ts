@@ -77,10 +77,11 @@ export function parseSet(assignment: string): [string, unknown] {
   return [key, doc.toJS()];
 }
 
-/** A `--set` assignment as an override. */
-function setOverride(assignment: string): ConfigOverride {
-  const [key, value] = parseSet(assignment);
-  return { key, value, source: `--set ${assignment}` };
+/** A `--set key=value` string as an override (an override passes through); bad syntax is a `UserError`. */
+export function toOverride(set: string | ConfigOverride): ConfigOverride {
+  if (typeof set !== "string") return set;
+  const [key, value] = parseSet(set);
+  return { key, value, source: `--set ${set}` };
 }
 
 function checkKeys(values: Record<string, unknown>, source: string, origins: Origins): void {
@@ -126,28 +127,30 @@ export function resolveConfig(values: Record<string, unknown>, source = "config"
 }
 
 /**
- * Loads a config file (optional), applies overrides (`--set` strings or `ConfigOverride`s) and the env vars, and
- * validates. Precedence: overrides > file > `UR4REC_DATA_DIR` / `UR4REC_BACKEND` > schema default. Nothing is
- * written: a bad config fails before a command touches its output.
+ * Reads a text file a user named: a missing file is a `UserError` with `notFound` as its message, a directory one
+ * saying it is not `what` (e.g. "a config file"); other I/O errors propagate.
  */
-export async function loadConfig(path: string | undefined, sets: (string | ConfigOverride)[] = []): Promise<Config> {
-  let values: Record<string, unknown> = {};
-  const origins: Origins = {};
-  if (path !== undefined) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) throw new UserError(`${path}: config file not found`);
-      if (err instanceof Deno.errors.IsADirectory) throw new UserError(`${path}: is a directory, not a config file`);
-      throw err;
-    }
-    const mapping = readYamlMapping(text, path);
-    values = mapping.values;
-    for (const key of Object.keys(values)) origins[key] = `${path}:${mapping.lines[key] ?? "?"}`;
-    checkKeys(values, path, origins);
+export async function readText(path: string, notFound: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UserError(notFound);
+    if (err instanceof Deno.errors.IsADirectory) throw new UserError(`${path}: is a directory, not ${what}`);
+    throw err;
   }
-  for (const override of sets.map((s) => typeof s === "string" ? setOverride(s) : s)) {
+}
+
+/**
+ * Lays the command line and the environment over values read from a file, in `loadConfig`'s precedence:
+ * overrides > file > `UR4REC_DATA_DIR` / `UR4REC_BACKEND` (each only where nothing set the key). Updates `values`
+ * and records each new value's origin in `origins`. An override naming an unknown key is a `UserError` naming it.
+ */
+export function applyOverrides(
+  values: Record<string, unknown>,
+  origins: Origins,
+  sets: readonly (string | ConfigOverride)[],
+): void {
+  for (const override of sets.map(toOverride)) {
     origins[override.key] = override.source;
     checkKeys({ [override.key]: override.value }, override.source, origins);
     values[override.key] = override.value;
@@ -158,6 +161,24 @@ export async function loadConfig(path: string | undefined, sets: (string | Confi
     values[key] = value;
     origins[key] = `${env}=${value}`;
   }
+}
+
+/**
+ * Loads a config file (optional), applies overrides (`--set` strings or `ConfigOverride`s) and the env vars, and
+ * validates. Precedence: overrides > file > `UR4REC_DATA_DIR` / `UR4REC_BACKEND` > schema default. Nothing is
+ * written: a bad config fails before a command touches its output.
+ */
+export async function loadConfig(path: string | undefined, sets: (string | ConfigOverride)[] = []): Promise<Config> {
+  let values: Record<string, unknown> = {};
+  const origins: Origins = {};
+  if (path !== undefined) {
+    const text = await readText(path, `${path}: config file not found`, "a config file");
+    const mapping = readYamlMapping(text, path);
+    values = mapping.values;
+    for (const key of Object.keys(values)) origins[key] = `${path}:${mapping.lines[key] ?? "?"}`;
+    checkKeys(values, path, origins);
+  }
+  applyOverrides(values, origins, sets);
   return resolveConfig(values, path ?? "config", origins);
 }
 

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
-import { DATA_DIR_ENV, parseConfigYaml, parseSet, resolveConfig } from "../config/load.ts";
+import { applyOverrides, type Origins, parseConfigYaml, readText, resolveConfig, toOverride } from "../config/load.ts";
 import { type Config, CONFIG_KEYS } from "../config/schema.ts";
 import { nearest, UserError } from "../util/errors.ts";
 import { type AshaSpec, parseEarlyTerminate } from "./asha.ts";
@@ -97,15 +97,8 @@ export function trialKey(values: Record<string, unknown>): string {
 async function readBase(spec: z.infer<typeof GridSpecSchema>, path: string): Promise<Record<string, unknown>> {
   if (typeof spec.base !== "string") return resolveBase(spec.base, `${path}: base`);
   const basePath = resolve(dirname(path), spec.base);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(basePath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new UserError(`${path}: key "base": config file ${spec.base} not found (looked at ${basePath})`);
-    }
-    throw err;
-  }
+  const notFound = `${path}: key "base": config file ${spec.base} not found (looked at ${basePath})`;
+  const text = await readText(basePath, notFound, "a config file");
   return resolveBase(parseConfigYaml(text, basePath), basePath);
 }
 
@@ -185,13 +178,7 @@ function checkExclusions(grid: Grid, ranges: Record<string, Range>): void {
  * the file's `set` (they may not name an axis). Every error is a `UserError` naming the grid file and the key.
  */
 export async function loadGrid(path: string, sets: string[] = []): Promise<Grid> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new UserError(`${path}: grid file not found`);
-    throw err;
-  }
+  const text = await readText(path, `${path}: grid file not found`, "a grid file");
   const parsed = GridSpecSchema.safeParse(parseConfigYaml(text, path));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -199,15 +186,12 @@ export async function loadGrid(path: string, sets: string[] = []): Promise<Grid>
   }
   const spec = parsed.data;
   const base = { ...await readBase(spec, path), ...resolveBase(spec.set, `${path}: set`) };
-  for (const assignment of sets) {
-    const [key, value] = parseSet(assignment);
-    if (key in spec.axes) throw new UserError(`--set ${assignment}: "${key}" is an axis of ${path}`);
-    base[key] = value;
-    resolveBase(base, `--set ${assignment}`);
-  }
-  const envDir = Deno.env.get(DATA_DIR_ENV);
-  if (base.data_dir === undefined && envDir) base.data_dir = envDir;
-  resolveBase(base, path);
+  const overrides = sets.map(toOverride);
+  const axis = overrides.find((o) => o.key in spec.axes);
+  if (axis) throw new UserError(`${axis.source}: "${axis.key}" is an axis of ${path}`);
+  const origins: Origins = {};
+  applyOverrides(base, origins, overrides);
+  resolveConfig(base, path, origins);
   checkSearch(spec, path);
   const ranges = checkAxes(spec, base, path);
   if (new Set(spec.seeds).size !== spec.seeds.length) throw new UserError(`${path}: seeds: a seed is listed twice`);
