@@ -188,7 +188,7 @@ Deno.test("evaluate: chunked full ranking of BPR-MF over 100,000 items equals on
   const numItems = 100_000;
   const rng = new Rng(3);
   const model = new BprMf(
-    { sasrec_hidden_dim: 4, sasrec_init_std: 0.5 },
+    { dim: 4, initStd: 0.5 },
     { numItems, userIds: [1, 2, 3, 4, 5, 6] },
     rng,
   );

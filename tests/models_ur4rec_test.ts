@@ -1,3 +1,4 @@
+import { bprMfOptions } from "../src/config/resolve.ts";
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { Config } from "../src/config/schema.ts";
@@ -183,7 +184,7 @@ Deno.test("baselines: popularity scores are train counts; BPR-MF scores are user
     assert.deepEqual(pop.trainScores(trainBatch(SEQUENCES, { seqLen: T, numItems: N })), {});
     pop.dispose();
 
-    const mf = new BprMf(tinyConfig(), DS, new Rng(2));
+    const mf = new BprMf(bprMfOptions(tinyConfig()), DS, new Rng(2));
     const users = variable(mf, "bprmf/user_emb").arraySync() as number[][];
     const items = variable(mf, "bprmf/item_emb").arraySync() as number[][];
     const dot = (u: number, i: number) => users[u].reduce((s, x, j) => s + x * items[i][j], 0);

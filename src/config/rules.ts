@@ -3,6 +3,7 @@
  * a check the models, the trainer or the wasm heap would otherwise fail at run time, after `--out` was written.
  */
 import { LIMITS } from "./limits.ts";
+import { idLossWeight } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 
 /**
@@ -30,7 +31,7 @@ function stageWithoutLoss(c: Config): string | undefined {
   const fusedAnywhere = c.model === "ur4rec" && c.fused_loss_weight > 0;
   // Under `residual` the fused term exists only in stages that train the fusion gate (src/models/ur4rec.ts).
   const fused = fusedAnywhere && c.fusion_method !== "residual";
-  const sequential = c.sasrec_loss_weight > 0 || fused;
+  const sequential = idLossWeight(c).value > 0 || fused;
   const retriever = c.model !== "ur4rec" ||
     (c.retriever_loss_weight > 0 || fused || (c.retriever_mode === "fixed" && c.moe_balance_weight > 0));
   const ok: Record<string, boolean> = {
@@ -63,13 +64,14 @@ interface StepTensor {
 /** The largest tensors of a SASRec/BPR-MF step (none for `pop`; the retriever's are not estimated). */
 function stepTensors(c: Config): StepTensor[] {
   if (c.model === "pop") return [];
-  const t = c.max_seq_len, d = c.sasrec_hidden_dim, k = c.num_negatives;
+  const width = c.model === "bprmf" && c.bprmf_dim !== null ? "bprmf_dim" : "sasrec_hidden_dim";
+  const t = c.max_seq_len, d = c[width] as number, k = c.num_negatives;
   const tensors: StepTensor[] = [{
     floats: c.batch_size * t * (1 + k) * d,
     limit: LIMITS.embeddingFloats,
     what: `item embeddings: batch_size ${c.batch_size} × max_seq_len ${t} × (1 + num_negatives ${k}) × ` +
-      `sasrec_hidden_dim ${d}`,
-    keys: ["num_negatives", "max_seq_len", "batch_size", "sasrec_hidden_dim"],
+      `${width} ${d}`,
+    keys: ["num_negatives", "max_seq_len", "batch_size", width],
   }];
   if (usesSasrec(c)) {
     const b = Math.max(c.batch_size, c.eval_batch_size);
@@ -134,19 +136,35 @@ const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
   },
   {
     // src/train/losses.ts: a step whose computed scores all have weight 0 has no loss
-    keys: ["sasrec_loss_weight", "retriever_loss_weight", "fused_loss_weight", "moe_balance_weight", "stages", "model"],
+    keys: [
+      "sasrec_loss_weight",
+      "bprmf_loss_weight",
+      "retriever_loss_weight",
+      "fused_loss_weight",
+      "moe_balance_weight",
+      "stages",
+      "model",
+    ],
     check: (c) => {
       const stage = stageWithoutLoss(c);
       if (stage === undefined) return undefined;
       const weights = c.model === "ur4rec"
         ? ["sasrec_loss_weight", "retriever_loss_weight", "fused_loss_weight"] as const
-        : ["sasrec_loss_weight"] as const;
+        : [idLossWeight(c).key];
       const zero = weights.filter((k) => c[k] === 0).map((k) => `${k} = 0`).join(", ");
       return `stage ${stage} of model ${c.model} would have no loss term with a non-zero weight (${zero})`;
     },
   },
   {
-    keys: ["max_seq_len", "num_negatives", "batch_size", "eval_batch_size", "sasrec_hidden_dim", "sasrec_num_heads"],
+    keys: [
+      "max_seq_len",
+      "num_negatives",
+      "batch_size",
+      "eval_batch_size",
+      "sasrec_hidden_dim",
+      "bprmf_dim",
+      "sasrec_num_heads",
+    ],
     check: (c) => {
       const big = stepTensors(c).find((x) => x.floats > x.limit);
       if (!big) return undefined;

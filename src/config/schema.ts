@@ -83,6 +83,12 @@ const ConfigShape = z.object({
   state_position: z.enum(["last", "stale"]).default("last"),
   nan_to_zero: z.boolean().default(false),
 
+  // --- BPR-MF (null: the sasrec_* value, as in the original) ---
+  bprmf_dim: width.nullable().default(null),
+  bprmf_init_std: z.number().positive().max(LIMITS.initStd).nullable().default(null),
+  bprmf_lr: learningRate.nullable().default(null),
+  bprmf_loss_weight: lossWeight.nullable().default(null),
+
   // --- retriever / MoE / fusion ---
   retriever_mode: z.enum(["faithful", "fixed"]).default("fixed"),
   retriever_output_dim: width.default(64),

@@ -2,11 +2,11 @@
  * Baselines behind the `Recommender` interface:
  * - `Popularity`: an item's score is its train-split interaction count (no variables; nothing to train).
  * - `BprMf`: matrix factorisation, score = user embedding · item embedding (Rendle et al. 2009). Width
- *   `sasrec_hidden_dim`, Normal(0, sasrec_init_std) init (item pad row 0 zero). It ignores the sequence, so its
+ *   `bprmf_dim`, Normal(0, bprmf_init_std) init (item pad row 0 zero; both default to the `sasrec_*` values). It ignores the sequence, so its
  *   training scores (in the `sasrec` slot, so the same losses apply) use the user vector at every position.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Config } from "../config/schema.ts";
+import type { BprMfOptions } from "../config/resolve.ts";
 import type { Dataset, EvalBatch, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { normal, paddedEmbedding } from "./init.ts";
@@ -59,7 +59,7 @@ export class Popularity implements Recommender {
   }
 }
 
-/** BPR-MF: user and item embeddings under `bprmf/`. */
+/** BPR-MF: user and item embeddings under `bprmf/`, `options.dim` wide (`bprMfOptions(config)`). */
 export class BprMf implements Recommender {
   readonly name = "bprmf";
   private readonly store: ParamStore;
@@ -67,11 +67,11 @@ export class BprMf implements Recommender {
   private readonly items: tf.Variable<tf.Rank.R2>;
 
   constructor(
-    config: Pick<Config, "sasrec_hidden_dim" | "sasrec_init_std">,
+    options: BprMfOptions,
     ds: Pick<Dataset, "numItems" | "userIds">,
     rng: Rng,
   ) {
-    const d = config.sasrec_hidden_dim, std = config.sasrec_init_std;
+    const d = options.dim, std = options.initStd;
     this.store = new ParamStore(rng.fork("bprmf/params"));
     this.users = this.store.create("bprmf/user_emb", (r) => normal(r, [ds.userIds.length, d], std) as tf.Tensor2D);
     this.items = this.store.create("bprmf/item_emb", (r) => paddedEmbedding(r, ds.numItems + 1, d, std));

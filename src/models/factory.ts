@@ -1,4 +1,5 @@
 /** Builds the recommender named by `config.model`. */
+import { bprMfOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { Dataset, TextVectors } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
@@ -22,6 +23,6 @@ export function createModel(config: Config, ds: Dataset, rng: Rng, texts?: TextV
     case "pop":
       return new Popularity(ds);
     case "bprmf":
-      return new BprMf(config, ds, rng);
+      return new BprMf(bprMfOptions(config), ds, rng);
   }
 }

@@ -11,6 +11,7 @@
  * Rows without a target are excluded exactly: their scores, even NaN, touch neither the loss nor its gradient.
  */
 import * as tf from "@tensorflow/tfjs";
+import { idLossWeight } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { TrainScores } from "../models/types.ts";
 
@@ -78,8 +79,8 @@ export function retrieverLoss(kind: RetrieverLossKind, scores: { pos: tf.Tensor1
 
 /**
  * The weighted training objective of a model's scores:
- * `sasrec_loss_weight * sasrec + retriever_loss_weight * retriever + fused_loss_weight * fused + sum(aux)`.
- * `sasrec` and `fused` use `config.loss` (softmax at `softmax_temperature`), `retriever` uses `config.retriever_loss`.
+ * `w_id * sasrec + retriever_loss_weight * retriever + fused_loss_weight * fused + sum(aux)`.
+ * `w_id` is `sasrec_loss_weight` (`bprmf_loss_weight` for a `bprmf` model that sets it). `sasrec` and `fused` use `config.loss` (softmax at `softmax_temperature`), `retriever` uses `config.retriever_loss`.
  * Parts the model does not produce, or whose weight is 0, are skipped. `terms` holds each part unweighted
  * (aux terms as the model gave them, already weighted), all owned by the caller's tidy scope.
  */
@@ -90,7 +91,9 @@ export function totalLoss(
     | "loss"
     | "retriever_loss"
     | "softmax_temperature"
+    | "model"
     | "sasrec_loss_weight"
+    | "bprmf_loss_weight"
     | "retriever_loss_weight"
     | "fused_loss_weight"
   >,
@@ -103,7 +106,9 @@ export function totalLoss(
     weighted.push(tf.mul(terms[name], weight));
   };
   const { sasrec, retriever, fused } = scores;
-  if (sasrec) add("sasrec", config.sasrec_loss_weight, () => mainLoss(config.loss, sasrec, config.softmax_temperature));
+  if (sasrec) {
+    add("sasrec", idLossWeight(config).value, () => mainLoss(config.loss, sasrec, config.softmax_temperature));
+  }
   if (retriever) add("retriever", config.retriever_loss_weight, () => retrieverLoss(config.retriever_loss, retriever));
   if (fused) add("fused", config.fused_loss_weight, () => mainLoss(config.loss, fused, config.softmax_temperature));
   for (const [name, value] of Object.entries(scores.aux ?? {})) {

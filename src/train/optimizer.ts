@@ -1,12 +1,14 @@
 /**
  * AdamW over named modules of tf.Variables, as the original's two PyTorch AdamW optimisers (docs/original.md#training):
- * β = (0.9, 0.999), eps 1e-8, decoupled weight decay, a learning rate per module (`sasrec_lr` for "sasrec" and
- * "bprmf", `retriever_lr` for "retriever" and "fusion") following `learningRate`, and a global-L2 gradient clip
+ * β = (0.9, 0.999), eps 1e-8, decoupled weight decay, a learning rate per module (`sasrec_lr` for "sasrec",
+ * `bprmf_lr` (default `sasrec_lr`) for "bprmf", `retriever_lr` for "retriever" and "fusion") following
+ * `learningRate`, and a global-L2 gradient clip
  * per module (`grad_clip`, 0 = off) with PyTorch's coefficient clip / (norm + 1e-6).
  * Only the active modules of a stage are stepped; within them, variables without a gradient are left untouched and
  * keep their own Adam step count (PyTorch's per-parameter state), so bias correction stays exact.
  */
 import * as tf from "@tensorflow/tfjs";
+import { moduleLearningRate } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import { UserError } from "../util/errors.ts";
 import { learningRate, type ScheduleConfig } from "./schedule.ts";
@@ -20,18 +22,11 @@ export const ADAM_EPS = 1e-8;
 /** Added to the gradient norm in the clip coefficient, as PyTorch's clip_grad_norm_ does. */
 const CLIP_EPS = 1e-6;
 
-/** The config key holding each module's base learning rate. */
-export const MODULE_LR_KEY: Readonly<Record<string, "sasrec_lr" | "retriever_lr">> = {
-  sasrec: "sasrec_lr",
-  bprmf: "sasrec_lr",
-  retriever: "retriever_lr",
-  fusion: "retriever_lr",
-};
-
 /** The config keys the optimizer reads. */
 export type OptimizerConfig =
   & ScheduleConfig
-  & Pick<Config, "sasrec_lr" | "retriever_lr" | "weight_decay" | "grad_clip">;
+  & Pick<Config, "sasrec_lr" | "retriever_lr" | "weight_decay" | "grad_clip">
+  & Partial<Pick<Config, "bprmf_lr">>;
 
 /**
  * Optimizer state for checkpoints: `tensors` holds the Adam moments, keyed `<module>/<index>/m` and `.../v` where
@@ -71,7 +66,7 @@ export class ModuleOptimizer {
     this.totalSteps = opts.totalSteps;
     const seen = new Set<string>();
     for (const [module, variables] of Object.entries(modules)) {
-      if (variables.length > 0 && !(module in MODULE_LR_KEY)) {
+      if (variables.length > 0 && !moduleLearningRate(config, module)) {
         throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
       }
       for (const variable of variables) {
@@ -90,8 +85,9 @@ export class ModuleOptimizer {
 
   /** The learning rate of `module` at global step `step`. */
   learningRate(module: string, step: number): number {
-    if (!(module in MODULE_LR_KEY)) throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
-    return learningRate(this.config[MODULE_LR_KEY[module]], step, this.config, this.totalSteps);
+    const base = moduleLearningRate(this.config, module);
+    if (!base) throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
+    return learningRate(base.value, step, this.config, this.totalSteps);
   }
 
   /**

@@ -4,11 +4,11 @@
  * magnitude) that products in a forward op overflow float32, is the cause, not the op downstream that first
  * shows the non-finite value; the suspect names the config key that most likely drove it.
  */
+import { bprMfOptions, moduleLearningRate } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { TextVectors } from "../data/types.ts";
 import { stableName } from "../models/params.ts";
 import type { Recommender } from "../models/types.ts";
-import { MODULE_LR_KEY } from "./optimizer.ts";
 import type { Suspect } from "../run/records.ts";
 import { tensorStats } from "./tensor_stats.ts";
 
@@ -28,12 +28,16 @@ function judge(
 
 /** What most likely put a bad value into a parameter of `module` by global step `step`. */
 function parameterCause(module: string, step: number, config: Config): string {
-  const lrKey = MODULE_LR_KEY[module] ?? "retriever_lr";
+  const lr = moduleLearningRate(config, module) ?? { key: "retriever_lr", value: config.retriever_lr };
   if (step > 0) {
-    return `changed by ${step} update(s): check ${lrKey} (${config[lrKey]}) and grad_clip (${config.grad_clip})`;
+    return `changed by ${step} update(s): check ${lr.key} (${lr.value}) and grad_clip (${config.grad_clip})`;
   }
-  // the modules trained with sasrec_lr (sasrec, bprmf) draw their embeddings from Normal(0, sasrec_init_std)
-  return lrKey === "sasrec_lr"
+  // SASRec and BPR-MF draw their embeddings from Normal(0, std)
+  if (module === "bprmf") {
+    const key = config.bprmf_init_std === null ? "sasrec_init_std" : "bprmf_init_std";
+    return `as initialised at step 0, with Normal(0, ${key} = ${bprMfOptions(config).initStd})`;
+  }
+  return module === "sasrec"
     ? `as initialised at step 0, with Normal(0, sasrec_init_std = ${config.sasrec_init_std})`
     : "as initialised at step 0";
 }

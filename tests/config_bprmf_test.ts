@@ -1,0 +1,69 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/backend.ts";
+import { resolveConfig } from "../src/config/load.ts";
+import { bprMfOptions, idLossWeight, moduleLearningRate } from "../src/config/resolve.ts";
+import { createModel } from "../src/models/factory.ts";
+import { Rng } from "../src/rng.ts";
+import { totalLoss } from "../src/train/losses.ts";
+import { ModuleOptimizer } from "../src/train/optimizer.ts";
+import { UserError } from "../src/util/errors.ts";
+import { assertClose } from "./helpers.ts";
+import { tinyDataset } from "./models_fixtures.ts";
+
+await initBackend("cpu");
+
+const SHARED = {
+  model: "bprmf",
+  loss: "bpr_softplus",
+  sasrec_hidden_dim: 8,
+  sasrec_init_std: 0.1,
+  sasrec_lr: 0.004,
+  sasrec_loss_weight: 0.7,
+};
+
+Deno.test("bprmf keys: unset, BPR-MF takes the sasrec_* values, as the original's configs expect", () => {
+  const c = resolveConfig(SHARED);
+  assert.deepEqual(bprMfOptions(c), { dim: 8, initStd: 0.1 });
+  assert.deepEqual(idLossWeight(c), { key: "sasrec_loss_weight", value: 0.7 });
+  assert.deepEqual(moduleLearningRate(c, "bprmf"), { key: "sasrec_lr", value: 0.004 });
+  assert.equal(moduleLearningRate(c, "attention"), undefined);
+});
+
+Deno.test("bprmf keys: set, they size, initialise, step and weigh BPR-MF alone", () => {
+  const own = { bprmf_dim: 6, bprmf_init_std: 0.3, bprmf_lr: 0.02, bprmf_loss_weight: 2 };
+  const c = resolveConfig({ ...SHARED, ...own });
+  assert.deepEqual(bprMfOptions(c), { dim: 6, initStd: 0.3 });
+  assert.deepEqual(idLossWeight(c), { key: "bprmf_loss_weight", value: 2 });
+  assert.deepEqual(moduleLearningRate(c, "bprmf"), { key: "bprmf_lr", value: 0.02 });
+  assert.deepEqual(moduleLearningRate(c, "sasrec"), { key: "sasrec_lr", value: 0.004 });
+  const ds = tinyDataset(12, 4);
+  const model = createModel(c, ds, new Rng(1));
+  // user table 4 x 6 + item table (12 + 1) x 6
+  assert.deepEqual(model.parameterCounts(), { bprmf: 4 * 6 + 13 * 6 });
+  const optimizer = new ModuleOptimizer(model.modules(), c);
+  assert.equal(optimizer.learningRate("bprmf", 0), 0.02);
+  tf.tidy(() => {
+    const scores = {
+      sasrec: { pos: tf.tensor2d([[1, 3]]), neg: tf.tensor3d([[[0], [0]]]), mask: tf.tensor2d([[1, 1]]) },
+    };
+    const term = (Math.log1p(Math.exp(-1)) + Math.log1p(Math.exp(-3))) / 2; // mean softplus(neg - pos)
+    assertClose([totalLoss(scores, c).total.dataSync()[0]], [2 * term], 1e-5, "bprmf_loss_weight 2");
+    // a SASRec model ignores bprmf_loss_weight
+    const sasrec = resolveConfig({ ...SHARED, ...own, model: "sasrec" });
+    assertClose([totalLoss(scores, sasrec).total.dataSync()[0]], [0.7 * term], 1e-5, "sasrec_loss_weight 0.7");
+  });
+  model.dispose();
+});
+
+Deno.test("bprmf keys: a zero BPR-MF loss weight is named by its own key, bounds apply", () => {
+  assert.throws(
+    () => resolveConfig({ ...SHARED, bprmf_loss_weight: 0 }),
+    (e: Error) => e instanceof UserError && /stage pretrain_sasrec .*\(bprmf_loss_weight = 0\)/.test(e.message),
+  );
+  assert.throws(() => resolveConfig({ ...SHARED, bprmf_dim: 0 }), /key "bprmf_dim" = 0: Too small/);
+  assert.throws(
+    () => resolveConfig({ ...SHARED, bprmf_dim: 4096, batch_size: 128, max_seq_len: 200, num_negatives: 100 }),
+    /item embeddings: .* bprmf_dim 4096/,
+  );
+});
