@@ -18,6 +18,30 @@ export function bprMfOptions(
   return { dim: c.bprmf_dim ?? c.sasrec_hidden_dim, initStd: c.bprmf_init_std ?? c.sasrec_init_std };
 }
 
+/** UR4Rec's score fusion (src/models/ur4rec.ts). */
+export interface FusionOptions {
+  /** `fusion_method`: fixed weights, a learned gate, or a residual gate from zero. */
+  method: Config["fusion_method"];
+  /** The fixed weights (or the learned gate's start) of the SASRec and retriever scores. */
+  weights: [number, number];
+  /** The window T, which scales the gate's sequence-length feature. */
+  maxSeqLen: number;
+  /** The SASRec state width d, which scales the gate's state-norm feature (by sqrt(d)). */
+  stateDim: number;
+}
+
+/** The fusion's options from `fusion_method`, `sasrec_weight` / `retriever_weight`, `max_seq_len` and d. */
+export function fusionOptions(
+  c: Pick<Config, "fusion_method" | "sasrec_weight" | "retriever_weight" | "max_seq_len" | "sasrec_hidden_dim">,
+): FusionOptions {
+  return {
+    method: c.fusion_method,
+    weights: [c.sasrec_weight, c.retriever_weight],
+    maxSeqLen: c.max_seq_len,
+    stateDim: c.sasrec_hidden_dim,
+  };
+}
+
 /** A resolved setting and the config key it came from (for messages). */
 export interface Setting {
   key: keyof Config;

@@ -16,6 +16,7 @@
  * retriever unless a stage trains them together with the fusion.
  */
 import * as tf from "@tensorflow/tfjs";
+import { type FusionOptions, fusionOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { Dataset, EvalBatch, SequenceBatch, TextVectors, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
@@ -39,20 +40,14 @@ export class Fusion {
   private readonly gateW: tf.Variable | null = null;
   private readonly gateB: tf.Variable | null = null;
 
-  constructor(
-    private readonly config: Pick<
-      Config,
-      "fusion_method" | "sasrec_weight" | "retriever_weight" | "max_seq_len" | "sasrec_hidden_dim"
-    >,
-    store: ParamStore,
-  ) {
-    if (config.fusion_method === "residual") {
+  constructor(private readonly options: FusionOptions, store: ParamStore) {
+    if (options.method === "residual") {
       this.gateW = store.create("fusion/gate/w", () => tf.zeros([2, 1]));
       this.gateB = store.create("fusion/gate/b", () => tf.zeros([1]));
       return;
     }
-    if (config.fusion_method !== "learned") return;
-    const start = [config.sasrec_weight, config.retriever_weight].map((w) => Math.max(w, MIN_GATE_WEIGHT));
+    if (options.method !== "learned") return;
+    const start = options.weights.map((w) => Math.max(w, MIN_GATE_WEIGHT));
     this.gateW = store.create("fusion/gate/w", () => tf.zeros([2, 2]));
     this.gateB = store.create("fusion/gate/b", () => tf.tensor1d(start.map((w) => Math.log(Math.expm1(w)))));
   }
@@ -64,13 +59,12 @@ export class Fusion {
   weights(seq: SequenceBatch, states: tf.Tensor2D): tf.Tensor2D {
     const batchSize = states.shape[0];
     if (!this.gateW || !this.gateB) {
-      const fixed = [this.config.sasrec_weight, this.config.retriever_weight];
-      return tf.tensor2d(fixed, [1, 2]).tile([batchSize, 1]) as tf.Tensor2D;
+      return tf.tensor2d(this.options.weights, [1, 2]).tile([batchSize, 1]) as tf.Tensor2D;
     }
-    const lengths = Float32Array.from(realCounts(seq), (n) => n / this.config.max_seq_len);
-    const stateNorm = stopGradient(states).square().sum(-1, true).sqrt().div(Math.sqrt(this.config.sasrec_hidden_dim));
+    const lengths = Float32Array.from(realCounts(seq), (n) => n / this.options.maxSeqLen);
+    const stateNorm = stopGradient(states).square().sum(-1, true).sqrt().div(Math.sqrt(this.options.stateDim));
     const features = tf.concat([tf.tensor2d(lengths, [batchSize, 1]), stateNorm], 1);
-    if (this.config.fusion_method === "residual") {
+    if (this.options.method === "residual") {
       const gate = tf.matMul(features, this.gateW).add(this.gateB);
       return tf.concat([tf.onesLike(gate), gate], 1) as tf.Tensor2D;
     }
@@ -106,7 +100,7 @@ export class Ur4Rec implements Recommender {
     this.sasrec = new SasRec(config, ds.numItems, rng);
     this.retriever = new Retriever(config, ds.numItems, ds.userIds.length, texts, rng);
     this.fusionStore = new ParamStore(rng.fork("fusion/params"));
-    this.fusion = new Fusion(config, this.fusionStore);
+    this.fusion = new Fusion(fusionOptions(config), this.fusionStore);
   }
 
   private contexts(training: boolean, options: ContextOptions = {}): { sas: ForwardContext; ret: ForwardContext } {

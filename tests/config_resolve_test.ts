@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
 import { resolveConfig } from "../src/config/load.ts";
-import { bprMfOptions, idLossWeight, moduleLearningRate } from "../src/config/resolve.ts";
+import { bprMfOptions, fusionOptions, idLossWeight, moduleLearningRate } from "../src/config/resolve.ts";
 import { createModel } from "../src/models/factory.ts";
 import { Rng } from "../src/rng.ts";
 import { totalLoss } from "../src/train/losses.ts";
@@ -66,4 +66,14 @@ Deno.test("bprmf keys: a zero BPR-MF loss weight is named by its own key, bounds
     () => resolveConfig({ ...SHARED, bprmf_dim: 4096, batch_size: 128, max_seq_len: 200, num_negatives: 100 }),
     /item embeddings: .* bprmf_dim 4096/,
   );
+});
+
+Deno.test("fusion options: the flat keys resolved into unprefixed fields", () => {
+  const c = resolveConfig({ model: "ur4rec", fusion_method: "learned", sasrec_weight: 0.3, retriever_weight: 0.9 });
+  assert.deepEqual(fusionOptions({ ...c, max_seq_len: 20, sasrec_hidden_dim: 16 }), {
+    method: "learned",
+    weights: [0.3, 0.9],
+    maxSeqLen: 20,
+    stateDim: 16,
+  });
 });
