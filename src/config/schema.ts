@@ -87,7 +87,7 @@ export const CONFIG_SECTIONS = {
   },
   texts: {
     user_text: z.enum(["shipped", "leak_free", "template", "none"]).default("leak_free").describe(
-      "`shipped` = the original LLM texts (leak val/test items, spec F1); `leak_free` = built from train-history item descriptions",
+      "`shipped` = the original LLM texts (leak val/test items, docs/findings.md#f1); `leak_free` = built from train-history item descriptions",
     ),
     item_text: z.enum(["shipped", "template"]).default("shipped").describe(
       "LLM item descriptions, or title/year/genre templates (offline)",
@@ -120,7 +120,7 @@ export const CONFIG_SECTIONS = {
     norm: z.enum(["post", "pre"]).default("pre").describe("LayerNorm placement (original: post; SASRec paper: pre)"),
     emb_scale: z.boolean().default(true).describe("multiply item embeddings by sqrt(d) (paper: yes; original: no)"),
     state_position: z.enum(["last", "stale"]).default("last").describe(
-      "`stale` reproduces the original's wrong read position (spec F2), for reproduction only",
+      "`stale` reproduces the original's wrong read position (docs/findings.md#f2), for reproduction only",
     ),
     nan_to_zero: z.boolean().default(false).describe(
       "the original's NaN -> 0 patches after attention/LN/FFN (reproduction only)",
@@ -142,7 +142,7 @@ export const CONFIG_SECTIONS = {
   },
   retriever: {
     retriever_mode: z.enum(["faithful", "fixed"]).default("fixed").describe(
-      "original MoE retriever, or with spec F8/F9 repaired",
+      "original MoE retriever, or with docs/findings.md#f8 / #f9 repaired",
     ),
     retriever_output_dim: width.default(64).describe("D"),
     moe_num_heads: int(1, LIMITS.heads).default(4).describe(

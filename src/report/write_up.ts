@@ -39,13 +39,13 @@ export const REFERENCES = {
     "HR@10": 0.4606,
     "NDCG@10": 0.2527,
     source: "the original UR4Rec's best reported result (TRAINING_REPORT.md, stage pretrain_retriever, validation, " +
-      "sampled 100 candidates): spec §7 table A",
+      "sampled 100 candidates): docs/original.md#reported-results",
   },
   originalPopularity: {
     name: "Popularity, original protocol (spec)",
     "HR@10": 0.433,
     "NDCG@10": 0.225,
-    source: "Popularity under the original's protocol, validation, mean of 5 seeds: spec §5.2",
+    source: "Popularity under the original's protocol, validation, mean of 5 seeds: docs/original.md#reported-results",
   },
   sasrecPytorch: {
     name: "SASRec.pytorch",
@@ -167,7 +167,12 @@ export function externalSentences(grids: Record<string, GridResults>): string[] 
   const { original, originalPopularity } = REFERENCES;
   const sentences = [
     versus(grids.sampled, { model: "pop" }, "the original's reported best", original),
-    versus(grids.sampled, { model: "pop" }, "Popularity under the original's protocol (spec §5.2)", originalPopularity),
+    versus(
+      grids.sampled,
+      { model: "pop" },
+      "Popularity under the original's protocol (docs/original.md#reported-results)",
+      originalPopularity,
+    ),
     versus(grids.sampled, UR4REC, "the original's reported best", original),
     `The original's reported best (HR@10 ${original["HR@10"]}, NDCG@10 ${original["NDCG@10"]}) is ` +
     `${(original["HR@10"] - originalPopularity["HR@10"]).toFixed(3)} HR@10 and ` +
