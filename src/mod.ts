@@ -175,21 +175,10 @@ export {
  * if (typeof show(effects) !== "object") throw new Error("displayable");
  * ```
  */
-export {
-  ablationNanRate,
-  ablationNdcg,
-  activationHeatmap,
-  attentionMaskChart,
-  type Chart,
-  type ChartOptions,
-  gradNormCurves,
-  learningRateCurves,
-  lossCurves,
-  mainEffects,
-  modelComparison,
-  type ModelMetricRow,
-  paddingChart,
-} from "./viz/plots.ts";
+export { type Chart, type ChartOptions } from "./viz/chart.ts";
+export { ablationNanRate, ablationNdcg, mainEffects, modelComparison, type ModelMetricRow } from "./viz/grid_charts.ts";
+export { activationHeatmap, attentionMaskChart, paddingChart } from "./viz/nan_charts.ts";
+export { gradNormCurves, learningRateCurves, lossCurves } from "./viz/plots.ts";
 export { savePng, saveSvg, show } from "./viz/display.ts";
 
 /**

@@ -12,18 +12,17 @@ import {
   ablationNanRate,
   ablationNdcg,
   type AblationRow,
+  mainEffects,
+  modelComparison,
+} from "../src/viz/grid_charts.ts";
+import {
   activationHeatmap,
   attentionMask,
   attentionMaskChart,
-  flaggedSteps,
-  gradNormCurves,
-  learningRateCurves,
-  lossCurves,
-  mainEffects,
-  modelComparison,
   paddingChart,
   probeValue,
-} from "../src/viz/plots.ts";
+} from "../src/viz/nan_charts.ts";
+import { flaggedSteps, gradNormCurves, learningRateCurves, lossCurves } from "../src/viz/plots.ts";
 import { formatCell, table, tableHtml, tableText } from "../src/viz/tables.ts";
 import { tempDir } from "./helpers.ts";
 

@@ -10,7 +10,8 @@ import { runMain, UserError } from "../util/errors.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { saveSvg } from "../viz/display.ts";
 import { htmlPage } from "../viz/page.ts";
-import { activationHeatmap, attentionMaskChart, lossCurves } from "../viz/plots.ts";
+import { activationHeatmap, attentionMaskChart } from "../viz/nan_charts.ts";
+import { lossCurves } from "../viz/plots.ts";
 import { type CommandSpec, parseCli } from "./args.ts";
 
 /** The command line of `deno task tour`. */

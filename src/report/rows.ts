@@ -3,7 +3,7 @@
  * the per-cell table, ablation rows, main-effect points and model-comparison rows, with the labels they share.
  */
 import type { Row } from "../viz/tables.ts";
-import type { AblationRow, MainEffectPoint, ModelMetricRow } from "../viz/plots.ts";
+import type { AblationRow, MainEffectPoint, ModelMetricRow } from "../viz/grid_charts.ts";
 import { formatValue } from "../experiments/grid.ts";
 import { type GridSummary, type MeanCi, SUMMARY_METRICS, type SummaryMetric } from "../experiments/summary.ts";
 

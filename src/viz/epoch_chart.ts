@@ -5,7 +5,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { EpochRecord, MetricName } from "../run/records.ts";
-import { plotDocument } from "./dom.ts";
+import { chart, type Chart } from "./chart.ts";
 
 /** What an epoch chart shows: the mean training loss of the epoch, or a validation metric. */
 export type EpochQuantity = "train_loss" | MetricName;
@@ -27,14 +27,11 @@ export function epochPoints(records: readonly EpochRecord[], quantity: EpochQuan
 }
 
 /** `quantity` per epoch (x: epochs of the whole run, y: the loss or `val <metric>`, colour: stage). */
-export function epochChart(records: readonly EpochRecord[], quantity: EpochQuantity): SVGSVGElement | HTMLElement {
+export function epochChart(records: readonly EpochRecord[], quantity: EpochQuantity): Chart {
   const points = epochPoints(records, quantity);
-  return Plot.plot({
-    document: plotDocument,
+  return chart({
     width: 360,
     height: 220,
-    marginLeft: 60,
-    style: { fontFamily: "DejaVu Sans, sans-serif", fontSize: "11px" },
     x: { label: "epochs trained (whole run)", grid: true },
     y: { label: quantity === "train_loss" ? "train loss (mean per epoch)" : `val ${quantity}`, grid: true },
     color: { legend: true, label: "stage" },
