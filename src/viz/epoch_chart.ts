@@ -5,7 +5,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { EpochRecord, MetricName } from "../run/records.ts";
-import { chart, type Chart } from "./chart.ts";
+import { type Chart, chart } from "./chart.ts";
 
 /** What an epoch chart shows: the mean training loss of the epoch, or a validation metric. */
 export type EpochQuantity = "train_loss" | MetricName;
