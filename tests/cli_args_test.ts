@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { type CommandSpec, commonFlags, helpText, parseCli } from "../src/cli/args.ts";
 import { HelpRequested, UserError } from "../src/util/errors.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { REPO_ROOT, runScript } from "./helpers.ts";
 
 /** A small spec with every kind of flag and one subcommand level. */
 const SPEC: CommandSpec = {
@@ -139,22 +138,15 @@ Deno.test("args: -h / --help anywhere gives the help text of the (sub)command", 
 
 /** Every command and subcommand of the kit (every entry point in src/cli/), as arguments of `deno run -A`. */
 const COMMANDS = [
-  ...[...Deno.readDirSync(`${ROOT}src/cli`)].map((e) => e.name).filter((n) => n !== "args.ts").sort()
+  ...[...Deno.readDirSync(`${REPO_ROOT}src/cli`)].map((e) => e.name).filter((n) => n !== "args.ts").sort()
     .map((n) => [`src/cli/${n}`]),
   ...["ml-100k", "synthetic", "stats", "llm"].map((sub) => ["src/cli/data.ts", sub]),
   ...["run", "summarize", "run-task"].map((sub) => ["src/cli/ablate.ts", sub]),
   ["bench/bench.ts"],
 ];
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+function run([script, ...args]: string[]) {
+  return runScript(script, args);
 }
 
 Deno.test("cli: every command and subcommand answers --help with exit 0 and a usage line", async () => {

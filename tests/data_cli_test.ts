@@ -4,20 +4,11 @@ import { join } from "node:path";
 import type { RunSummary } from "../src/run/records.ts";
 import { ML100K_SIDE_FILES } from "./bad_inputs/data_rows.ts";
 import { writeFiles } from "./data_fixtures.ts";
-import { tempDir } from "./helpers.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { runScript, tempDir } from "./helpers.ts";
 
 /** Runs `src/cli/<cli>.ts args` and returns its exit code, stdout and stderr. */
-async function runCli(cli: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `src/cli/${cli}.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+function runCli(cli: string, args: string[]) {
+  return runScript(`src/cli/${cli}.ts`, args);
 }
 
 /** The issue's input: one user, `1<TAB>i<TAB>4<TAB>10i` for i = 1..5, each line twice. */

@@ -46,3 +46,21 @@ export async function tempDir(
   const path = await Deno.makeTempDir({ prefix });
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
+
+/** The repository root (where `deno.json` is). */
+export const REPO_ROOT = new URL("../", import.meta.url).pathname;
+
+/** Runs `deno run -A <script> ...args` from the repository root without colours; its exit code, stdout and stderr. */
+export async function runScript(
+  script: string,
+  args: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}

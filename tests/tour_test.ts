@@ -5,19 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { tempDir } from "./helpers.ts";
+import { runScript, tempDir } from "./helpers.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-
-async function tour(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/tour.ts", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+function tour(args: string[]) {
+  return runScript("src/cli/tour.ts", args);
 }
 
 Deno.test("tour: NaN diagnosis, guarded torch-mask run diverges, safe-mask run completes, report page written", async () => {
