@@ -11,9 +11,9 @@ import { localExecutor } from "../src/experiments/local.ts";
 import { createProgress } from "../src/experiments/progress.ts";
 import { runGrid, type RunGridOptions } from "../src/experiments/runner.ts";
 import { tempDir } from "./helpers.ts";
+import { finish, spawnAblate } from "./fixtures/grid_cli.ts";
 
 const FAKE_CELL = new URL("./fixtures/fake_cell.ts", import.meta.url).pathname;
-const ABLATE = new URL("../src/cli/ablate.ts", import.meta.url).pathname;
 Deno.env.set("FAKE_CELL_MS", "60");
 
 const ASHA_SWEEP = `base: {dataset: synthetic}
@@ -135,20 +135,6 @@ Deno.test("asha: a run without validation records (Popularity) is valued by its 
   assert.deepEqual(decision.promoted, [trialKey({ model: "pop" })]);
 });
 
-function ablate(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ABLATE, ...args, "--cell-script", FAKE_CELL, "--workers", "2"],
-    env: { FAKE_CELL_MS: "300", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(child: Deno.ChildProcess): Promise<{ code: number; out: string }> {
-  const { code, stdout, stderr } = await child.output();
-  return { code, out: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
-}
-
 async function until(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((r) => setTimeout(r, 25));
 }
@@ -176,13 +162,13 @@ Deno.test("asha: kill -9 of ablate in rung 1 and again in rung 2, then a rerun: 
   await using dir = await tempDir();
   const sweep = `${dir.path}/sweep.yaml`;
   await Deno.writeTextFile(sweep, ASHA_SWEEP);
-  const whole = await finish(ablate(["run", "--grid", sweep, "--out", `${dir.path}/whole`]));
+  const whole = await finish(spawnAblate(["run", "--grid", sweep, "--out", `${dir.path}/whole`], 300));
   assert.equal(whole.code, 0, whole.out);
   assert.match(whole.out, /epochs trained: 21 \(all cells, all rungs\)/);
   assert.match(whole.out, /stopped by early termination: 8 cells/);
 
   const broken = `${dir.path}/broken`;
-  const first = ablate(["run", "--grid", sweep, "--out", broken]);
+  const first = spawnAblate(["run", "--grid", sweep, "--out", broken], 300);
   await until(async () =>
     (await Deno.stat(`${broken}/runs`).then(() => true, () => false)) && await summaries(broken) >= 2
   );
@@ -190,13 +176,13 @@ Deno.test("asha: kill -9 of ablate in rung 1 and again in rung 2, then a rerun: 
   await first.output();
   assert.equal(await decidedRungs(broken), 0, "killed before rung 1 was decided");
 
-  const second = ablate(["run", "--grid", sweep, "--out", broken]);
+  const second = spawnAblate(["run", "--grid", sweep, "--out", broken], 300);
   await until(async () => await decidedRungs(broken) >= 1);
   Deno.kill(second.pid, "SIGKILL");
   await second.output();
   assert.ok(await decidedRungs(broken) < 2, "killed before rung 2 was decided");
 
-  const last = await finish(ablate(["run", "--grid", sweep, "--out", broken]));
+  const last = await finish(spawnAblate(["run", "--grid", sweep, "--out", broken], 300));
   assert.equal(last.code, 0, last.out);
   assert.equal(
     await Deno.readTextFile(`${broken}/results.csv`),

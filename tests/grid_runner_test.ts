@@ -8,9 +8,9 @@ import { createProgress } from "../src/experiments/progress.ts";
 import { runGrid, type RunGridOptions } from "../src/experiments/runner.ts";
 import { UserError } from "../src/util/errors.ts";
 import { tempDir } from "./helpers.ts";
+import { finish, spawnAblate } from "./fixtures/grid_cli.ts";
 
 const FAKE_CELL = new URL("./fixtures/fake_cell.ts", import.meta.url).pathname;
-const ABLATE = new URL("../src/cli/ablate.ts", import.meta.url).pathname;
 // Cells run in-process by runGrid inherit this; the CLI runs below set their own.
 Deno.env.set("FAKE_CELL_MS", "100");
 
@@ -20,20 +20,6 @@ axes:
   loss: [bpr_naive, bpr_softplus]
 seeds: [1, 2]
 `;
-
-function ablate(args: string[], cellMs: number): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ABLATE, ...args, "--cell-script", FAKE_CELL, "--workers", "2"],
-    env: { FAKE_CELL_MS: String(cellMs), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(child: Deno.ChildProcess): Promise<{ code: number; out: string }> {
-  const { code, stdout, stderr } = await child.output();
-  return { code, out: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
-}
 
 async function countSummaries(out: string): Promise<number> {
   let n = 0;
@@ -75,18 +61,18 @@ Deno.test("runner: killed with SIGKILL mid-grid and restarted, it ends with a by
   await using dir = await tempDir();
   const gridPath = `${dir.path}/grid.yaml`;
   await Deno.writeTextFile(gridPath, MASK_LOSS_GRID);
-  const whole = await finish(ablate(["run", "--grid", gridPath, "--out", `${dir.path}/whole`], 600));
+  const whole = await finish(spawnAblate(["run", "--grid", gridPath, "--out", `${dir.path}/whole`], 600));
   assert.equal(whole.code, 0, whole.out);
 
   const broken = `${dir.path}/broken`;
-  const runner = ablate(["run", "--grid", gridPath, "--out", broken], 600);
+  const runner = spawnAblate(["run", "--grid", gridPath, "--out", broken], 600);
   while (await countSummaries(broken) < 2) await new Promise((r) => setTimeout(r, 50));
   Deno.kill(runner.pid, "SIGKILL");
   await runner.output();
   const doneAtKill = await countSummaries(broken);
   assert.ok(doneAtKill < 8, `kill came too late: ${doneAtKill} of 8 cells done`);
 
-  const again = await finish(ablate(["run", "--grid", gridPath, "--out", broken], 600));
+  const again = await finish(spawnAblate(["run", "--grid", gridPath, "--out", broken], 600));
   assert.equal(again.code, 0, again.out);
   const skipped = Number(again.out.match(/8 cells, (\d+) already done/)?.[1]);
   assert.ok(skipped >= 2, again.out);
