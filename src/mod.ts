@@ -105,18 +105,22 @@ export {
 
 /**
  * Tables, chart rows and sentences computed from a grid summary: per-cell table, ablation rows, main-effect points,
- * model comparison rows; the NaN answer, main-effect sentences and interval-aware comparisons.
+ * model comparison rows; the NaN answer, main-effect sentences and interval-aware comparisons. A metric with its
+ * interval is one type everywhere, `MeanCi` (mean, 95% half-width or null with one seed, n); `ciBounds` gives its
+ * `[lo, hi]` when known.
  *
  * @example
  * ```ts
- * import { compareSentence, formatMeanCi } from "./mod.ts";
+ * import { ciBounds, compareSentence, formatMeanCi } from "./mod.ts";
  * const a = { label: "A", score: { mean: 0.8, ci95: 0.1, n: 3 } };
  * const b = { label: "B", score: { mean: 0.2, ci95: 0.1, n: 3 } };
  * if (formatMeanCi(a.score) !== "0.8000 ± 0.1000") throw new Error(formatMeanCi(a.score));
+ * if (ciBounds({ mean: 0.5, ci95: null, n: 1 }) !== null) throw new Error("one seed: no interval");
  * const sentence = compareSentence(a, b, "NDCG@10");
  * if (sentence !== "A beats B (NDCG@10 0.8000 ± 0.1000 vs 0.2000 ± 0.1000).") throw new Error(sentence);
  * ```
  */
+export { ciBounds, type MeanCi } from "./experiments/summary.ts";
 export { ablationRows, cellTable, comparisonRows, formatMeanCi, mainEffectPoints, modelLabel } from "./report/rows.ts";
 export { compareSentence, effectSentences, nanAnswer, type Scored } from "./report/sentences.ts";
 

@@ -4,7 +4,7 @@ import { defaultConfig } from "../src/config/schema.ts";
 import type { Cell } from "../src/experiments/grid.ts";
 import { findCell, type GridResults, readGridResults, readGridResultsIfExists } from "../src/report/read.ts";
 import { reportHtml, reportMarkdown } from "../src/report/render.ts";
-import { comparisonRows, mainEffectPoints, modelLabel } from "../src/report/rows.ts";
+import { ablationRows, comparisonRows, mainEffectPoints, modelLabel } from "../src/report/rows.ts";
 import { gridSection } from "../src/report/section.ts";
 import {
   budgetSentence,
@@ -15,6 +15,7 @@ import {
   wallTimeSentence,
 } from "../src/report/sentences.ts";
 import type { ResultRow } from "../src/experiments/results.ts";
+import { ciBounds } from "../src/experiments/summary.ts";
 import { tempDir } from "./helpers.ts";
 import { fakeGrid, seeds } from "./report_fixtures.ts";
 
@@ -53,7 +54,9 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
     "SASRec",
   ]);
   const popNdcg = comparisonRows(m.summary).find((r) => r.model === "Popularity" && r.metric === "test NDCG@10")!;
-  assert.ok(Math.abs(popNdcg.lo! - (0.2 - 0.248417)) < 1e-5 && Math.abs(popNdcg.hi! - (0.2 + 0.248417)) < 1e-5);
+  assert.equal(popNdcg.score, pop.ndcg10, "the row carries the summary's MeanCi itself");
+  const [lo, hi] = ciBounds(popNdcg.score)!;
+  assert.ok(Math.abs(lo - (0.2 - 0.248417)) < 1e-5 && Math.abs(hi - (0.2 + 0.248417)) < 1e-5);
   assert.equal(
     modelLabel({ model: "ur4rec", retriever_mode: "fixed", user_text: "leak_free" }),
     "UR4Rec (fixed, leak_free)",
@@ -101,6 +104,22 @@ Deno.test("report of two grid directories: means, 95% CIs, sentences, commands a
   assert.ok(html.includes("<td>0.2000 ± 0.2484</td>") && html.includes("<code>runs/results/models</code>"));
   assert.equal((html.match(/<table>/g) ?? []).length, 2);
   assert.ok(html.includes('<pre><code class="language-sh">deno task ablate run --grid configs/grids/models.yaml'));
+
+  // one seed per cell: torch has no mean, safe a mean without an interval
+  const ablation = ablationRows(n.summary, n.axes);
+  assert.deepEqual(ablation.map((r) => [r.cell, r.values, r.nan_rate, r.ndcg10.mean, ciBounds(r.ndcg10)]), [
+    ["attention_mask=torch", { attention_mask: "torch" }, 1, null, null],
+    ["attention_mask=safe", { attention_mask: "safe" }, 0, 0.25, null],
+  ]);
+  assert.equal(
+    compareSentence(
+      { label: "safe", score: ablation[1].ndcg10 },
+      { label: "Popularity", score: pop.ndcg10 },
+      "NDCG@10",
+    ),
+    "safe does not beat Popularity: the 95% intervals overlap (NDCG@10 0.2500 ± ? vs 0.2000 ± 0.2484; single-seed " +
+      "values have no interval).",
+  );
 
   assert.deepEqual(mainEffectPoints(n.summary, "nan_rate"), [
     { axis: "attention_mask", level: "torch", mean: 1 },

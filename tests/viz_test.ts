@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import * as dfd from "danfojs";
 import type { FirstNonfinite, ProbeStat, StepRecord } from "../src/run/records.ts";
+import type { MeanCi } from "../src/experiments/summary.ts";
 import { createDocument, encodePng, parseColor } from "../src/viz/dom.ts";
 import { JUPYTER_DISPLAY, renderPng, savePng, saveSvg, show, standaloneSvg } from "../src/viz/display.ts";
 import {
@@ -180,50 +181,26 @@ Deno.test("paddingChart: a bar per row, flagged rows in red", () => {
   assert.deepEqual(bars.map((r) => attr(r, "fill")), ["#4c78a8", "#4c78a8", "#d62728", "#4c78a8"]);
 });
 
+/** A mean with a 95% half-width from three seeds, or one seed (no interval) with `ci95` null. */
+function score(mean: number | null, ci95: number | null): MeanCi {
+  return { mean, ci95, n: mean === null ? 0 : ci95 === null ? 1 : 3 };
+}
+
 const ABLATION: AblationRow[] = [
-  {
-    cell: "left/torch",
-    padding: "left",
-    mask: "torch",
-    nan_rate: 1,
-    ndcg10_mean: null,
-    ndcg10_lo: null,
-    ndcg10_hi: null,
-  },
-  {
-    cell: "left/safe",
-    padding: "left",
-    mask: "safe",
-    nan_rate: 0,
-    ndcg10_mean: 0.05,
-    ndcg10_lo: 0.04,
-    ndcg10_hi: 0.06,
-  },
-  {
-    cell: "right/torch",
-    padding: "right",
-    mask: "torch",
-    nan_rate: 0.2,
-    ndcg10_mean: 0.06,
-    ndcg10_lo: 0.05,
-    ndcg10_hi: 0.07,
-  },
-  {
-    cell: "right/safe",
-    padding: "right",
-    mask: "safe",
-    nan_rate: 0,
-    ndcg10_mean: 0.07,
-    ndcg10_lo: 0.06,
-    ndcg10_hi: 0.08,
-  },
+  { cell: "left/torch", values: { padding: "left", mask: "torch" }, nan_rate: 1, ndcg10: score(null, null) },
+  { cell: "left/safe", values: { padding: "left", mask: "safe" }, nan_rate: 0, ndcg10: score(0.05, 0.01) },
+  { cell: "right/torch", values: { padding: "right", mask: "torch" }, nan_rate: 0.2, ndcg10: score(0.06, null) },
+  { cell: "right/safe", values: { padding: "right", mask: "safe" }, nan_rate: 0, ndcg10: score(0.07, 0.01) },
 ];
 
-Deno.test("ablation charts: a NaN-rate bar per cell, NDCG dots and CI bars for the cells with a value", () => {
+Deno.test("ablation charts: a NaN-rate bar per cell, NDCG dots for the cells with a value, CI bars where known", () => {
   assert.equal(marks(ablationNanRate(ABLATION), "bar", "rect").length, 4);
   const ndcg = ablationNdcg(ABLATION);
   assert.equal(marks(ndcg, "dot", "circle").length, 3, "left/torch has no NDCG");
-  assert.equal(marks(ndcg, "rule", "line").length, 3);
+  const rules = marks(ndcg, "rule", "line");
+  assert.equal(rules.length, 2, "right/torch has one seed: no interval bar");
+  const widths = rules.map((r) => Number(attr(r, "x2")) - Number(attr(r, "x1")));
+  assert.ok(Math.abs(widths[0] - widths[1]) < 1e-9 && widths[0] > 0, `equal half-widths draw equal bars: ${widths}`);
 });
 
 Deno.test("mainEffects: a dot per point, one line per axis, the metric on the y axis, options override", () => {
@@ -242,12 +219,12 @@ Deno.test("mainEffects: a dot per point, one line per axis, the metric on the y 
 
 Deno.test("modelComparison: a bar per model and metric, CI bars only where given", () => {
   const chart = modelComparison([
-    { model: "UR4Rec", metric: "NDCG@10", mean: 0.07, lo: 0.06, hi: 0.08 },
-    { model: "Popularity", metric: "NDCG@10", mean: 0.03 },
-    { model: "BPR-MF", metric: "NDCG@10", mean: 0.05, lo: 0.045, hi: 0.055 },
-    { model: "UR4Rec", metric: "HR@10", mean: 0.12, lo: 0.1, hi: 0.14 },
-    { model: "Popularity", metric: "HR@10", mean: 0.06 },
-    { model: "BPR-MF", metric: "HR@10", mean: 0.09, lo: 0.08, hi: 0.1 },
+    { model: "UR4Rec", metric: "NDCG@10", score: score(0.07, 0.01) },
+    { model: "Popularity", metric: "NDCG@10", score: score(0.03, null) },
+    { model: "BPR-MF", metric: "NDCG@10", score: score(0.05, 0.005) },
+    { model: "UR4Rec", metric: "HR@10", score: score(0.12, 0.02) },
+    { model: "Popularity", metric: "HR@10", score: score(0.06, null) },
+    { model: "BPR-MF", metric: "HR@10", score: score(0.09, 0.01) },
   ]);
   assert.equal(marks(chart, "bar", "rect").length, 6);
   assert.equal(marks(chart, "rule", "line").length, 4 + 2, "4 CI bars + the y=0 rule in each of 2 facets");

@@ -33,6 +33,15 @@ export interface MeanCi {
   n: number;
 }
 
+/**
+ * The 95% interval of a mean as `[lo, hi]` (mean ∓ half-width, same units as the mean); null when it is not known:
+ * no mean (no finished run) or no half-width (fewer than two values, e.g. one seed).
+ */
+export function ciBounds(m: MeanCi): [number, number] | null {
+  if (m.mean === null || m.ci95 === null) return null;
+  return [m.mean - m.ci95, m.mean + m.ci95];
+}
+
 /** One cell of the grid, seeds pooled. */
 export interface CellSummary extends Record<SummaryMetric, MeanCi> {
   /** Axis values. */

@@ -1,5 +1,5 @@
 /**
- * Tables and chart rows computed from a grid summary (the transforms; the charts in viz/plots.ts only draw):
+ * Tables and chart rows computed from a grid summary (the transforms; the charts in viz/grid_charts.ts only draw):
  * the per-cell table, ablation rows, main-effect points and model-comparison rows, with the labels they share.
  */
 import type { Row } from "../viz/tables.ts";
@@ -40,36 +40,22 @@ export function cellTable(summary: GridSummary, axes: Record<string, unknown[]>)
   }));
 }
 
-/** The cells as chart rows for `ablationNanRate` / `ablationNdcg` (src/viz/plots.ts). */
+/** The cells as chart rows for `ablationNanRate` / `ablationNdcg` (src/viz/grid_charts.ts). */
 export function ablationRows(summary: GridSummary, axes: Record<string, unknown[]>): AblationRow[] {
-  return summary.cells.map((c) => {
-    const { mean, ci95 } = c.ndcg10;
-    return {
-      ...Object.fromEntries(Object.keys(axes).map((k) => [k, formatValue(c.values[k])])),
-      cell: cellLabel(c.values, axes),
-      nan_rate: c.nan_rate,
-      ndcg10_mean: mean,
-      ndcg10_lo: mean === null || ci95 === null ? mean : mean - ci95,
-      ndcg10_hi: mean === null || ci95 === null ? mean : mean + ci95,
-    };
-  });
+  return summary.cells.map((c) => ({
+    cell: cellLabel(c.values, axes),
+    values: Object.fromEntries(Object.keys(axes).map((k) => [k, formatValue(c.values[k])])),
+    nan_rate: c.nan_rate,
+    ndcg10: c.ndcg10,
+  }));
 }
 
 /** Chart rows for `modelComparison`: per cell with a test metric, its mean and 95% interval for each summary metric. */
 export function comparisonRows(summary: GridSummary): ModelMetricRow[] {
   return summary.cells.flatMap((c) =>
-    (Object.keys(SUMMARY_METRICS) as SummaryMetric[]).flatMap((m) => {
-      const { mean, ci95 } = c[m];
-      if (mean === null) return [];
-      const half = ci95 ?? 0;
-      return [{
-        model: modelLabel(c.values),
-        metric: `test ${SUMMARY_METRICS[m]}`,
-        mean,
-        lo: mean - half,
-        hi: mean + half,
-      }];
-    })
+    (Object.keys(SUMMARY_METRICS) as SummaryMetric[]).flatMap((m) =>
+      c[m].mean === null ? [] : [{ model: modelLabel(c.values), metric: `test ${SUMMARY_METRICS[m]}`, score: c[m] }]
+    )
   );
 }
 

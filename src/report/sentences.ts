@@ -5,7 +5,7 @@
 import type { Cell } from "../experiments/grid.ts";
 import { formatValue } from "../experiments/grid.ts";
 import type { ResultRow } from "../experiments/results.ts";
-import type { GridSummary, MeanCi } from "../experiments/summary.ts";
+import { ciBounds, type GridSummary, type MeanCi } from "../experiments/summary.ts";
 import { median } from "../util/stats.ts";
 import type { GridResults } from "./read.ts";
 import { cellLabel, formatMeanCi } from "./rows.ts";
@@ -160,7 +160,7 @@ export function compareSentence(a: Scored, b: Scored, metric: string): string {
   return `${a.label} does not beat ${b.label}: the 95% intervals overlap (${numbers}${oneSeed}).`;
 }
 
+/** The interval of a mean that is known; a missing interval (one seed) counts as zero width. */
 function bounds(m: MeanCi): [number, number] {
-  const half = m.ci95 ?? 0;
-  return [m.mean! - half, m.mean! + half];
+  return ciBounds(m) ?? [m.mean!, m.mean!];
 }

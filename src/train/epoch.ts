@@ -9,7 +9,7 @@ import type { EpochRecord, Metrics, NanReport } from "../run/records.ts";
 import type { TrainerState } from "./checkpoint.ts";
 import { batchLayout, nanReport, probeStep } from "./locator.ts";
 import type { ModuleOptimizer } from "./optimizer.ts";
-import type { Progress } from "./progress.ts";
+import type { TrainProgress } from "./progress.ts";
 import { epochSteps, type PlannedStep, type RunContext } from "./run.ts";
 import { type StepOutcome, trainStep } from "./step.ts";
 
@@ -18,7 +18,7 @@ export interface TrainerRun {
   ctx: RunContext;
   outDir: string;
   optimizer: ModuleOptimizer;
-  progress: Progress;
+  progress: TrainProgress;
   /** The model's modules that have trainable variables. */
   moduleNames: string[];
   state: TrainerState;

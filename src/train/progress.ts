@@ -8,8 +8,8 @@ export interface ProgressInfo {
   stepsPerSecond: number;
 }
 
-/** Progress display for one run. */
-export class Progress {
+/** Training progress display for one run (the grid's is `GridProgress`). */
+export class TrainProgress {
   private bar: InstanceType<typeof cliProgress.SingleBar> | null = null;
   private readonly live: boolean;
 

@@ -27,7 +27,7 @@ import { epochLine, trainEpoch, type TrainerRun } from "./epoch.ts";
 import { batchLayout, emptyLayout, nanReport } from "./locator.ts";
 import { ModuleOptimizer } from "./optimizer.ts";
 import { explainOutOfMemory } from "./oom.ts";
-import { Progress } from "./progress.ts";
+import { TrainProgress } from "./progress.ts";
 import { epochRng, plannedSteps, prepareRun, type RunContext, trainableModules } from "./run.ts";
 import { BEST_MARKER, checkResume, clearRunFiles } from "./run_guard.ts";
 import { activeModules } from "./stages.ts";
@@ -127,7 +127,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
 
 /** The run's optimizer, progress and state: fresh, or restored from the checkpoint on `--resume`. */
 async function startRun(ctx: RunContext, outDir: string, opts: StageOptions): Promise<TrainerRun> {
-  const progress = new Progress(opts.quiet);
+  const progress = new TrainProgress(opts.quiet);
   const moduleNames = trainableModules(ctx.model);
   const stageCount = moduleNames.length === 0 ? 0 : ctx.config.stages.length;
   const optimizer = new ModuleOptimizer(ctx.model.modules(), ctx.config, {

@@ -6,16 +6,15 @@
  */
 import * as Plot from "@observablehq/plot";
 import { type Chart, chart, type ChartOptions, FLAG_COLOR } from "./chart.ts";
+import { ciBounds, type MeanCi } from "../experiments/summary.ts";
 
-/** One cell of an ablation grid: its axis values, NaN rate and NDCG@10 mean with confidence interval. */
+/** One cell of an ablation grid: its label, axis values, NaN rate and NDCG@10 mean with its 95% interval. */
 export interface AblationRow {
   cell: string;
+  /** Axis values as shown, e.g. `padding: "left"`, `safe_softmax: "true"`. */
+  values: Record<string, string>;
   nan_rate: number;
-  ndcg10_mean: number | null;
-  ndcg10_lo: number | null;
-  ndcg10_hi: number | null;
-  /** Axis values, e.g. `padding: "left"`, `safe_softmax: true`. */
-  [axis: string]: string | number | boolean | null;
+  ndcg10: MeanCi;
 }
 
 /** Fraction of diverged (NaN) runs per ablation cell, as horizontal bars. */
@@ -30,18 +29,36 @@ export function ablationNanRate(rows: readonly AblationRow[], options: ChartOpti
   });
 }
 
-/** NDCG@10 per ablation cell: the mean as a dot and its confidence interval as a horizontal bar. */
+/**
+ * NDCG@10 per ablation cell: the mean as a dot (none without a finished run) and its 95% interval as a horizontal
+ * bar where the interval is known (none with one seed).
+ */
 export function ablationNdcg(rows: readonly AblationRow[], options: ChartOptions = {}): Chart {
+  const intervals = withBounds(rows, (r) => r.ndcg10);
   return chart({
     height: 22 * rows.length + 50,
     marginLeft: 200,
     x: { grid: true, label: "NDCG@10" },
     y: { domain: rows.map((r) => r.cell), label: null },
     marks: [
-      Plot.ruleY(rows, { y: "cell", x1: "ndcg10_lo", x2: "ndcg10_hi", stroke: "#4c78a8", strokeWidth: 2 }),
-      Plot.dot(rows, { x: "ndcg10_mean", y: "cell", fill: "#4c78a8", r: 4 }),
+      Plot.ruleY(intervals, {
+        y: (d) => d.row.cell,
+        x1: (d) => d.lo,
+        x2: (d) => d.hi,
+        stroke: "#4c78a8",
+        strokeWidth: 2,
+      }),
+      Plot.dot(rows, { x: (r: AblationRow) => r.ndcg10.mean, y: "cell", fill: "#4c78a8", r: 4 }),
     ],
     ...options,
+  });
+}
+
+/** The rows whose interval (read by `score`) is known, each with its bounds, for the interval marks. */
+function withBounds<R>(rows: readonly R[], score: (row: R) => MeanCi): { row: R; lo: number; hi: number }[] {
+  return rows.flatMap((row) => {
+    const b = ciBounds(score(row));
+    return b === null ? [] : [{ row, lo: b[0], hi: b[1] }];
   });
 }
 
@@ -79,26 +96,34 @@ export function mainEffects(effects: readonly MainEffectPoint[], options: MainEf
   });
 }
 
-/** One model's value of one metric, with an optional confidence interval. */
+/** One model's value of one metric: its mean across seeds with the 95% interval when known (`ci95: null` otherwise). */
 export interface ModelMetricRow {
   model: string;
   metric: string;
-  mean: number;
-  lo?: number | null;
-  hi?: number | null;
+  score: MeanCi;
 }
 
-/** Grouped bars: each metric a group, each model (e.g. UR4Rec, SASRec, Popularity, BPR-MF) a bar with its CI. */
+/**
+ * Grouped bars: each metric a group, each model (e.g. UR4Rec, SASRec, Popularity, BPR-MF) a bar of its mean, with an
+ * interval bar where the interval is known (none with one seed).
+ */
 export function modelComparison(rows: readonly ModelMetricRow[], options: ChartOptions = {}): Chart {
   const models = [...new Set(rows.map((r) => r.model))];
+  const intervals = withBounds(rows, (r) => r.score);
   return chart({
     x: { domain: models, axis: null },
     fx: { label: null },
     y: { grid: true, label: "value" },
     color: { domain: models, legend: true },
     marks: [
-      Plot.barY(rows, { fx: "metric", x: "model", y: "mean", fill: "model" }),
-      Plot.ruleX(rows, { fx: "metric", x: "model", y1: "lo", y2: "hi", stroke: "black" }),
+      Plot.barY(rows, { fx: "metric", x: "model", y: (r: ModelMetricRow) => r.score.mean, fill: "model" }),
+      Plot.ruleX(intervals, {
+        fx: (d) => d.row.metric,
+        x: (d) => d.row.model,
+        y1: (d) => d.lo,
+        y2: (d) => d.hi,
+        stroke: "black",
+      }),
       Plot.ruleY([0]),
     ],
     ...options,
