@@ -21,6 +21,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { loadConfig } from "../src/config/load.ts";
+import { sasRecOptions } from "../src/config/resolve.ts";
 import type { EvalBatch, TrainBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -105,7 +106,7 @@ async function runShape(name: string, steps: number): Promise<void> {
   const shape = SHAPES[name];
   const config = await loadConfig(CONFIG);
   const rng = new Rng(0);
-  const model = new SasRec(config, shape.items, rng.fork("init"));
+  const model = new SasRec(sasRecOptions(config), shape.items, rng.fork("init"));
   // Evaluation first: the wasm heap only grows, so the peak RSS after it is what evaluation alone needs.
   const batches = evalBatches(shape, shape.evalUsers, config.max_seq_len, config.eval_batch_size, rng.fork("eval"));
   const itemExists = Uint8Array.from({ length: shape.items + 1 }, (_, i) => (i === 0 ? 0 : 1));

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
 import { resolveConfig } from "../src/config/load.ts";
-import { bprMfOptions, fusionOptions, idLossWeight, moduleLearningRate } from "../src/config/resolve.ts";
+import { bprMfOptions, fusionOptions, idLossWeight, moduleLearningRate, sasRecOptions } from "../src/config/resolve.ts";
 import { createModel } from "../src/models/factory.ts";
 import { Rng } from "../src/rng.ts";
 import { totalLoss } from "../src/train/losses.ts";
@@ -76,4 +76,34 @@ Deno.test("fusion options: the flat keys resolved into unprefixed fields", () =>
     maxSeqLen: 20,
     stateDim: 16,
   });
+});
+
+Deno.test("sasrec options: the sasrec_* keys unprefixed; ffn width d and text use none when their keys are null", () => {
+  const c = resolveConfig({
+    model: "sasrec",
+    sasrec_hidden_dim: 12,
+    sasrec_num_blocks: 3,
+    sasrec_num_heads: 4,
+    sasrec_dropout: 0.25,
+    sasrec_init_std: 0.05,
+    max_seq_len: 7,
+  });
+  assert.deepEqual(sasRecOptions(c), {
+    hiddenDim: 12,
+    numBlocks: 3,
+    numHeads: 4,
+    dropout: 0.25,
+    initStd: 0.05,
+    ffnDim: 12,
+    attentionMask: c.attention_mask,
+    norm: c.norm,
+    embScale: c.emb_scale,
+    statePosition: c.state_position,
+    nanToZero: c.nan_to_zero,
+    maxSeqLen: 7,
+    textUse: "none",
+  });
+  const set = sasRecOptions(resolveConfig({ model: "sasrec", sasrec_ffn_dim: 20, text_use: "side_feature" }));
+  assert.equal(set.ffnDim, 20);
+  assert.equal(set.textUse, "side_feature");
 });

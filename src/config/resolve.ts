@@ -18,6 +18,72 @@ export function bprMfOptions(
   return { dim: c.bprmf_dim ?? c.sasrec_hidden_dim, initStd: c.bprmf_init_std ?? c.sasrec_init_std };
 }
 
+/** SASRec's options (src/models/sasrec.ts). */
+export interface SasRecOptions {
+  /** `sasrec_hidden_dim`: the embedding and state width d. */
+  hiddenDim: number;
+  /** `sasrec_num_blocks`: the number of Transformer blocks. */
+  numBlocks: number;
+  /** `sasrec_num_heads`: attention heads per block; must divide d. */
+  numHeads: number;
+  /** `sasrec_dropout`: the dropout rate of embeddings, attention and feed-forward outputs. */
+  dropout: number;
+  /** `sasrec_init_std`: the std of the Normal(0, std) init of embeddings. */
+  initStd: number;
+  /** `sasrec_ffn_dim`, else d: the feed-forward inner width. */
+  ffnDim: number;
+  /** `attention_mask`: how padded keys are masked. */
+  attentionMask: Config["attention_mask"];
+  /** `norm`: post- or pre-LayerNorm blocks. */
+  norm: Config["norm"];
+  /** `emb_scale`: multiply item embeddings by sqrt(d). */
+  embScale: boolean;
+  /** `state_position`: which position's hidden state is the user state. */
+  statePosition: Config["state_position"];
+  /** `nan_to_zero`: replace NaNs by 0 after each sublayer (the NaN investigation's hook). */
+  nanToZero: boolean;
+  /** `max_seq_len`: the window T, the number of position embeddings. */
+  maxSeqLen: number;
+  /** `text_use` (null = `none`): how item texts enter SASRec (`embedding_init`, `side_feature`, or not at all). */
+  textUse: NonNullable<Config["text_use"]>;
+}
+
+/** SASRec's options from the `sasrec_*` keys, `attention_mask`, `norm`, `emb_scale`, `state_position`, ... */
+export function sasRecOptions(
+  c: Pick<
+    Config,
+    | "sasrec_hidden_dim"
+    | "sasrec_num_blocks"
+    | "sasrec_num_heads"
+    | "sasrec_dropout"
+    | "sasrec_init_std"
+    | "sasrec_ffn_dim"
+    | "attention_mask"
+    | "norm"
+    | "emb_scale"
+    | "state_position"
+    | "nan_to_zero"
+    | "max_seq_len"
+    | "text_use"
+  >,
+): SasRecOptions {
+  return {
+    hiddenDim: c.sasrec_hidden_dim,
+    numBlocks: c.sasrec_num_blocks,
+    numHeads: c.sasrec_num_heads,
+    dropout: c.sasrec_dropout,
+    initStd: c.sasrec_init_std,
+    ffnDim: c.sasrec_ffn_dim ?? c.sasrec_hidden_dim,
+    attentionMask: c.attention_mask,
+    norm: c.norm,
+    embScale: c.emb_scale,
+    statePosition: c.state_position,
+    nanToZero: c.nan_to_zero,
+    maxSeqLen: c.max_seq_len,
+    textUse: c.text_use ?? "none",
+  };
+}
+
 /** UR4Rec's score fusion (src/models/ur4rec.ts). */
 export interface FusionOptions {
   /** `fusion_method`: fixed weights, a learned gate, or a residual gate from zero. */
