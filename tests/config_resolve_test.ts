@@ -2,7 +2,14 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
 import { resolveConfig } from "../src/config/load.ts";
-import { bprMfOptions, fusionOptions, idLossWeight, moduleLearningRate, sasRecOptions } from "../src/config/resolve.ts";
+import {
+  bprMfOptions,
+  fusionOptions,
+  idLossWeight,
+  moduleLearningRate,
+  retrieverOptions,
+  sasRecOptions,
+} from "../src/config/resolve.ts";
 import { createModel } from "../src/models/factory.ts";
 import { Rng } from "../src/rng.ts";
 import { totalLoss } from "../src/train/losses.ts";
@@ -106,4 +113,29 @@ Deno.test("sasrec options: the sasrec_* keys unprefixed; ffn width d and text us
   const set = sasRecOptions(resolveConfig({ model: "sasrec", sasrec_ffn_dim: 20, text_use: "side_feature" }));
   assert.equal(set.ffnDim, 20);
   assert.equal(set.textUse, "side_feature");
+});
+
+Deno.test("retriever options: the retriever_* and moe_* keys unprefixed; user_text none drops the user's own text", () => {
+  const keys = {
+    retriever_mode: "faithful",
+    retriever_output_dim: 24,
+    moe_num_heads: 3,
+    moe_dropout: 0.3,
+    moe_num_proxies: 5,
+    retriever_temperature: 0.5,
+    router_temperature: 2,
+    moe_balance_weight: 0.25,
+  };
+  assert.deepEqual(retrieverOptions(resolveConfig({ model: "ur4rec", ...keys, user_text: "template" })), {
+    mode: "faithful",
+    outputDim: 24,
+    numHeads: 3,
+    dropout: 0.3,
+    numProxies: 5,
+    temperature: 0.5,
+    routerTemperature: 2,
+    balanceWeight: 0.25,
+    useUserText: true,
+  });
+  assert.equal(retrieverOptions(resolveConfig({ model: "ur4rec", ...keys, user_text: "none" })).useUserText, false);
 });

@@ -84,6 +84,56 @@ export function sasRecOptions(
   };
 }
 
+/** The MoE text retriever's options (src/models/retriever.ts). */
+export interface RetrieverOptions {
+  /** `retriever_mode`: `faithful` (the original, frozen item descriptions) or `fixed` (the repairs). */
+  mode: Config["retriever_mode"];
+  /** `retriever_output_dim`: the retriever width D. */
+  outputDim: number;
+  /** `moe_num_heads`: attention heads of the MoE block; must divide D. */
+  numHeads: number;
+  /** `moe_dropout`: the dropout rate in the retriever. */
+  dropout: number;
+  /** `moe_num_proxies`: learned proxy tokens of the MoE block. */
+  numProxies: number;
+  /** `retriever_temperature`: τ, the divisor of the cosine scores. */
+  temperature: number;
+  /** `router_temperature`: the router softmax temperature (used in `fixed` mode only). */
+  routerTemperature: number;
+  /** `moe_balance_weight`: the weight of the MoE load-balancing term (`fixed` mode only). */
+  balanceWeight: number;
+  /** `user_text` is not `none`: the user vector includes the projection of the user's own text. */
+  useUserText: boolean;
+}
+
+/** The retriever's options from `retriever_mode`, `retriever_output_dim`, the `moe_*` keys and `user_text`. */
+export function retrieverOptions(
+  c: Pick<
+    Config,
+    | "retriever_mode"
+    | "retriever_output_dim"
+    | "moe_num_heads"
+    | "moe_dropout"
+    | "moe_num_proxies"
+    | "retriever_temperature"
+    | "router_temperature"
+    | "moe_balance_weight"
+    | "user_text"
+  >,
+): RetrieverOptions {
+  return {
+    mode: c.retriever_mode,
+    outputDim: c.retriever_output_dim,
+    numHeads: c.moe_num_heads,
+    dropout: c.moe_dropout,
+    numProxies: c.moe_num_proxies,
+    temperature: c.retriever_temperature,
+    routerTemperature: c.router_temperature,
+    balanceWeight: c.moe_balance_weight,
+    useUserText: c.user_text !== "none",
+  };
+}
+
 /** UR4Rec's score fusion (src/models/ur4rec.ts). */
 export interface FusionOptions {
   /** `fusion_method`: fixed weights, a learned gate, or a residual gate from zero. */
