@@ -6,6 +6,7 @@ import {
   bprMfOptions,
   fusionOptions,
   idLossWeight,
+  lossOptions,
   moduleLearningRate,
   retrieverOptions,
   sasRecOptions,
@@ -42,6 +43,8 @@ Deno.test("bprmf keys: set, they size, initialise, step and weigh BPR-MF alone",
   const c = resolveConfig({ ...SHARED, ...own });
   assert.deepEqual(bprMfOptions(c), { dim: 6, initStd: 0.3 });
   assert.deepEqual(idLossWeight(c), { key: "bprmf_loss_weight", value: 2 });
+  assert.equal(lossOptions(c).idWeight, 2);
+  assert.equal(lossOptions({ ...c, model: "sasrec" }).idWeight, 0.7);
   assert.deepEqual(moduleLearningRate(c, "bprmf"), { key: "bprmf_lr", value: 0.02 });
   assert.deepEqual(moduleLearningRate(c, "sasrec"), { key: "sasrec_lr", value: 0.004 });
   const ds = tinyDataset(12, 4);
@@ -55,10 +58,15 @@ Deno.test("bprmf keys: set, they size, initialise, step and weigh BPR-MF alone",
       sasrec: { pos: tf.tensor2d([[1, 3]]), neg: tf.tensor3d([[[0], [0]]]), mask: tf.tensor2d([[1, 1]]) },
     };
     const term = (Math.log1p(Math.exp(-1)) + Math.log1p(Math.exp(-3))) / 2; // mean softplus(neg - pos)
-    assertClose([totalLoss(scores, c).total.dataSync()[0]], [2 * term], 1e-5, "bprmf_loss_weight 2");
+    assertClose([totalLoss(scores, lossOptions(c)).total.dataSync()[0]], [2 * term], 1e-5, "bprmf_loss_weight 2");
     // a SASRec model ignores bprmf_loss_weight
     const sasrec = resolveConfig({ ...SHARED, ...own, model: "sasrec" });
-    assertClose([totalLoss(scores, sasrec).total.dataSync()[0]], [0.7 * term], 1e-5, "sasrec_loss_weight 0.7");
+    assertClose(
+      [totalLoss(scores, lossOptions(sasrec)).total.dataSync()[0]],
+      [0.7 * term],
+      1e-5,
+      "sasrec_loss_weight 0.7",
+    );
   });
   model.dispose();
 });

@@ -174,6 +174,46 @@ export function idLossWeight(c: Pick<Config, "model" | "sasrec_loss_weight" | "b
     : { key: "sasrec_loss_weight", value: c.sasrec_loss_weight };
 }
 
+/** The training objective's options (`totalLoss` in src/train/losses.ts). */
+export interface LossOptions {
+  /** `loss`: the loss on the SASRec (ID-side) and fused scores. */
+  loss: Config["loss"];
+  /** `retriever_loss`: the loss on the retriever scores. */
+  retrieverLoss: Config["retriever_loss"];
+  /** `softmax_temperature`: divides the logits of the `softmax` loss on the SASRec and fused scores. */
+  softmaxTemperature: number;
+  /** The weight of the ID-side (`sasrec` slot) term, as `idLossWeight` resolves it. */
+  idWeight: number;
+  /** `retriever_loss_weight`: the weight of the retriever term. */
+  retrieverWeight: number;
+  /** `fused_loss_weight`: the weight of the fused-score term. */
+  fusedWeight: number;
+}
+
+/** The loss options from `loss`, `retriever_loss`, `softmax_temperature` and the `*_loss_weight` keys. */
+export function lossOptions(
+  c: Pick<
+    Config,
+    | "loss"
+    | "retriever_loss"
+    | "softmax_temperature"
+    | "model"
+    | "sasrec_loss_weight"
+    | "bprmf_loss_weight"
+    | "retriever_loss_weight"
+    | "fused_loss_weight"
+  >,
+): LossOptions {
+  return {
+    loss: c.loss,
+    retrieverLoss: c.retriever_loss,
+    softmaxTemperature: c.softmax_temperature,
+    idWeight: idLossWeight(c).value,
+    retrieverWeight: c.retriever_loss_weight,
+    fusedWeight: c.fused_loss_weight,
+  };
+}
+
 /** The learning rate of a module's parameters: `bprmf_lr` (when set) for BPR-MF's, else SASRec's or the retriever's. */
 export function moduleLearningRate(
   c: Pick<Config, "sasrec_lr" | "retriever_lr"> & Partial<Pick<Config, "bprmf_lr">>,
