@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { setFastKernels } from "../src/backend/override.ts";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
-import { sasRecOptions } from "../src/config/resolve.ts";
+import { optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { evalBatches, trainBatches } from "../src/data/batches.ts";
 import { loadDataset } from "../src/data/dataset.ts";
@@ -60,7 +60,7 @@ function randomBatch(config: Config, numItems: number, rng: Rng): TrainBatch {
 
 /** Repeated training steps of `model` on one fixed batch. */
 function stepCase(name: string, model: Recommender, config: Config, batch: TrainBatch): BenchCase {
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config));
   const active = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
   let step = 0;
   return {
@@ -182,7 +182,7 @@ async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
 async function sasrecEpoch(): Promise<BenchCase> {
   const { config, ds, data } = await ml100k([]);
   const model = new SasRec(sasRecOptions(config), ds.numItems, new Rng(0).fork("init"));
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config));
   let epoch = 0, step = 0;
   const steps = Math.ceil(ds.splits.length / config.batch_size);
   return {

@@ -21,7 +21,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { loadConfig } from "../src/config/load.ts";
-import { sasRecOptions } from "../src/config/resolve.ts";
+import { optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { EvalBatch, TrainBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -121,7 +121,7 @@ async function runShape(name: string, steps: number): Promise<void> {
   let peakTf = tf.memory().numBytes;
   const tensorsAfter = tf.memory().numTensors;
   const evalRss = peakRssMib();
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config));
   const times: number[] = [];
   const cpuTimes: number[] = [];
   const batch = trainBatch(shape.items, config.batch_size, config.max_seq_len, rng.fork("train"));

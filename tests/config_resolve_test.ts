@@ -8,6 +8,7 @@ import {
   idLossWeight,
   lossOptions,
   moduleLearningRate,
+  optimizerOptions,
   retrieverOptions,
   sasRecOptions,
 } from "../src/config/resolve.ts";
@@ -51,7 +52,7 @@ Deno.test("bprmf keys: set, they size, initialise, step and weigh BPR-MF alone",
   const model = createModel(c, ds, new Rng(1));
   // user table 4 x 6 + item table (12 + 1) x 6
   assert.deepEqual(model.parameterCounts(), { bprmf: 4 * 6 + 13 * 6 });
-  const optimizer = new ModuleOptimizer(model.modules(), c);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(c));
   assert.equal(optimizer.learningRate("bprmf", 0), 0.02);
   tf.tidy(() => {
     const scores = {
@@ -146,4 +147,22 @@ Deno.test("retriever options: the retriever_* and moe_* keys unprefixed; user_te
     useUserText: true,
   });
   assert.equal(retrieverOptions(resolveConfig({ model: "ur4rec", ...keys, user_text: "none" })).useUserText, false);
+});
+
+Deno.test("optimizer options: a base rate per module (bprmf_lr else sasrec_lr; fusion at retriever_lr) and the schedule", () => {
+  const keys = {
+    ...SHARED,
+    retriever_lr: 0.03,
+    weight_decay: 0.1,
+    grad_clip: 5,
+    lr_schedule: "cosine",
+    warmup_steps: 9,
+  };
+  assert.deepEqual(optimizerOptions(resolveConfig({ ...keys, cosine_t_max: 40 })), {
+    learningRates: { sasrec: 0.004, bprmf: 0.004, retriever: 0.03, fusion: 0.03 },
+    weightDecay: 0.1,
+    gradClip: 5,
+    schedule: { kind: "cosine", warmupSteps: 9, cosineTMax: 40 },
+  });
+  assert.equal(optimizerOptions(resolveConfig({ ...keys, bprmf_lr: 0.5 })).learningRates.bprmf, 0.5);
 });

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
-import { sasRecOptions } from "../src/config/resolve.ts";
+import { optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { EvalBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -32,7 +32,7 @@ function sequences(seed: number, users: number): number[][] {
 /** Three guarded steps from the same initial weights: losses and gradient norms per step. */
 async function threeSteps(): Promise<{ loss: number[]; norm: number[] }> {
   const model = new SasRec(sasRecOptions(CONFIG), NUM_ITEMS, new Rng(3).fork("init"));
-  const optimizer = new ModuleOptimizer(model.modules(), CONFIG);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(CONFIG));
   const loss: number[] = [], norm: number[] = [];
   try {
     for (let step = 0; step < 3; step++) {

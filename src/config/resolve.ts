@@ -214,6 +214,54 @@ export function lossOptions(
   };
 }
 
+/** A learning-rate schedule's options (src/train/schedule.ts). */
+export interface ScheduleOptions {
+  /** `lr_schedule`: `constant`, `cosine` (to 0 at the run's last step) or `periodic_cosine` (the original's). */
+  kind: Config["lr_schedule"];
+  /** `warmup_steps`: the length of the linear warm-up, in steps (0 = none). */
+  warmupSteps: number;
+  /** `cosine_t_max`: the half period of `periodic_cosine`, in steps. */
+  cosineTMax: number;
+}
+
+/** The schedule's options from `lr_schedule`, `warmup_steps` and `cosine_t_max`. */
+export function scheduleOptions(c: Pick<Config, "lr_schedule" | "warmup_steps" | "cosine_t_max">): ScheduleOptions {
+  return { kind: c.lr_schedule, warmupSteps: c.warmup_steps, cosineTMax: c.cosine_t_max };
+}
+
+/** The config keys the optimizer's options come from (`bprmf_lr` may be absent: BPR-MF then trains at `sasrec_lr`). */
+export type OptimizerKeys =
+  & Pick<
+    Config,
+    "sasrec_lr" | "retriever_lr" | "weight_decay" | "grad_clip" | "lr_schedule" | "warmup_steps" | "cosine_t_max"
+  >
+  & Partial<Pick<Config, "bprmf_lr">>;
+
+/** The AdamW optimiser's options (`ModuleOptimizer` in src/train/optimizer.ts). */
+export interface OptimizerOptions {
+  /** The base learning rate of each module the optimiser can step (`moduleLearningRate`); others have none. */
+  learningRates: Partial<Record<string, number>>;
+  /** `weight_decay`: the decoupled weight decay (0 = off). */
+  weightDecay: number;
+  /** `grad_clip`: the per-module global-L2 gradient clip (0 = off). */
+  gradClip: number;
+  /** The learning-rate schedule applied to every base rate. */
+  schedule: ScheduleOptions;
+}
+
+/** The modules that have a learning rate. */
+const LEARNED_MODULES = ["sasrec", "bprmf", "retriever", "fusion"];
+
+/** The optimiser's options from the `*_lr` keys, `weight_decay`, `grad_clip` and the schedule keys. */
+export function optimizerOptions(c: OptimizerKeys): OptimizerOptions {
+  const learningRates: Record<string, number> = {};
+  for (const module of LEARNED_MODULES) {
+    const rate = moduleLearningRate(c, module);
+    if (rate) learningRates[module] = rate.value;
+  }
+  return { learningRates, weightDecay: c.weight_decay, gradClip: c.grad_clip, schedule: scheduleOptions(c) };
+}
+
 /** The learning rate of a module's parameters: `bprmf_lr` (when set) for BPR-MF's, else SASRec's or the retriever's. */
 export function moduleLearningRate(
   c: Pick<Config, "sasrec_lr" | "retriever_lr"> & Partial<Pick<Config, "bprmf_lr">>,
