@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { setFastKernels } from "../src/backend/override.ts";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
-import { optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
+import { evalOptions, optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { evalBatches, trainBatches } from "../src/data/batches.ts";
 import { loadDataset } from "../src/data/dataset.ts";
@@ -162,7 +162,7 @@ async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
   const { config, ds, data } = await ml100k([...sets, "eval_protocol=full"]);
   const model = new SasRec(sasRecOptions(config), ds.numItems, new Rng(0).fork("init"));
   const batches = evalBatches(ds, config, "test");
-  const opts = { protocol: config.eval_protocol, tiePolicy: config.tie_policy, itemExists: ds.itemExists };
+  const opts = { ...evalOptions(config), itemExists: ds.itemExists };
   return {
     name,
     run: async () => void await evaluate(model, batches, opts),

@@ -21,7 +21,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { loadConfig } from "../src/config/load.ts";
-import { optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
+import { evalOptions, optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { EvalBatch, TrainBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -110,7 +110,7 @@ async function runShape(name: string, steps: number): Promise<void> {
   // Evaluation first: the wasm heap only grows, so the peak RSS after it is what evaluation alone needs.
   const batches = evalBatches(shape, shape.evalUsers, config.max_seq_len, config.eval_batch_size, rng.fork("eval"));
   const itemExists = Uint8Array.from({ length: shape.items + 1 }, (_, i) => (i === 0 ? 0 : 1));
-  const opts = { protocol: "full" as const, tiePolicy: config.tie_policy, itemExists };
+  const opts = { ...evalOptions(config), protocol: "full" as const, itemExists };
   await evaluate(model, batches.slice(0, 1), opts); // warm-up
   const tensorsBefore = tf.memory().numTensors;
   const evalStart = performance.now();

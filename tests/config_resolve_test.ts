@@ -4,6 +4,7 @@ import { initBackend } from "../src/backend/backend.ts";
 import { resolveConfig } from "../src/config/load.ts";
 import {
   bprMfOptions,
+  evalOptions,
   fusionOptions,
   idLossWeight,
   lossOptions,
@@ -165,4 +166,9 @@ Deno.test("optimizer options: a base rate per module (bprmf_lr else sasrec_lr; f
     schedule: { kind: "cosine", warmupSteps: 9, cosineTMax: 40 },
   });
   assert.equal(optimizerOptions(resolveConfig({ ...keys, bprmf_lr: 0.5 })).learningRates.bprmf, 0.5);
+});
+
+Deno.test("eval options: eval_protocol and tie_policy unprefixed", () => {
+  const c = resolveConfig({ model: "sasrec", eval_protocol: "sampled100", tie_policy: "average" });
+  assert.deepEqual(evalOptions(c), { protocol: "sampled100", tiePolicy: "average" });
 });

@@ -158,6 +158,19 @@ export function fusionOptions(
   };
 }
 
+/** Evaluation's options from the config (`evaluate` in src/eval/evaluate.ts adds the dataset's `itemExists`). */
+export interface EvalOptions {
+  /** `eval_protocol`: `full` ranking over every item, or the batch's `sampled100` candidates. */
+  protocol: Config["eval_protocol"];
+  /** `tie_policy`: the rank a target gets among competing items with the same score. */
+  tiePolicy: Config["tie_policy"];
+}
+
+/** The evaluation options from `eval_protocol` and `tie_policy`. */
+export function evalOptions(c: Pick<Config, "eval_protocol" | "tie_policy">): EvalOptions {
+  return { protocol: c.eval_protocol, tiePolicy: c.tie_policy };
+}
+
 /** A resolved setting and the config key it came from (for messages). */
 export interface Setting {
   key: keyof Config;

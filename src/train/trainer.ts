@@ -10,7 +10,7 @@
  * `TrainerState` (checkpoint.ts; what `--resume` restores) inside a `TrainerRun` (epoch.ts).
  */
 import { configToYaml } from "../config/load.ts";
-import { optimizerOptions } from "../config/resolve.ts";
+import { evalOptions, optimizerOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
 import { dataSummary } from "../data/warnings.ts";
@@ -277,8 +277,7 @@ async function finish(
 
 function evaluateSplit(ctx: RunContext, split: "val" | "test") {
   return evaluate(ctx.model, split === "val" ? ctx.val : ctx.test, {
-    protocol: ctx.config.eval_protocol,
-    tiePolicy: ctx.config.tie_policy,
+    ...evalOptions(ctx.config),
     itemExists: ctx.dataset.itemExists,
   });
 }
