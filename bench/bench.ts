@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { setFastKernels } from "../src/backend/override.ts";
 import { loadConfig, resolveConfig } from "../src/config/load.ts";
+import { evalOptions, optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { evalBatches, trainBatches } from "../src/data/batches.ts";
 import { loadDataset } from "../src/data/dataset.ts";
@@ -59,7 +60,7 @@ function randomBatch(config: Config, numItems: number, rng: Rng): TrainBatch {
 
 /** Repeated training steps of `model` on one fixed batch. */
 function stepCase(name: string, model: Recommender, config: Config, batch: TrainBatch): BenchCase {
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config));
   const active = Object.keys(model.modules()).filter((m) => model.modules()[m].length > 0);
   let step = 0;
   return {
@@ -91,7 +92,7 @@ function sasrecStepL50(): BenchCase {
     batch_size: 128,
   });
   const rng = new Rng(0);
-  const model = new SasRec(config, ML100K_ITEMS, rng.fork("init"));
+  const model = new SasRec(sasRecOptions(config), ML100K_ITEMS, rng.fork("init"));
   return stepCase("sasrec_step_b128_l50_d64_h2_n2", model, config, randomBatch(config, ML100K_ITEMS, rng));
 }
 
@@ -99,7 +100,7 @@ function sasrecStepL50(): BenchCase {
 async function sasrecStepL200(): Promise<BenchCase> {
   const config = await loadConfig(SASREC_ML100K);
   const rng = new Rng(0);
-  const model = new SasRec(config, ML100K_ITEMS, rng.fork("init"));
+  const model = new SasRec(sasRecOptions(config), ML100K_ITEMS, rng.fork("init"));
   return stepCase("sasrec_step_b128_l200_d50_h1_n2", model, config, randomBatch(config, ML100K_ITEMS, rng));
 }
 
@@ -159,9 +160,9 @@ const L50_SETS = ["max_seq_len=50", "sasrec_hidden_dim=64", "sasrec_num_heads=2"
  * plus `sets`. */
 async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
   const { config, ds, data } = await ml100k([...sets, "eval_protocol=full"]);
-  const model = new SasRec(config, ds.numItems, new Rng(0).fork("init"));
+  const model = new SasRec(sasRecOptions(config), ds.numItems, new Rng(0).fork("init"));
   const batches = evalBatches(ds, config, "test");
-  const opts = { protocol: config.eval_protocol, tiePolicy: config.tie_policy, itemExists: ds.itemExists };
+  const opts = { ...evalOptions(config), itemExists: ds.itemExists };
   return {
     name,
     run: async () => void await evaluate(model, batches, opts),
@@ -180,8 +181,8 @@ async function evalFull(name: string, sets: string[]): Promise<BenchCase> {
 /** One real training epoch of configs/sasrec_ml100k.yaml (batches built inside the timing). */
 async function sasrecEpoch(): Promise<BenchCase> {
   const { config, ds, data } = await ml100k([]);
-  const model = new SasRec(config, ds.numItems, new Rng(0).fork("init"));
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const model = new SasRec(sasRecOptions(config), ds.numItems, new Rng(0).fork("init"));
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config));
   let epoch = 0, step = 0;
   const steps = Math.ceil(ds.splits.length / config.batch_size);
   return {

@@ -21,6 +21,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackend } from "../src/backend/backend.ts";
 import { loadConfig } from "../src/config/load.ts";
+import { evalOptions, optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { EvalBatch, TrainBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -105,11 +106,11 @@ async function runShape(name: string, steps: number): Promise<void> {
   const shape = SHAPES[name];
   const config = await loadConfig(CONFIG);
   const rng = new Rng(0);
-  const model = new SasRec(config, shape.items, rng.fork("init"));
+  const model = new SasRec(sasRecOptions(config), shape.items, rng.fork("init"));
   // Evaluation first: the wasm heap only grows, so the peak RSS after it is what evaluation alone needs.
   const batches = evalBatches(shape, shape.evalUsers, config.max_seq_len, config.eval_batch_size, rng.fork("eval"));
   const itemExists = Uint8Array.from({ length: shape.items + 1 }, (_, i) => (i === 0 ? 0 : 1));
-  const opts = { protocol: "full" as const, tiePolicy: config.tie_policy, itemExists };
+  const opts = { ...evalOptions(config), protocol: "full" as const, itemExists };
   await evaluate(model, batches.slice(0, 1), opts); // warm-up
   const tensorsBefore = tf.memory().numTensors;
   const evalStart = performance.now();
@@ -120,7 +121,7 @@ async function runShape(name: string, steps: number): Promise<void> {
   let peakTf = tf.memory().numBytes;
   const tensorsAfter = tf.memory().numTensors;
   const evalRss = peakRssMib();
-  const optimizer = new ModuleOptimizer(model.modules(), config);
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config));
   const times: number[] = [];
   const cpuTimes: number[] = [];
   const batch = trainBatch(shape.items, config.batch_size, config.max_seq_len, rng.fork("train"));

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, MIN_TILED_KEYS, TILE_ROWS } from "../src/backend/causal_attention.ts";
+import { sasRecOptions } from "../src/config/resolve.ts";
 import { attentionCore, sequenceMasks, setTiledAttention, tiledAttention } from "../src/models/attention.ts";
 import { bernoulliMultipliers } from "../src/models/layers.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -89,7 +90,7 @@ Deno.test("tiled attention from one query row per sequence equals the tfjs path"
 async function sasrecRun(config: Config, sequences: number[][], tiled: boolean, expectTiled: boolean) {
   const batch = trainBatch(sequences, { seqLen: config.max_seq_len, numItems: 30, padding: config.padding });
   setTiledAttention(tiled ? "auto" : "never");
-  const model = new SasRec(config, 30, new Rng(1));
+  const model = new SasRec(sasRecOptions(config), 30, new Rng(1));
   try {
     let result: ReturnType<typeof lossAndGrads> | undefined;
     const profile = await tf.profile(() => void (result = lossAndGrads(model, batch)));
@@ -150,7 +151,7 @@ Deno.test("SASRec user states through the tiled kernels (last block on state row
     for (const padding of ["left", "right"] as const) {
       for (const norm of ["pre", "post"] as const) {
         const m = new SasRec(
-          tinyConfig({ padding, norm, max_seq_len: seqLen, attention_mask: "safe" }),
+          sasRecOptions(tinyConfig({ padding, norm, max_seq_len: seqLen, attention_mask: "safe" })),
           30,
           new Rng(2),
         );

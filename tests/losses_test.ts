@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
+import { lossOptions } from "../src/config/resolve.ts";
 import { defaultConfig } from "../src/config/schema.ts";
 import { type LossKind, mainLoss, retrieverLoss, totalLoss } from "../src/train/losses.ts";
 import { assertClose, onBackend } from "./helpers.ts";
@@ -207,18 +208,18 @@ Deno.test("losses: totalLoss weights the parts, skips missing and zero-weight pa
       fused: { pos: tf.tensor1d([0.5]), neg: tf.tensor2d([[0]]) },
       aux: { moe_balance: tf.scalar(0.125) },
     };
-    const all = totalLoss(scores, config);
+    const all = totalLoss(scores, lossOptions(config));
     assertClose([all.total.dataSync()[0]], [0.5 * sasrec + 0.25 * retriever + 2 * fused + 0.125], 1e-6, "total");
     assertClose([all.terms.sasrec.dataSync()[0]], [sasrec], 1e-6, "sasrec term is unweighted");
     assert.deepEqual(Object.keys(all.terms), ["sasrec", "retriever", "fused", "moe_balance"]);
 
-    const sasrecOnly = totalLoss({ sasrec: scores.sasrec }, config);
+    const sasrecOnly = totalLoss({ sasrec: scores.sasrec }, lossOptions(config));
     assert.deepEqual(Object.keys(sasrecOnly.terms), ["sasrec"]);
     assertClose([sasrecOnly.total.dataSync()[0]], [0.5 * sasrec], 1e-6, "sasrec only");
 
-    const noFused = totalLoss(scores, { ...config, fused_loss_weight: 0 });
+    const noFused = totalLoss(scores, lossOptions({ ...config, fused_loss_weight: 0 }));
     assert.deepEqual(Object.keys(noFused.terms), ["sasrec", "retriever", "moe_balance"]);
-    assert.throws(() => totalLoss({ ...scores, aux: { sasrec: tf.scalar(1) } }, config), /collides/);
+    assert.throws(() => totalLoss({ ...scores, aux: { sasrec: tf.scalar(1) } }, lossOptions(config)), /collides/);
   });
   tf.tidy(() => {
     const scores = { retriever: { pos: tf.tensor1d([2]), neg: tf.tensor2d([[1]]) } };

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { retrieverOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { forwardContext, gelu } from "../src/models/layers.ts";
 import { Router } from "../src/models/moe.ts";
@@ -28,7 +29,13 @@ const T = 6;
 const SEQUENCES = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7]];
 
 function retriever(overrides: Partial<Config> = {}, seed = 1, numItems = N): Retriever {
-  return new Retriever(tinyConfig(overrides), numItems, USERS, tinyTexts(USERS, numItems), new Rng(seed));
+  return new Retriever(
+    retrieverOptions(tinyConfig(overrides)),
+    numItems,
+    USERS,
+    tinyTexts(USERS, numItems),
+    new Rng(seed),
+  );
 }
 
 Deno.test("retriever: shapes; scores are cosines / τ; train scores use each row's last target", async () => {
@@ -112,7 +119,7 @@ Deno.test("retriever fixed: normalised trainable descriptions, history-aware use
       const texts = tinyTexts(USERS, N, 5, 11);
       texts.user = tinyTexts(USERS, N, 5, textSeed).user;
       const m = new Retriever(
-        tinyConfig({ retriever_mode: "fixed", user_text: userText }),
+        retrieverOptions(tinyConfig({ retriever_mode: "fixed", user_text: userText })),
         N,
         USERS,
         texts,
@@ -202,11 +209,11 @@ Deno.test("retriever: bad sizes are user errors naming what was expected", async
   await onBackend("cpu", () => {
     const texts = tinyTexts(USERS, N);
     assert.throws(
-      () => new Retriever(tinyConfig(), N, USERS + 1, texts, new Rng(1)),
+      () => new Retriever(retrieverOptions(tinyConfig()), N, USERS + 1, texts, new Rng(1)),
       (e: Error) => e instanceof UserError && /expected 4 users × dim 5/.test(e.message),
     );
     assert.throws(
-      () => new Retriever(tinyConfig({ moe_num_heads: 3 }), N, USERS, texts, new Rng(1)),
+      () => new Retriever(retrieverOptions(tinyConfig({ moe_num_heads: 3 })), N, USERS, texts, new Rng(1)),
       (e: Error) => e instanceof UserError && /moe_num_heads=3 must divide retriever_output_dim=8/.test(e.message),
     );
   });

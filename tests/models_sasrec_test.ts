@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { sasRecOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { SasRec } from "../src/models/sasrec.ts";
 import { statePositions } from "../src/models/sequence.ts";
@@ -25,7 +26,7 @@ const T = 6;
 const SEQUENCES = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7]];
 
 function model(overrides: Partial<Config> = {}, seed = 1): SasRec {
-  return new SasRec(tinyConfig(overrides), N, new Rng(seed));
+  return new SasRec(sasRecOptions(tinyConfig(overrides)), N, new Rng(seed));
 }
 
 /** Which [B, T] cells of a captured [B, T, ...] tensor hold a NaN, as strings of "N" and ".". */
@@ -178,7 +179,15 @@ Deno.test("sasrec parameter count: the spec formula (N+1)d + Td + blocks(6d²+10
     const formula = (n: number, d: number, t: number, blocks: number) =>
       (n + 1) * d + t * d + blocks * (6 * d * d + 10 * d) + 2 * d;
     const original = new SasRec(
-      tinyConfig({ sasrec_hidden_dim: 512, sasrec_num_blocks: 3, sasrec_num_heads: 8, max_seq_len: 50, norm: "post" }),
+      sasRecOptions(
+        tinyConfig({
+          sasrec_hidden_dim: 512,
+          sasrec_num_blocks: 3,
+          sasrec_num_heads: 8,
+          max_seq_len: 50,
+          norm: "post",
+        }),
+      ),
       1682,
       new Rng(0),
     );
@@ -285,7 +294,7 @@ Deno.test("sasrec text_use=embedding_init: the item embeddings start as the text
     // dim = d = 8: no projection. Item i's text is 2 at position i mod 8: the mean square of rows 1..N is 4 / 8, so
     // the rms is sqrt(0.5) and the scale to std 0.5 is 0.5 / sqrt(0.5): every non-zero entry becomes sqrt(2)
     const texts = itemTexts(8, (i) => Array.from({ length: 8 }, (_, j) => (j === i % 8 ? 2 : 0)));
-    const m = new SasRec(tinyConfig({ text_use: "embedding_init" }), N, new Rng(1), texts);
+    const m = new SasRec(sasRecOptions(tinyConfig({ text_use: "embedding_init" })), N, new Rng(1), texts);
     const emb = variable(m, "sasrec/item_emb").arraySync() as number[][];
     assert.deepEqual(emb[0], new Array(8).fill(0));
     for (let i = 1; i <= N; i++) {
@@ -295,7 +304,12 @@ Deno.test("sasrec text_use=embedding_init: the item embeddings start as the text
     // dim 3 != d: a fixed linear projection, so linear relations between texts hold between rows; rms = init std
     const base = [[1, 0, 0.5], [0, 1, -1]];
     const combo = (i: number) => base[0].map((x, k) => (i % 3) * x + (i % 4) * base[1][k]);
-    const projected = new SasRec(tinyConfig({ text_use: "embedding_init" }), N, new Rng(1), itemTexts(3, combo));
+    const projected = new SasRec(
+      sasRecOptions(tinyConfig({ text_use: "embedding_init" })),
+      N,
+      new Rng(1),
+      itemTexts(3, combo),
+    );
     const rows = variable(projected, "sasrec/item_emb").arraySync() as number[][];
     const [e1, e4] = [rows[1], rows[4]]; // item 1 = 1·b0 + 1·b1, item 4 = 1·b0 + 0·b1
     const e2 = rows[2]; // 2·b0 + 2·b1
@@ -303,7 +317,12 @@ Deno.test("sasrec text_use=embedding_init: the item embeddings start as the text
     assertClose(rows[5], e1.map((x, j) => x + e4[j]), 1e-6, "item 5 = 2·b0 + 1·b1 = item 1 + item 4");
     const entries = rows.slice(1).flat();
     assertClose([Math.sqrt(entries.reduce((s, x) => s + x * x, 0) / entries.length)], [0.5], 1e-6, "rms");
-    const again = new SasRec(tinyConfig({ text_use: "embedding_init" }), N, new Rng(1), itemTexts(3, combo));
+    const again = new SasRec(
+      sasRecOptions(tinyConfig({ text_use: "embedding_init" })),
+      N,
+      new Rng(1),
+      itemTexts(3, combo),
+    );
     assert.deepEqual(variable(again, "sasrec/item_emb").dataSync(), variable(projected, "sasrec/item_emb").dataSync());
     projected.dispose();
     again.dispose();
@@ -314,8 +333,8 @@ const SIDE_TEXTS = itemTexts(5, (i) => Array.from({ length: 5 }, (_, k) => Math.
 
 Deno.test("sasrec text_use=side_feature: input = (ID embedding + text · W) · sqrt(d); W = 0 gives plain SASRec", async () => {
   await onBackend("cpu", () => {
-    const side = new SasRec(tinyConfig({ text_use: "side_feature" }), N, new Rng(1), SIDE_TEXTS);
-    const plain = new SasRec(tinyConfig(), N, new Rng(1));
+    const side = new SasRec(sasRecOptions(tinyConfig({ text_use: "side_feature" })), N, new Rng(1), SIDE_TEXTS);
+    const plain = new SasRec(sasRecOptions(tinyConfig()), N, new Rng(1));
     assert.equal(side.parameterCounts().sasrec - plain.parameterCounts().sasrec, 5 * 8, "W is [E, d]");
     const eb = evalBatch([[1, 2], [3, 4, 5]], { seqLen: T });
     const w = variable(side, "sasrec/text_side/w");
@@ -340,7 +359,7 @@ Deno.test("sasrec text_use=side_feature: input = (ID embedding + text · W) · s
 
 Deno.test("sasrec text_use=side_feature: gradients match finite differences; wasm agrees with cpu; no tensors leak", async () => {
   await onBackend("cpu", () => {
-    const m = new SasRec(tinyConfig({ text_use: "side_feature" }), N, new Rng(2), SIDE_TEXTS);
+    const m = new SasRec(sasRecOptions(tinyConfig({ text_use: "side_feature" })), N, new Rng(2), SIDE_TEXTS);
     const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
     const { grads } = lossAndGrads(m, batch);
     const names = ["sasrec/text_side/w", "sasrec/item_emb", "sasrec/block0/attn/q/w"];
@@ -348,7 +367,12 @@ Deno.test("sasrec text_use=side_feature: gradients match finite differences; was
     m.dispose();
   });
   const run = () => {
-    const m = new SasRec(tinyConfig({ text_use: "side_feature", sasrec_dropout: 0.2 }), N, new Rng(7), SIDE_TEXTS);
+    const m = new SasRec(
+      sasRecOptions(tinyConfig({ text_use: "side_feature", sasrec_dropout: 0.2 })),
+      N,
+      new Rng(7),
+      SIDE_TEXTS,
+    );
     const { loss, grads } = lossAndGrads(m, trainBatch(SEQUENCES, { seqLen: T, numItems: N }));
     const all = take(m.scoreAll(evalBatch(SEQUENCES.map((s) => s.slice(0, -1)), { seqLen: T })));
     m.dispose();
@@ -358,7 +382,7 @@ Deno.test("sasrec text_use=side_feature: gradients match finite differences; was
   await onBackend("wasm", () => {
     const before = tf.memory().numTensors;
     for (const textUse of ["side_feature", "embedding_init"] as const) {
-      const m = new SasRec(tinyConfig({ text_use: textUse }), N, new Rng(3), SIDE_TEXTS);
+      const m = new SasRec(sasRecOptions(tinyConfig({ text_use: textUse })), N, new Rng(3), SIDE_TEXTS);
       const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
       const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2], [3, 4]] });
       const step = () => {
@@ -378,7 +402,7 @@ Deno.test("sasrec text_use=side_feature: gradients match finite differences; was
 
 Deno.test("sasrec text_use without item texts is a user error", () => {
   assert.throws(
-    () => new SasRec(tinyConfig({ text_use: "side_feature" }), N, new Rng(1)),
+    () => new SasRec(sasRecOptions(tinyConfig({ text_use: "side_feature" })), N, new Rng(1)),
     (e: Error) =>
       e instanceof UserError && e.message === "text_use=side_feature needs the item text vectors, but none were given",
   );

@@ -1,4 +1,4 @@
-import { bprMfOptions } from "../src/config/resolve.ts";
+import { bprMfOptions, sasRecOptions } from "../src/config/resolve.ts";
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { Config } from "../src/config/schema.ts";
@@ -86,7 +86,7 @@ Deno.test("ur4rec residual fusion: at g = 0 every score equals the SASRec's exac
   await onBackend("cpu", () => {
     const config = tinyConfig({ model: "ur4rec", fusion_method: "residual", fused_loss_weight: 1 });
     const m = new Ur4Rec(config, DS, TEXTS, new Rng(1));
-    const alone = new SasRec(config, N, new Rng(1)); // the same init RNG: UR4Rec's SASRec forks it by the same names
+    const alone = new SasRec(sasRecOptions(config), N, new Rng(1)); // the same init RNG: UR4Rec's SASRec forks it by the same names
     const eb = evalBatch([[1, 2], [3, 4, 5, 6, 7, 8]], { seqLen: T, candidates: [[1, 2, 3], [4, 5, 6]] });
     for (const method of ["scoreCandidates", "scoreAll"] as const) {
       const ret = take(m.retriever[method](eb));

@@ -1,11 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
-import { ModuleOptimizer, type OptimizerConfig, type OptimizerState } from "../src/train/optimizer.ts";
+import { type OptimizerKeys, optimizerOptions } from "../src/config/resolve.ts";
+import { ModuleOptimizer, type OptimizerState } from "../src/train/optimizer.ts";
 import { UserError } from "../src/util/errors.ts";
 import { assertClose, flat } from "./helpers.ts";
 
-const baseConfig: OptimizerConfig = {
+const baseConfig: OptimizerKeys = {
   sasrec_lr: 0.1,
   retriever_lr: 0.01,
   weight_decay: 0,
@@ -60,7 +61,10 @@ async function run(
 Deno.test("optimizer: AdamW matches a hand-computed 2-step example with weight decay", async () => {
   await initBackend("wasm");
   const p = tf.variable(tf.tensor1d([1, -2]));
-  const opt = new ModuleOptimizer({ sasrec: [p] }, { ...baseConfig, sasrec_lr: 0.1, weight_decay: 0.1 });
+  const opt = new ModuleOptimizer(
+    { sasrec: [p] },
+    optimizerOptions({ ...baseConfig, sasrec_lr: 0.1, weight_decay: 0.1 }),
+  );
   const gradSteps = [[0.5, -1], [0.1, 0.3]];
   // Reference in float64: PyTorch AdamW, p <- p (1 - lr wd) - lr m_hat / (sqrt(v_hat) + eps).
   const ref = [1, -2];
@@ -94,7 +98,7 @@ Deno.test("optimizer: with weight_decay 0 it matches tf.train.adam (eps 1e-8) wi
   const theirs = makeModules();
   // tf.train.adam keeps beta^t in float32 (1 - 0.999 is off by 1e-5 relative), we use float64 as PyTorch does:
   // each step's update differs by about 5e-6 * lr, so the comparison runs at lr 0.01.
-  const opt = new ModuleOptimizer(ours, { ...baseConfig, sasrec_lr: 0.01, retriever_lr: 0.01 });
+  const opt = new ModuleOptimizer(ours, optimizerOptions({ ...baseConfig, sasrec_lr: 0.01, retriever_lr: 0.01 }));
   const adam = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
   for (let s = 0; s < 5; s++) {
     await run(opt, ours, ["sasrec", "retriever"], s, 1);
@@ -114,8 +118,8 @@ Deno.test("optimizer: with weight_decay 0 it matches tf.train.adam (eps 1e-8) wi
 Deno.test("optimizer: per-module learning rates and schedule; inactive modules stay untouched", async () => {
   await initBackend("wasm");
   const modules = makeModules();
-  const config: OptimizerConfig = { ...baseConfig, warmup_steps: 4 };
-  const opt = new ModuleOptimizer(modules, config);
+  const config: OptimizerKeys = { ...baseConfig, warmup_steps: 4 };
+  const opt = new ModuleOptimizer(modules, optimizerOptions(config));
   const before = values(modules);
   const grads = quadraticGrads(modules);
   const stats = await opt.step(grads, ["sasrec"], 1);
@@ -144,7 +148,10 @@ Deno.test("optimizer: clips each module's global L2 norm to grad_clip and report
     const a = tf.variable(tf.zeros([1]));
     const b = tf.variable(tf.zeros([1]));
     const c = tf.variable(tf.zeros([1]));
-    const opt = new ModuleOptimizer({ sasrec: [a, b], retriever: [c] }, { ...baseConfig, grad_clip: clip });
+    const opt = new ModuleOptimizer(
+      { sasrec: [a, b], retriever: [c] },
+      optimizerOptions({ ...baseConfig, grad_clip: clip }),
+    );
     const grads = { [a.name]: tf.tensor1d([3]), [b.name]: tf.tensor1d([4]), [c.name]: tf.tensor1d([0.5]) };
     const stats = await opt.step(grads, ["sasrec", "retriever"], 0);
     assertClose([stats.gradNorm.sasrec, stats.gradNorm.retriever], [5, 0.5], 1e-6, "pre-clip norms");
@@ -160,13 +167,13 @@ Deno.test("optimizer: clips each module's global L2 norm to grad_clip and report
 
 Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equals 5 uninterrupted steps", async () => {
   await initBackend("wasm");
-  const config: OptimizerConfig = { ...baseConfig, weight_decay: 0.01, grad_clip: 1, warmup_steps: 2 };
+  const config: OptimizerKeys = { ...baseConfig, weight_decay: 0.01, grad_clip: 1, warmup_steps: 2 };
   const straight = makeModules();
-  const straightOpt = new ModuleOptimizer(straight, config);
+  const straightOpt = new ModuleOptimizer(straight, optimizerOptions(config));
   await run(straightOpt, straight, ["sasrec", "retriever"], 0, 5);
 
   const first = makeModules();
-  const firstOpt = new ModuleOptimizer(first, config);
+  const firstOpt = new ModuleOptimizer(first, optimizerOptions(config));
   await run(firstOpt, first, ["sasrec", "retriever"], 0, 3);
   // What a checkpoint holds: plain arrays of the parameters and of the optimizer state.
   const savedParams = values(first);
@@ -178,7 +185,7 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
 
   const resumed = makeModules();
   Object.values(resumed).flat().forEach((v, i) => v.assign(tf.tensor(savedParams[i], v.shape)));
-  const resumedOpt = new ModuleOptimizer(resumed, config);
+  const resumedOpt = new ModuleOptimizer(resumed, optimizerOptions(config));
   const restored: OptimizerState = {
     tensors: Object.fromEntries(
       Object.entries(savedState).map(([k, [shape, data]]) => [k, tf.tensor(data as Float32Array, shape as number[])]),
@@ -201,7 +208,7 @@ Deno.test("optimizer: state round-trips exactly: 3 steps + restore + 2 steps equ
 Deno.test("optimizer: setState rejects missing, unexpected and mis-shaped entries with a UserError", async () => {
   await initBackend("wasm");
   const modules = makeModules();
-  const opt = new ModuleOptimizer(modules, baseConfig);
+  const opt = new ModuleOptimizer(modules, optimizerOptions(baseConfig));
   const good = opt.getState();
   const { ["retriever/0/v"]: _dropped, ...missing } = good.tensors;
   const wrongShape = tf.zeros([4]);
@@ -227,7 +234,7 @@ Deno.test("optimizer: no tensors leak across 20 steps; dispose frees the moments
   await initBackend("wasm");
   const modules = makeModules();
   const before = tf.memory().numTensors;
-  const opt = new ModuleOptimizer(modules, { ...baseConfig, weight_decay: 0.01, grad_clip: 0.5 });
+  const opt = new ModuleOptimizer(modules, optimizerOptions({ ...baseConfig, weight_decay: 0.01, grad_clip: 0.5 }));
   const withState = tf.memory().numTensors;
   assert.equal(withState - before, 6, "two moments for each of the 3 variables");
   await run(opt, modules, ["sasrec", "retriever"], 0, 20);

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { learningRate, type ScheduleConfig } from "../src/train/schedule.ts";
+import { scheduleOptions } from "../src/config/resolve.ts";
+import type { Config } from "../src/config/schema.ts";
+import { learningRate } from "../src/train/schedule.ts";
 import { UserError } from "../src/util/errors.ts";
 import { assertClose } from "./helpers.ts";
 
-const schedule = (over: Partial<ScheduleConfig>): ScheduleConfig => ({
-  warmup_steps: 0,
-  lr_schedule: "constant",
-  cosine_t_max: 1000,
-  ...over,
-});
+const schedule = (over: Partial<Pick<Config, "warmup_steps" | "lr_schedule" | "cosine_t_max">>) =>
+  scheduleOptions({ warmup_steps: 0, lr_schedule: "constant", cosine_t_max: 1000, ...over });
 
 Deno.test("schedule: linear warm-up starts at base / warmup on step 0 and reaches base on step warmup - 1", () => {
   const c = schedule({ warmup_steps: 4 });

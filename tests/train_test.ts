@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/config/load.ts";
+import { optimizerOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { trainBatches } from "../src/data/batches.ts";
 import { investigate } from "../src/train/investigate.ts";
@@ -152,7 +153,7 @@ Deno.test("investigate: locates the softmax of fully masked queries under torch 
 Deno.test("train step: tensor count is flat across steps", async () => {
   const config = tinyConfig();
   const ctx = await prepareRun(config);
-  const optimizer = new ModuleOptimizer(ctx.model.modules(), config, { totalSteps: 100 });
+  const optimizer = new ModuleOptimizer(ctx.model.modules(), optimizerOptions(config), { totalSteps: 100 });
   const batches = [...trainBatches(ctx.dataset, config, epochRng(config.seed, "s", 0))];
   const counts: number[] = [];
   for (let i = 0; i < 8; i++) {

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
+import { optimizerOptions, sasRecOptions } from "../src/config/resolve.ts";
 import type { EvalBatch } from "../src/data/types.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { SasRec } from "../src/models/sasrec.ts";
@@ -30,8 +31,8 @@ function sequences(seed: number, users: number): number[][] {
 
 /** Three guarded steps from the same initial weights: losses and gradient norms per step. */
 async function threeSteps(): Promise<{ loss: number[]; norm: number[] }> {
-  const model = new SasRec(CONFIG, NUM_ITEMS, new Rng(3).fork("init"));
-  const optimizer = new ModuleOptimizer(model.modules(), CONFIG);
+  const model = new SasRec(sasRecOptions(CONFIG), NUM_ITEMS, new Rng(3).fork("init"));
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(CONFIG));
   const loss: number[] = [], norm: number[] = [];
   try {
     for (let step = 0; step < 3; step++) {
@@ -65,7 +66,7 @@ Deno.test(
 
 /** Full-ranking metrics of an untrained SASRec over 40 items in chunks of 16 (3 chunks), with history masking. */
 async function fullRanking() {
-  const model = new SasRec(CONFIG, NUM_ITEMS + 10, new Rng(4).fork("init"));
+  const model = new SasRec(sasRecOptions(CONFIG), NUM_ITEMS + 10, new Rng(4).fork("init"));
   const rows = sequences(20, 12);
   const batches: EvalBatch[] = [0, 6].map((start) => {
     const part = rows.slice(start, start + 6);

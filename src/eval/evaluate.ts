@@ -10,7 +10,7 @@
  * asynchronously (`await data()`, which works on every backend, webgpu included).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Config } from "../config/schema.ts";
+import type { EvalOptions } from "../config/resolve.ts";
 import type { EvalBatch } from "../data/types.ts";
 import type { ItemScorer, Recommender } from "../models/types.ts";
 import type { Metrics } from "../run/records.ts";
@@ -19,10 +19,11 @@ import { metricsFromRanks, rankFromCounts, type TiePolicy } from "./metrics.ts";
 /** Default number of item ids scored at once in full ranking ([B, 16384] float32 is 8 MiB at B = 128). */
 export const FULL_RANK_CHUNK = 16384;
 
-/** How to evaluate. `itemExists` (length numItems + 1) marks ids that may be candidates in full ranking. */
-export interface EvaluateOptions {
-  protocol: Config["eval_protocol"];
-  tiePolicy: TiePolicy;
+/**
+ * How to evaluate: the config's `evalOptions(config)`, and `itemExists` (length numItems + 1), which marks the ids
+ * that may be candidates in full ranking.
+ */
+export interface EvaluateOptions extends EvalOptions {
   itemExists: Uint8Array;
   /** Item ids scored at once in full ranking (default `FULL_RANK_CHUNK`); ranks do not depend on it. */
   chunkItems?: number;

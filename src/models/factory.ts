@@ -1,5 +1,5 @@
 /** Builds the recommender named by `config.model`. */
-import { bprMfOptions } from "../config/resolve.ts";
+import { bprMfOptions, sasRecOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { Dataset, TextVectors } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
@@ -16,7 +16,7 @@ import { Ur4Rec } from "./ur4rec.ts";
 export function createModel(config: Config, ds: Dataset, rng: Rng, texts?: TextVectors): Recommender {
   switch (config.model) {
     case "sasrec":
-      return new SasRec(config, ds.numItems, rng, texts);
+      return new SasRec(sasRecOptions(config), ds.numItems, rng, texts);
     case "ur4rec":
       if (!texts) throw new UserError("model=ur4rec needs text vectors (user/item texts), but none were given");
       return new Ur4Rec(config, ds, texts, rng);

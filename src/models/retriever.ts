@@ -16,7 +16,7 @@
  * (docs/findings.md#f10) and is not built.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Config } from "../config/schema.ts";
+import type { RetrieverOptions } from "../config/resolve.ts";
 import type { EvalBatch, SequenceBatch, TextVectors, TrainBatch, UserBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
@@ -38,20 +38,6 @@ import { tap } from "./probe.ts";
 import { requireCandidates } from "./scoring.ts";
 import { candidatesAt, checkIds, lastTargetPositions } from "./sequence.ts";
 import type { Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
-
-/** The config keys the retriever reads. */
-export type RetrieverConfig = Pick<
-  Config,
-  | "retriever_mode"
-  | "retriever_output_dim"
-  | "moe_num_heads"
-  | "moe_dropout"
-  | "moe_num_proxies"
-  | "retriever_temperature"
-  | "router_temperature"
-  | "moe_balance_weight"
-  | "user_text"
->;
 
 /** Pairs scored per chunk in `scoreAll` (bounds memory: a few [pairs, 4D] tensors live at once). */
 const MAX_PAIRS_PER_CHUNK = 16384;
@@ -90,33 +76,33 @@ export class Retriever implements Recommender {
   private readonly moe: MoeBlock;
 
   constructor(
-    readonly config: RetrieverConfig,
+    readonly options: RetrieverOptions,
     readonly numItems: number,
     numUsers: number,
     texts: TextVectors,
     rng: Rng,
   ) {
-    const d = config.retriever_output_dim;
-    if (d % config.moe_num_heads !== 0) {
-      throw new UserError(`moe_num_heads=${config.moe_num_heads} must divide retriever_output_dim=${d}`);
+    const d = options.outputDim;
+    if (d % options.numHeads !== 0) {
+      throw new UserError(`moe_num_heads=${options.numHeads} must divide retriever_output_dim=${d}`);
     }
     checkTextVectors(texts, numUsers, numItems);
     const e = texts.dim;
-    const fixed = config.retriever_mode === "fixed";
+    const fixed = options.mode === "fixed";
     this.store = new ParamStore(rng.fork("retriever/params"));
     this.userText = tf.tensor2d(texts.user, [numUsers, e]);
     this.itemText = tf.tensor2d(texts.item, [numItems + 1, e]);
-    this.projection = new TextProjection(this.store, "retriever/projection", e, d, config.moe_dropout);
+    this.projection = new TextProjection(this.store, "retriever/projection", e, d, options.dropout);
     this.historyProjection = fixed
-      ? new TextProjection(this.store, "retriever/history_projection", e, d, config.moe_dropout)
+      ? new TextProjection(this.store, "retriever/history_projection", e, d, options.dropout)
       : null;
     this.itemTable = this.store.create("retriever/item_emb", (r) => paddedXavierTable(r, numItems + 1, d));
     this.moe = new MoeBlock(this.store, "retriever/moe", {
       dim: d,
-      heads: config.moe_num_heads,
-      proxies: config.moe_num_proxies,
-      dropout: config.moe_dropout,
-      routerTemperature: fixed ? config.router_temperature : 1,
+      heads: options.numHeads,
+      proxies: options.numProxies,
+      dropout: options.dropout,
+      routerTemperature: fixed ? options.routerTemperature : 1,
     });
     this.frozenDesc = fixed ? null : tf.tidy(() => {
       const atInit: ForwardContext = {
@@ -146,7 +132,7 @@ export class Retriever implements Recommender {
       checkIds(inputs, this.numItems, "retriever inputs");
       const history = historyMean(this.itemText, batch);
       user = this.historyProjection.apply(ctx, history);
-      if (this.config.user_text !== "none") user = user.add(ownText());
+      if (this.options.useUserText) user = user.add(ownText());
     }
     return tap(ctx.probe, "retriever.user", "out", l2Normalize(user).reshape([batchSize, 1, -1]) as tf.Tensor3D);
   }
@@ -166,7 +152,7 @@ export class Retriever implements Recommender {
   score(ctx: ForwardContext, user: tf.Tensor3D, items: ItemSide): { scores: tf.Tensor2D; weights: tf.Tensor3D } {
     const { r, weights } = this.moe.apply(ctx, user, items);
     const cosine = l2Normalize(r).mul(l2Normalize(items.q)).sum(-1);
-    const scores = cosine.div(this.config.retriever_temperature) as tf.Tensor2D;
+    const scores = cosine.div(this.options.temperature) as tf.Tensor2D;
     return { scores: tap(ctx.probe, "retriever", "scores", scores), weights };
   }
 
@@ -209,9 +195,9 @@ export class Retriever implements Recommender {
       pos: scores.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D,
       neg: scores.slice([0, 1], [b, k]),
     };
-    if (this.config.retriever_mode === "faithful" || this.config.moe_balance_weight === 0) return { retriever };
+    if (this.options.mode === "faithful" || this.options.balanceWeight === 0) return { retriever };
     const importance = weights.reshape([-1, NUM_EXPERTS]).mean(0);
-    const balance = routedFractions(weights).mul(importance).sum().mul(NUM_EXPERTS * this.config.moe_balance_weight);
+    const balance = routedFractions(weights).mul(importance).sum().mul(NUM_EXPERTS * this.options.balanceWeight);
     return { retriever, aux: { moe_balance: balance as tf.Scalar } };
   }
 

@@ -14,7 +14,7 @@
  * vectors; `side_feature` adds the learned projection of each input item's text to its ID embedding (input only).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Config } from "../config/schema.ts";
+import type { SasRecOptions } from "../config/resolve.ts";
 import type { EvalBatch, SequenceBatch, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
@@ -37,24 +37,6 @@ import { tap } from "./probe.ts";
 import { positionScores, requireCandidates, scoreIds, scoreTable, tableScorer } from "./scoring.ts";
 import { checkIds, flatIndices, statePositions } from "./sequence.ts";
 import type { ItemScorer, Recommender, ScoreOptions, TrainScoreOptions, TrainScores } from "./types.ts";
-
-/** The config keys SASRec reads. */
-export type SasRecConfig = Pick<
-  Config,
-  | "sasrec_hidden_dim"
-  | "sasrec_num_blocks"
-  | "sasrec_num_heads"
-  | "sasrec_dropout"
-  | "sasrec_init_std"
-  | "sasrec_ffn_dim"
-  | "attention_mask"
-  | "norm"
-  | "emb_scale"
-  | "state_position"
-  | "nan_to_zero"
-  | "max_seq_len"
-  | "text_use"
->;
 
 /**
  * Point-wise feed-forward: Linear -> Dropout -> ReLU -> Linear -> Dropout (the original's 1x1 Conv1d pair); its
@@ -106,12 +88,12 @@ class Block {
   private readonly ffn: FeedForward;
   private readonly ln2: LayerNorm;
 
-  constructor(store: ParamStore, private readonly name: string, private readonly config: SasRecConfig) {
-    const d = config.sasrec_hidden_dim, heads = config.sasrec_num_heads, rate = config.sasrec_dropout;
+  constructor(store: ParamStore, private readonly name: string, private readonly options: SasRecOptions) {
+    const d = options.hiddenDim, heads = options.numHeads, rate = options.dropout;
     const path = `sasrec/${name}`;
     this.attn = new MultiHeadSelfAttention(store, `${path}/attn`, d, heads, rate, `${name}.attn`);
     this.ln1 = new LayerNorm(store, `${path}/ln1`, d, { layer: name, op: "ln1" });
-    this.ffn = new FeedForward(store, `${path}/ffn`, d, config.sasrec_ffn_dim ?? d, rate, { layer: name, op: "ffn" });
+    this.ffn = new FeedForward(store, `${path}/ffn`, d, options.ffnDim, rate, { layer: name, op: "ffn" });
     this.ln2 = new LayerNorm(store, `${path}/ln2`, d, { layer: name, op: "ln2" });
   }
 
@@ -120,11 +102,11 @@ class Block {
    * come from every position) -> [B, 1, d]. Every op after attention is row-wise, so those rows are unchanged.
    */
   apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, rows?: StateRows): tf.Tensor3D {
-    const rate = this.config.sasrec_dropout;
+    const rate = this.options.dropout;
     const queryMasks = rows?.masks ?? masks;
     const pick = (t: tf.Tensor3D) => rows ? pickRows(t, rows.index) : t;
     const attn = (h: tf.Tensor3D, queries: tf.Tensor3D) => this.attn.apply(ctx, h, queryMasks, queries);
-    if (this.config.norm === "post") {
+    if (this.options.norm === "post") {
       const q = pick(x);
       x = this.ln1.apply(ctx, q.add(dropout(ctx, attn(x, q), rate)));
       x = this.ln2.apply(ctx, x.add(dropout(ctx, this.ffn.apply(ctx, x), rate)));
@@ -154,14 +136,14 @@ export class SasRec implements Recommender {
    * `texts` (the item-text vectors, [numItems + 1, E]) are needed for `text_use` `embedding_init` and `side_feature`,
    * and ignored otherwise.
    */
-  constructor(readonly config: SasRecConfig, readonly numItems: number, rng: Rng, texts?: ItemTexts) {
-    const d = config.sasrec_hidden_dim;
-    if (d % config.sasrec_num_heads !== 0) {
-      throw new UserError(`sasrec_num_heads=${config.sasrec_num_heads} must divide sasrec_hidden_dim=${d}`);
+  constructor(readonly options: SasRecOptions, readonly numItems: number, rng: Rng, texts?: ItemTexts) {
+    const d = options.hiddenDim;
+    if (d % options.numHeads !== 0) {
+      throw new UserError(`sasrec_num_heads=${options.numHeads} must divide sasrec_hidden_dim=${d}`);
     }
     this.store = new ParamStore(rng.fork("sasrec/params"));
-    const std = config.sasrec_init_std;
-    const use = config.text_use;
+    const std = options.initStd;
+    const use = options.textUse;
     if ((use === "embedding_init" || use === "side_feature") && !texts) {
       throw new UserError(`text_use=${use} needs the item text vectors, but none were given`);
     }
@@ -175,17 +157,17 @@ export class SasRec implements Recommender {
     if (use === "side_feature" && texts) {
       this.textSide = new TextSideFeature(this.store, "sasrec/text_side", texts, d, std);
     }
-    this.posEmb = this.store.create("sasrec/pos_emb", (r) => normal(r, [config.max_seq_len, d], std));
+    this.posEmb = this.store.create("sasrec/pos_emb", (r) => normal(r, [options.maxSeqLen, d], std));
     this.blocks = Array.from(
-      { length: config.sasrec_num_blocks },
-      (_, i) => new Block(this.store, `block${i}`, config),
+      { length: options.numBlocks },
+      (_, i) => new Block(this.store, `block${i}`, options),
     );
     this.finalLn = new LayerNorm(this.store, "sasrec/final_ln", d, { layer: "final_ln", op: "out" });
   }
 
   /** A forward context for `training` mode, with dropout seeds from `options.seed` and the probe `options.probe`. */
   context(training: boolean, options: ContextOptions = {}): ForwardContext {
-    return forwardContext(training, "sasrec", { ...options, nanToZero: this.config.nan_to_zero });
+    return forwardContext(training, "sasrec", { ...options, nanToZero: this.options.nanToZero });
   }
 
   /**
@@ -193,7 +175,7 @@ export class SasRec implements Recommender {
    * on those query rows only (about a third less work in evaluation, same values); a probe sees every position.
    */
   userStates(ctx: ForwardContext, seq: SequenceBatch): tf.Tensor2D {
-    const positions = statePositions(seq, this.config.state_position);
+    const positions = statePositions(seq, this.options.statePosition);
     if (ctx.probe) return this.gatherPositions(this.encode(ctx, seq), positions);
     return this.encode(ctx, seq, positions).reshape([seq.batchSize, -1]);
   }
@@ -211,12 +193,12 @@ export class SasRec implements Recommender {
    */
   encode(ctx: ForwardContext, seq: SequenceBatch, queries?: Int32Array): tf.Tensor3D {
     const { inputs, batchSize, seqLen } = seq;
-    if (seqLen > this.config.max_seq_len) {
-      throw new UserError(`batch sequence length ${seqLen} exceeds max_seq_len=${this.config.max_seq_len}`);
+    if (seqLen > this.options.maxSeqLen) {
+      throw new UserError(`batch sequence length ${seqLen} exceeds max_seq_len=${this.options.maxSeqLen}`);
     }
     checkIds(inputs, this.numItems, "sasrec inputs");
-    const d = this.config.sasrec_hidden_dim;
-    const mode = this.config.attention_mask;
+    const d = this.options.hiddenDim;
+    const mode = this.options.attentionMask;
     const masks = sequenceMasks(seq, mode);
     const rows = queries && {
       index: tf.tensor1d(flatIndices(queries, seqLen), "int32"),
@@ -225,9 +207,9 @@ export class SasRec implements Recommender {
     const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
     const idEmb = tf.gather(this.itemEmb, ids);
     const lookup = this.textSide ? idEmb.add(this.textSide.apply(ids)) : idEmb;
-    const items = this.config.emb_scale ? lookup.mul(Math.sqrt(d)) : lookup;
+    const items = this.options.embScale ? lookup.mul(Math.sqrt(d)) : lookup;
     const emb = tap(ctx.probe, "emb", "sum", items.add(this.posEmb.slice([0, 0], [seqLen, d])) as tf.Tensor3D);
-    let x = dropout(ctx, emb, this.config.sasrec_dropout);
+    let x = dropout(ctx, emb, this.options.dropout);
     if (masks.timeline) x = x.mul(masks.timeline);
     const last = this.blocks.length - 1;
     this.blocks.forEach((block, i) => x = block.apply(ctx, x, masks, i === last ? rows : undefined));

@@ -16,7 +16,7 @@
  * retriever unless a stage trains them together with the fusion.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type FusionOptions, fusionOptions } from "../config/resolve.ts";
+import { type FusionOptions, fusionOptions, retrieverOptions, sasRecOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { Dataset, EvalBatch, SequenceBatch, TextVectors, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
@@ -97,8 +97,8 @@ export class Ur4Rec implements Recommender {
   private readonly fusion: Fusion;
 
   constructor(readonly config: Config, ds: Pick<Dataset, "numItems" | "userIds">, texts: TextVectors, rng: Rng) {
-    this.sasrec = new SasRec(config, ds.numItems, rng);
-    this.retriever = new Retriever(config, ds.numItems, ds.userIds.length, texts, rng);
+    this.sasrec = new SasRec(sasRecOptions(config), ds.numItems, rng);
+    this.retriever = new Retriever(retrieverOptions(config), ds.numItems, ds.userIds.length, texts, rng);
     this.fusionStore = new ParamStore(rng.fork("fusion/params"));
     this.fusion = new Fusion(fusionOptions(config), this.fusionStore);
   }

@@ -2,6 +2,7 @@
  * NaN investigation: trains for `investigate_steps` steps with a statistics probe on every layer (forward and
  * backward) at every step, locates the first non-finite value and writes `nan_report.json` + `nan_report.txt`.
  */
+import { optimizerOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import { runPath } from "../run/files.ts";
 import { writeNanReport } from "../run/json_files.ts";
@@ -17,7 +18,7 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
   const ctx = await prepareRun(config);
   const { model } = ctx;
   const modules = trainableModules(model);
-  const optimizer = new ModuleOptimizer(model.modules(), config, {
+  const optimizer = new ModuleOptimizer(model.modules(), optimizerOptions(config), {
     totalSteps: plannedSteps(ctx, config.stages.length),
   });
   const stage = config.stages[0];

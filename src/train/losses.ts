@@ -11,7 +11,7 @@
  * Rows without a target are excluded exactly: their scores, even NaN, touch neither the loss nor its gradient.
  */
 import * as tf from "@tensorflow/tfjs";
-import { idLossWeight } from "../config/resolve.ts";
+import type { LossOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { TrainScores } from "../models/types.ts";
 
@@ -79,24 +79,15 @@ export function retrieverLoss(kind: RetrieverLossKind, scores: { pos: tf.Tensor1
 
 /**
  * The weighted training objective of a model's scores:
- * `w_id * sasrec + retriever_loss_weight * retriever + fused_loss_weight * fused + sum(aux)`.
- * `w_id` is `sasrec_loss_weight` (`bprmf_loss_weight` for a `bprmf` model that sets it). `sasrec` and `fused` use `config.loss` (softmax at `softmax_temperature`), `retriever` uses `config.retriever_loss`.
+ * `idWeight * sasrec + retrieverWeight * retriever + fusedWeight * fused + sum(aux)` (`lossOptions(config)`).
+ * `idWeight` is `sasrec_loss_weight` (`bprmf_loss_weight` for a `bprmf` model that sets it). `sasrec` and `fused`
+ * use `options.loss` (softmax at `softmaxTemperature`), `retriever` uses `options.retrieverLoss`.
  * Parts the model does not produce, or whose weight is 0, are skipped. `terms` holds each part unweighted
  * (aux terms as the model gave them, already weighted), all owned by the caller's tidy scope.
  */
 export function totalLoss(
   scores: TrainScores,
-  config: Pick<
-    Config,
-    | "loss"
-    | "retriever_loss"
-    | "softmax_temperature"
-    | "model"
-    | "sasrec_loss_weight"
-    | "bprmf_loss_weight"
-    | "retriever_loss_weight"
-    | "fused_loss_weight"
-  >,
+  options: LossOptions,
 ): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
   const terms: Record<string, tf.Scalar> = {};
   const weighted: tf.Scalar[] = [];
@@ -107,10 +98,10 @@ export function totalLoss(
   };
   const { sasrec, retriever, fused } = scores;
   if (sasrec) {
-    add("sasrec", idLossWeight(config).value, () => mainLoss(config.loss, sasrec, config.softmax_temperature));
+    add("sasrec", options.idWeight, () => mainLoss(options.loss, sasrec, options.softmaxTemperature));
   }
-  if (retriever) add("retriever", config.retriever_loss_weight, () => retrieverLoss(config.retriever_loss, retriever));
-  if (fused) add("fused", config.fused_loss_weight, () => mainLoss(config.loss, fused, config.softmax_temperature));
+  if (retriever) add("retriever", options.retrieverWeight, () => retrieverLoss(options.retrieverLoss, retriever));
+  if (fused) add("fused", options.fusedWeight, () => mainLoss(options.loss, fused, options.softmaxTemperature));
   for (const [name, value] of Object.entries(scores.aux ?? {})) {
     if (name in terms || name === "total") throw new Error(`aux loss "${name}" collides with a loss term name`);
     add(name, 1, () => value);

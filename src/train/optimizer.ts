@@ -8,10 +8,9 @@
  * keep their own Adam step count (PyTorch's per-parameter state), so bias correction stays exact.
  */
 import * as tf from "@tensorflow/tfjs";
-import { moduleLearningRate } from "../config/resolve.ts";
-import type { Config } from "../config/schema.ts";
+import type { OptimizerOptions } from "../config/resolve.ts";
 import { UserError } from "../util/errors.ts";
-import { learningRate, type ScheduleConfig } from "./schedule.ts";
+import { learningRate } from "./schedule.ts";
 
 /** Adam's first-moment decay. */
 export const ADAM_BETA1 = 0.9;
@@ -21,12 +20,6 @@ export const ADAM_BETA2 = 0.999;
 export const ADAM_EPS = 1e-8;
 /** Added to the gradient norm in the clip coefficient, as PyTorch's clip_grad_norm_ does. */
 const CLIP_EPS = 1e-6;
-
-/** The config keys the optimizer reads. */
-export type OptimizerConfig =
-  & ScheduleConfig
-  & Pick<Config, "sasrec_lr" | "retriever_lr" | "weight_decay" | "grad_clip">
-  & Partial<Pick<Config, "bprmf_lr">>;
 
 /**
  * Optimizer state for checkpoints: `tensors` holds the Adam moments, keyed `<module>/<index>/m` and `.../v` where
@@ -60,13 +53,13 @@ export class ModuleOptimizer {
   /** `totalSteps` (the run's planned number of steps) is needed by `lr_schedule: cosine`. */
   constructor(
     modules: Record<string, tf.Variable[]>,
-    private readonly config: OptimizerConfig,
+    private readonly options: OptimizerOptions,
     opts: { totalSteps?: number } = {},
   ) {
     this.totalSteps = opts.totalSteps;
     const seen = new Set<string>();
     for (const [module, variables] of Object.entries(modules)) {
-      if (variables.length > 0 && !moduleLearningRate(config, module)) {
+      if (variables.length > 0 && options.learningRates[module] === undefined) {
         throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
       }
       for (const variable of variables) {
@@ -85,9 +78,9 @@ export class ModuleOptimizer {
 
   /** The learning rate of `module` at global step `step`. */
   learningRate(module: string, step: number): number {
-    const base = moduleLearningRate(this.config, module);
-    if (!base) throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
-    return learningRate(base.value, step, this.config, this.totalSteps);
+    const base = this.options.learningRates[module];
+    if (base === undefined) throw new Error(`ModuleOptimizer: no learning rate for module "${module}"`);
+    return learningRate(base, step, this.options.schedule, this.totalSteps);
   }
 
   /**
@@ -116,7 +109,7 @@ export class ModuleOptimizer {
       if (stepped.length === 0) continue;
       const norm = norms[module];
       if (norm === undefined) throw new Error(`ModuleOptimizer: no gradient norm for module "${module}"`);
-      const clip = this.config.grad_clip;
+      const clip = this.options.gradClip;
       const scale = clip > 0 && norm > clip ? clip / (norm + CLIP_EPS) : 1;
       const lr = this.learningRate(module, step);
       for (const slot of stepped) this.update(slot, grads[slot.variable.name], lr, scale);
@@ -164,7 +157,7 @@ export class ModuleOptimizer {
       const m = tf.add(tf.mul(slot.m, ADAM_BETA1), tf.mul(g, 1 - ADAM_BETA1));
       const v = tf.add(tf.mul(slot.v, ADAM_BETA2), tf.mul(tf.square(g), 1 - ADAM_BETA2));
       let update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), ADAM_EPS));
-      if (this.config.weight_decay > 0) update = tf.add(update, tf.mul(slot.variable, this.config.weight_decay));
+      if (this.options.weightDecay > 0) update = tf.add(update, tf.mul(slot.variable, this.options.weightDecay));
       slot.m.assign(m);
       slot.v.assign(v);
       slot.variable.assign(tf.sub(slot.variable, tf.mul(update, lr)));

@@ -8,24 +8,21 @@
  * - `periodic_cosine`: the original's CosineAnnealingLR stepped per batch and never stopped (eta_min 0):
  *   base * (1 + cos(pi * t / cosine_t_max)) / 2, which reaches 0 at t = T_max and climbs back to base at t = 2 T_max.
  */
-import type { Config } from "../config/schema.ts";
+import type { ScheduleOptions } from "../config/resolve.ts";
 import { UserError } from "../util/errors.ts";
 
-/** The config keys a schedule reads. */
-export type ScheduleConfig = Pick<Config, "warmup_steps" | "lr_schedule" | "cosine_t_max">;
-
 /** The learning rate of global step `step` for base rate `base`; `totalSteps` is required by `cosine`. */
-export function learningRate(base: number, step: number, config: ScheduleConfig, totalSteps?: number): number {
+export function learningRate(base: number, step: number, schedule: ScheduleOptions, totalSteps?: number): number {
   if (!Number.isInteger(step) || step < 0) throw new Error(`learningRate: step must be an integer >= 0, got ${step}`);
-  const warmup = config.warmup_steps;
-  const decaySteps = config.lr_schedule === "cosine" ? cosineDecaySteps(warmup, totalSteps) : Infinity;
+  const warmup = schedule.warmupSteps;
+  const decaySteps = schedule.kind === "cosine" ? cosineDecaySteps(warmup, totalSteps) : Infinity;
   if (step < warmup) return base * (step + 1) / warmup;
   const t = step - warmup;
-  switch (config.lr_schedule) {
+  switch (schedule.kind) {
     case "constant":
       return base;
     case "periodic_cosine":
-      return base * (1 + Math.cos(Math.PI * t / config.cosine_t_max)) / 2;
+      return base * (1 + Math.cos(Math.PI * t / schedule.cosineTMax)) / 2;
     case "cosine":
       return base * (1 + Math.cos(Math.PI * Math.min(t / decaySteps, 1))) / 2;
   }

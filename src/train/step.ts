@@ -5,6 +5,7 @@
  * non-finite counts, the loss terms and the gradient norms the optimizer clips with, stacked into one tensor.
  */
 import * as tf from "@tensorflow/tfjs";
+import { lossOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { TrainBatch } from "../data/types.ts";
 import type { Probe } from "../models/probe.ts";
@@ -31,7 +32,7 @@ export function lossAndGrads(
   const vars = active.flatMap((m) => modules[m] ?? []);
   let terms: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
-    const parts = totalLoss(model.trainScores(batch, { probe, active }), config);
+    const parts = totalLoss(model.trainScores(batch, { probe, active }), lossOptions(config));
     terms = Object.fromEntries(Object.entries(parts.terms).map(([k, v]) => [k, tf.keep(v)]));
     if (probe) { for (const [k, v] of Object.entries(parts.terms)) probe.forward("loss", k, v); }
     return parts.total;

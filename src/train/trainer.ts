@@ -10,6 +10,7 @@
  * `TrainerState` (checkpoint.ts; what `--resume` restores) inside a `TrainerRun` (epoch.ts).
  */
 import { configToYaml } from "../config/load.ts";
+import { evalOptions, optimizerOptions } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
 import { dataSummary } from "../data/warnings.ts";
@@ -130,7 +131,7 @@ async function startRun(ctx: RunContext, outDir: string, opts: StageOptions): Pr
   const progress = new TrainProgress(opts.quiet);
   const moduleNames = trainableModules(ctx.model);
   const stageCount = moduleNames.length === 0 ? 0 : ctx.config.stages.length;
-  const optimizer = new ModuleOptimizer(ctx.model.modules(), ctx.config, {
+  const optimizer = new ModuleOptimizer(ctx.model.modules(), optimizerOptions(ctx.config), {
     totalSteps: plannedSteps(ctx, stageCount),
   });
   const run: TrainerRun = { ctx, outDir, optimizer, progress, moduleNames, state: freshState(), nan: null };
@@ -276,8 +277,7 @@ async function finish(
 
 function evaluateSplit(ctx: RunContext, split: "val" | "test") {
   return evaluate(ctx.model, split === "val" ? ctx.val : ctx.test, {
-    protocol: ctx.config.eval_protocol,
-    tiePolicy: ctx.config.tie_policy,
+    ...evalOptions(ctx.config),
     itemExists: ctx.dataset.itemExists,
   });
 }
