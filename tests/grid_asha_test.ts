@@ -5,15 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { decideRung, rungBudgets } from "../src/experiments/asha.ts";
-import { scriptCommand } from "../src/experiments/cell.ts";
 import { loadGrid, trialKey } from "../src/experiments/grid.ts";
-import { localExecutor } from "../src/experiments/local.ts";
-import { createProgress } from "../src/experiments/progress.ts";
-import { runGrid, type RunGridOptions } from "../src/experiments/runner.ts";
+import { runGrid } from "../src/experiments/runner.ts";
 import { tempDir } from "./helpers.ts";
-import { finish, spawnAblate } from "./fixtures/grid_cli.ts";
+import { finish, inProcess, spawnAblate } from "./fixtures/grid_cli.ts";
 
-const FAKE_CELL = new URL("./fixtures/fake_cell.ts", import.meta.url).pathname;
 Deno.env.set("FAKE_CELL_MS", "60");
 
 const ASHA_SWEEP = `base: {dataset: synthetic}
@@ -27,16 +23,6 @@ early_terminate: {type: asha, min_epochs: 1, reduction_factor: 3, max_epochs: 9}
 /** The fake's validation NDCG@10 after epoch e (0-based) for seed 1. */
 const curve = (lr: number, dropout: number, e: number) =>
   0.308 - 0.2 * dropout - 10 * Math.abs(lr - 0.001) - 0.01 - 0.00015 / (lr * (e + 1));
-
-function inProcess(out: string, lines: string[] = []): RunGridOptions {
-  return {
-    out,
-    executor: localExecutor(2),
-    command: scriptCommand(FAKE_CELL),
-    progress: (total) => createProgress(total, { tty: false, print: (line) => lines.push(line) }),
-    print: (line) => lines.push(line),
-  };
-}
 
 /** results.csv as one record per row (column -> text), keyed by the row's cell id prefix before the hash. */
 async function readCsv(path: string): Promise<Map<string, Record<string, string>>> {

@@ -1,16 +1,13 @@
 /** The grid runner on a fake cell script (tests/fixtures/fake_cell.ts): resume after SIGKILL, failures, locking. */
 import assert from "node:assert/strict";
-import { type CellRecord, planCell, scriptCommand } from "../src/experiments/cell.ts";
+import { type CellRecord, planCell } from "../src/experiments/cell.ts";
 import { expandGrid, loadGrid } from "../src/experiments/grid.ts";
-import { localExecutor } from "../src/experiments/local.ts";
 import { processIdentity } from "../src/experiments/process.ts";
-import { createProgress } from "../src/experiments/progress.ts";
-import { runGrid, type RunGridOptions } from "../src/experiments/runner.ts";
+import { runGrid } from "../src/experiments/runner.ts";
 import { UserError } from "../src/util/errors.ts";
 import { tempDir } from "./helpers.ts";
-import { finish, spawnAblate } from "./fixtures/grid_cli.ts";
+import { finish, inProcess, spawnAblate } from "./fixtures/grid_cli.ts";
 
-const FAKE_CELL = new URL("./fixtures/fake_cell.ts", import.meta.url).pathname;
 // Cells run in-process by runGrid inherit this; the CLI runs below set their own.
 Deno.env.set("FAKE_CELL_MS", "100");
 
@@ -32,16 +29,6 @@ async function countSummaries(out: string): Promise<number> {
     }
   } catch { /* runs/ not created yet */ }
   return n;
-}
-
-function inProcess(out: string, lines: string[]): RunGridOptions {
-  return {
-    out,
-    executor: localExecutor(2),
-    command: scriptCommand(FAKE_CELL),
-    progress: (total) => createProgress(total, { tty: false, print: (line) => lines.push(line) }),
-    print: (line) => lines.push(line),
-  };
 }
 
 Deno.test("runner: cell plans: final results kept, failures start over, interruptions resume", () => {

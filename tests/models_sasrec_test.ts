@@ -231,20 +231,25 @@ Deno.test("sasrec: wasm and cpu agree on scores and gradients (< 1e-4), with dro
   await assertBackendsAgree(run);
 });
 
+/** Asserts that training steps and both scoring calls of `m` leave the tensor count flat (after one warm-up). */
+function assertStepsDoNotLeak(m: SasRec, what = "tensors"): void {
+  const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
+  const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2], [3, 4]] });
+  const step = () => {
+    lossAndGrads(m, batch);
+    m.scoreAll(eb).dispose();
+    m.scoreCandidates(eb).dispose();
+  };
+  step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) step();
+  assert.equal(tf.memory().numTensors, before, what);
+}
+
 Deno.test("sasrec: no tensors leak across training steps and evaluation (wasm)", async () => {
   await onBackend("wasm", () => {
     const m = model({ sasrec_dropout: 0.2 });
-    const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
-    const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2], [3, 4]] });
-    const step = () => {
-      lossAndGrads(m, batch);
-      m.scoreAll(eb).dispose();
-      m.scoreCandidates(eb).dispose();
-    };
-    step();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) step();
-    assert.equal(tf.memory().numTensors, before);
+    assertStepsDoNotLeak(m);
     m.dispose();
   });
 });
@@ -383,17 +388,7 @@ Deno.test("sasrec text_use=side_feature: gradients match finite differences; was
     const before = tf.memory().numTensors;
     for (const textUse of ["side_feature", "embedding_init"] as const) {
       const m = new SasRec(sasRecOptions(tinyConfig({ text_use: textUse })), N, new Rng(3), SIDE_TEXTS);
-      const batch = trainBatch(SEQUENCES, { seqLen: T, numItems: N });
-      const eb = evalBatch([[1, 2], [3]], { seqLen: T, candidates: [[1, 2], [3, 4]] });
-      const step = () => {
-        lossAndGrads(m, batch);
-        m.scoreAll(eb).dispose();
-        m.scoreCandidates(eb).dispose();
-      };
-      step();
-      const during = tf.memory().numTensors;
-      for (let i = 0; i < 3; i++) step();
-      assert.equal(tf.memory().numTensors, during, textUse);
+      assertStepsDoNotLeak(m, textUse);
       m.dispose();
     }
     assert.equal(tf.memory().numTensors, before, "dispose frees the text table");
