@@ -34,6 +34,9 @@ export interface SlurmOptions {
   pollSeconds?: number;
 }
 
+/** Polls in a row that a killed cell's task must be missing from squeue before the cell counts as ended. */
+const ABSENT_POLLS = 3;
+
 /** Attempts at a Slurm command that failed for a passing reason (the controller busy or briefly unreachable). */
 const SLURM_ATTEMPTS = 5;
 
@@ -120,6 +123,7 @@ export function slurmExecutor(options: SlurmOptions): Executor {
       const jobId = submitted.trim().split(";")[0];
       await writeJsonAtomic(join(slurmDir, "job.json"), { job_id: jobId, cells_file: cellsFile });
       const started = new Set<number>(), ended = new Set<number>();
+      const absent = new Map<number, number>(); // interrupted cells whose task squeue no longer lists: polls since
       for (;;) {
         const states = await taskStates(jobId);
         for (const [i, task] of tasks.entries()) {
@@ -129,14 +133,23 @@ export function slurmExecutor(options: SlurmOptions): Executor {
             started.add(i);
             progress.started(task.id);
           }
-          if (state !== undefined) continue; // pending, running, or requeued: the cell is not over
-          if (!(await exists(join(task.runDir, CELL_FILES.exit)))) {
-            await recordLostTask(task, join(slurmDir, `${jobId}_${i}.out`));
+          if (state !== undefined) { // pending, running, or requeued: the cell is not over
+            absent.delete(i);
+            continue;
+          }
+          const exit = await readJsonIfExists<CellExit>(join(task.runDir, CELL_FILES.exit));
+          if (exit === undefined || exit.signal !== null) {
+            // Killed or never reported: a task being requeued can be missing from squeue for a moment, so wait for
+            // it to stay gone before calling the cell over.
+            absent.set(i, (absent.get(i) ?? 0) + 1);
+            if (absent.get(i)! < ABSENT_POLLS) continue;
+            if (exit === undefined) await recordLostTask(task, join(slurmDir, `${jobId}_${i}.out`));
           }
           ended.add(i);
+          absent.delete(i);
           await reportEnded(progress, task);
         }
-        if (states.size === 0) break;
+        if (ended.size === tasks.length || (states.size === 0 && absent.size === 0)) break;
         if (signal?.aborted) {
           await slurmCommand("scancel", [jobId]);
           return;
