@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/load.ts";
 import { UserError } from "../util/errors.ts";
 import { CELL_FILES } from "../run/files.ts";
-import { exists, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
+import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { type CellExit, type CellTask, denoRun, planCellDir, prepareCellDir, runCell } from "./cell.ts";
 import { reportEnded } from "./progress.ts";
 import type { Executor } from "./runner.ts";
