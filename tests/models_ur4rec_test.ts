@@ -6,7 +6,9 @@ import { BprMf, Popularity } from "../src/models/baselines.ts";
 import { createModel } from "../src/models/factory.ts";
 import { stableName } from "../src/models/params.ts";
 import { SasRec } from "../src/models/sasrec.ts";
+import type { Recommender } from "../src/models/types.ts";
 import { Ur4Rec } from "../src/models/ur4rec.ts";
+import { evaluate } from "../src/eval/evaluate.ts";
 import { Rng } from "../src/rng.ts";
 import { UserError } from "../src/util/errors.ts";
 import { assertClose, onBackend } from "./helpers.ts";
@@ -111,6 +113,37 @@ Deno.test("ur4rec residual fusion: at g = 0 every score equals the SASRec's exac
     assertClose(fused.subarray(0, row), sas.subarray(0, row).map((s, i) => s + g * ret[i]), 1e-5, "s_sas + g · s_ret");
     m.dispose();
     alone.dispose();
+  });
+});
+
+Deno.test("ur4rec residual fusion: evaluation scores with SASRec while g = 0 (same ranks), the model once the gate moves", async () => {
+  await onBackend("cpu", async () => {
+    const m = ur4rec({ fusion_method: "residual", fused_loss_weight: 1 });
+    const batch = { ...evalBatch([[1, 2], [3, 4, 5, 6, 7, 8], [9, 10, 11]], { seqLen: T }) };
+    batch.targets = Int32Array.from([3, 9, 12]);
+    batch.history = [[1, 2], [3, 4, 5, 6, 7, 8], [9, 10, 11]];
+    const opts = { protocol: "full", tiePolicy: "pessimistic", itemExists: DS.itemExists } as const;
+    // the same model without the shortcut: every score through s_sas + g · s_ret
+    const fusedPath: Recommender = {
+      name: "ur4rec (fused path)",
+      modules: () => m.modules(),
+      trainScores: (b) => m.trainScores(b),
+      scoreCandidates: (b) => m.scoreCandidates(b),
+      scoreAll: (b) => m.scoreAll(b),
+      parameterCounts: () => m.parameterCounts(),
+      dispose: () => {},
+    };
+    assert.equal(await m.scorerForEval(), m.sasrec);
+    assert.deepEqual(await evaluate(m, [batch], opts), await evaluate(fusedPath, [batch], opts));
+    variable(m, "fusion/gate/b").assign(tf.tensor1d([1e-6]));
+    assert.equal(await m.scorerForEval(), m, "a gate that is not exactly zero scores through the fusion");
+    assert.equal(m.stageValidator("pretrain_retriever"), m.retriever, "the retriever stage stops on its own score");
+    assert.equal(m.stageValidator("pretrain_sasrec"), null);
+    const weighted = ur4rec();
+    assert.equal(weighted.stageValidator("pretrain_retriever"), null, "weighted fusion validates the fused score");
+    assert.equal(await weighted.scorerForEval(), weighted);
+    weighted.dispose();
+    m.dispose();
   });
 });
 

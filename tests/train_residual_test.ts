@@ -62,6 +62,16 @@ Deno.test("residual recipe: stage 1 of UR4Rec equals the model: sasrec run exact
   assert.deepEqual(Object.keys(later("train_fusion")[0].loss).sort(), ["fused", "total"]);
   assert.deepEqual(Object.keys(later("train_fusion")[0].grad_norm), ["fusion"]);
   assert.ok(ur4rec.best!.value >= sasrec.best!.value, `${ur4rec.best!.value} >= ${sasrec.best!.value}`);
+  // the retriever stage stops on the retriever's own validation; the fused one cannot move while g = 0
+  const epochsOf = (stage: string) =>
+    urRecords.filter((r): r is EpochRecord => r.type === "epoch" && r.stage === stage);
+  const lastStage1 = epochsOf("pretrain_sasrec").at(-1)!.val;
+  assert.ok(epochsOf("pretrain_retriever").some((r) => r.val));
+  for (const r of epochsOf("pretrain_retriever").filter((r) => r.val)) {
+    assert.deepEqual(r.val, lastStage1);
+    assert.ok(r.stage_val && r.stage_val["NDCG@10"] !== lastStage1!["NDCG@10"], "the retriever's own validation");
+  }
+  assert.ok(epochsOf("train_fusion").every((r) => r.stage_val === undefined));
 });
 
 Deno.test("residual recipe config: loo.yaml's setup with the residual fusion and the 40-epoch grid schedule", async () => {

@@ -52,12 +52,13 @@ interface RankTask {
   competes: (start: number, end: number) => Uint8Array;
 }
 
-/** Evaluates `model` on `batches` (at least one user). */
+/** Evaluates `model` (or the equal, cheaper scorer its `scorerForEval` gives) on `batches` (at least one user). */
 export async function evaluate(model: Recommender, batches: EvalBatch[], opts: EvaluateOptions): Promise<Evaluation> {
   const ranks: number[] = [];
   let nonfinite = 0;
   const chunk = opts.chunkItems ?? FULL_RANK_CHUNK;
   if (!(Number.isInteger(chunk) && chunk > 0)) throw new Error(`evaluate: chunkItems ${chunk} is not an integer > 0`);
+  model = await model.scorerForEval?.() ?? model;
   for (const batch of batches) {
     if (batch.batchSize === 0) continue;
     const task = opts.protocol === "full" ? fullTask(model, batch, opts.itemExists) : sampledTask(model, batch);

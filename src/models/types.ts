@@ -50,6 +50,16 @@ export interface Recommender {
   scoreAll(batch: EvalBatch, options?: ScoreOptions): tf.Tensor2D;
   /** Optional chunked form of `scoreAll` (models without it are ranked from the whole `scoreAll` matrix). */
   itemScorer?(batch: EvalBatch): ItemScorer;
+  /**
+   * Optional: a recommender whose eval-mode scores equal this one's, cheaper to evaluate in the current weights (e.g.
+   * UR4Rec's SASRec while its residual gate is exactly zero). Evaluation asks once per pass; default: the model.
+   */
+  scorerForEval?(): Promise<Recommender>;
+  /**
+   * Optional: the recommender a training stage validates on for its own early stopping when that is not the model's
+   * whole score (UR4Rec's retriever in `pretrain_retriever` under residual fusion); null or absent: the model.
+   */
+  stageValidator?(stage: string): Recommender | null;
   /** Parameter count per module. */
   parameterCounts(): Record<string, number>;
   /** Frees all tensors the model owns. */

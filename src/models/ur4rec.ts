@@ -8,7 +8,10 @@
  * weighted fusion. The original's `learned` fed a constant input, i.e. one global pair (docs/findings.md#f12).
  * `fusion_method: residual` (this kit): s = s_sas + g_u · s_ret with a per-user gate g_u = w · f_u + b on the same
  * features; w and b start at exactly 0, so until the fusion trains the fused score is the SASRec score exactly
- * (for finite s_ret). As weights this is the pair (1, g_u).
+ * (for finite s_ret). As weights this is the pair (1, g_u). While w and b are exactly zero, evaluation scores with
+ * SASRec alone (`scorerForEval`: the retriever term is not computed, ~30x cheaper in full ranking), and the
+ * `pretrain_retriever` stage early-stops on the retriever's own validation score (`stageValidator`), since the fused
+ * score cannot move while g = 0.
  * `TrainScores.fused` (at each row's last target) is returned whenever it can train something, so
  * `fused_loss_weight` > 0 trains the fusion. Under `residual`, each loss term is computed and returned only in the
  * steps that train its own module (`sasrec`, `retriever` with its aux loss, `fusion` for the fused term): stage
@@ -69,6 +72,13 @@ export class Fusion {
       return tf.concat([tf.onesLike(gate), gate], 1) as tf.Tensor2D;
     }
     return tf.softplus(tf.matMul(features, this.gateW).add(this.gateB)) as tf.Tensor2D;
+  }
+
+  /** Whether this is a residual gate whose w and b are all exactly zero (g_u = 0 for every user with finite features). */
+  async isZeroResidual(): Promise<boolean> {
+    if (this.options.method !== "residual" || !this.gateW || !this.gateB) return false;
+    const values = await Promise.all([this.gateW.data(), this.gateB.data()]);
+    return values.every((v) => v.every((x) => x === 0));
   }
 
   /** a_sas · sas + a_ret · ret for scores [B, C] and weights [B, 2]. */
@@ -171,6 +181,16 @@ export class Ur4Rec implements Recommender {
     const states = this.sasrec.gatherPositions(hidden, positions);
     const both = this.fused(batch, states, sasLast, retLast, probe);
     return { pos: both.slice([0, 0], [b, 1]).reshape([b]) as tf.Tensor1D, neg: both.slice([0, 1], [b, k]) };
+  }
+
+  /** SASRec while the residual gate is exactly zero (then the fused score is SASRec's), else this model. */
+  async scorerForEval(): Promise<Recommender> {
+    return await this.fusion.isZeroResidual() ? this.sasrec : this;
+  }
+
+  /** The retriever for `pretrain_retriever` under residual fusion (the fused score does not move there), else null. */
+  stageValidator(stage: string): Recommender | null {
+    return stage === "pretrain_retriever" && this.config.fusion_method === "residual" ? this.retriever : null;
   }
 
   scoreCandidates(batch: EvalBatch, { probe }: ScoreOptions = {}): tf.Tensor2D {

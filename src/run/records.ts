@@ -41,6 +41,9 @@ export interface EpochRecord {
   global_step: number;
   train_loss: number | null;
   val: Metrics | null;
+  /** The validation the stage early-stopped on when not `val` (UR4Rec's retriever in `pretrain_retriever` under
+   * residual fusion); absent otherwise. */
+  stage_val?: Metrics;
   val_nonfinite: number;
   skipped_batches: number;
   patched_batches: number;

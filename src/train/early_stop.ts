@@ -29,18 +29,20 @@ export function startStage(state: EarlyStopState): EarlyStopState {
 
 /**
  * Records one validation value: the new state and whether it is the best of the run so far (save the weights). The
- * stage stops when `badEvals` reaches `patience` (validations in a row without a new best of the stage).
+ * stage stops when `badEvals` reaches `patience` (validations in a row without a new best of the stage), judged on
+ * `stageValue` when the stage validates on something else than the model's score (default: `value`).
  */
 export function recordValidation(
   state: EarlyStopState,
   at: { stage: string; epoch: number },
   value: number,
+  stageValue: number = value,
 ): { state: EarlyStopState; newBest: boolean } {
   const newBest = state.best === null || value > state.best.value;
-  const stageImproved = state.stageBest === null || value > state.stageBest;
+  const stageImproved = state.stageBest === null || stageValue > state.stageBest;
   const next: EarlyStopState = {
     best: newBest ? { ...at, value } : state.best,
-    stageBest: stageImproved ? value : state.stageBest,
+    stageBest: stageImproved ? stageValue : state.stageBest,
     badEvals: stageImproved ? 0 : state.badEvals + 1,
   };
   return { state: next, newBest };

@@ -137,8 +137,9 @@ export function epochLine(r: EpochRecord, metric: string): string {
   const v = r.val
     ? ` val ${metric} ${r.val[metric as keyof Metrics].toFixed(4)} HR@10 ${r.val["HR@10"].toFixed(4)}`
     : "";
+  const own = r.stage_val ? ` (stage's own ${metric} ${r.stage_val[metric as keyof Metrics].toFixed(4)})` : "";
   const guard = r.skipped_batches + r.patched_batches > 0
     ? ` (skipped ${r.skipped_batches}, patched ${r.patched_batches})`
     : "";
-  return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${guard} [${r.wall_s.toFixed(1)} s]`;
+  return `${r.stage} epoch ${r.epoch}: loss ${loss}${v}${own}${guard} [${r.wall_s.toFixed(1)} s]`;
 }

@@ -16,6 +16,7 @@ import { trainBatches } from "../data/batches.ts";
 import { dataSummary } from "../data/warnings.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import { loadWeights, saveWeights } from "../models/checkpoint.ts";
+import type { Recommender } from "../models/types.ts";
 import { runPath } from "../run/files.ts";
 import { readNanReport, writeNanReport, writeRunSummary } from "../run/json_files.ts";
 import { appendRecord } from "../run/metrics.ts";
@@ -177,6 +178,7 @@ async function runStage(run: TrainerRun, stage: string, sessionStart: number, op
       global_step: state.globalStep,
       train_loss: tally.lossCount > 0 ? tally.lossSum / tally.lossCount : null,
       val: val?.metrics ?? null,
+      ...(val?.stageMetrics ? { stage_val: val.stageMetrics } : {}),
       val_nonfinite: val?.nonfinite ?? 0,
       skipped_batches: tally.skipped,
       patched_batches: tally.patched,
@@ -197,18 +199,27 @@ async function runStage(run: TrainerRun, stage: string, sessionStart: number, op
 
 /**
  * Evaluates the validation split when due (every `eval_every` epochs and at a stage's last epoch, unless the run
- * diverged), records it for early stopping and saves the weights of a new best into `best/`; null when not due.
+ * diverged), records it for early stopping and saves the weights of a new best into `best/`; null when not due. A
+ * stage whose model names a `stageValidator` stops on that recommender's validation (`stageMetrics`) while the run's
+ * best checkpoint still follows the model's.
  */
-async function validate(run: TrainerRun, stage: string): Promise<{ metrics: Metrics; nonfinite: number } | null> {
+async function validate(
+  run: TrainerRun,
+  stage: string,
+): Promise<{ metrics: Metrics; nonfinite: number; stageMetrics: Metrics | null } | null> {
   const { state, ctx } = run;
   const epochs = state.epoch + 1;
   const due = epochs % ctx.config.eval_every === 0 || epochs === ctx.config.epochs_per_stage;
   if (state.diverged || !due) return null;
+  const metric = ctx.config.early_stop_metric;
   const result = await evaluateSplit(ctx, "val");
-  const outcome = recordValidation(state, { stage, epoch: state.epoch }, result.metrics[ctx.config.early_stop_metric]);
+  const validator = ctx.model.stageValidator?.(stage);
+  const own = validator ? await evaluateSplit(ctx, "val", validator) : null;
+  const at = { stage, epoch: state.epoch };
+  const outcome = recordValidation(state, at, result.metrics[metric], own?.metrics[metric]);
   Object.assign(state, outcome.state);
   if (outcome.newBest) await saveWeights(ctx.model, runPath(run.outDir, "best"));
-  return result;
+  return { ...result, stageMetrics: own?.metrics ?? null };
 }
 
 /**
@@ -275,8 +286,8 @@ async function finish(
   return summary;
 }
 
-function evaluateSplit(ctx: RunContext, split: "val" | "test") {
-  return evaluate(ctx.model, split === "val" ? ctx.val : ctx.test, {
+function evaluateSplit(ctx: RunContext, split: "val" | "test", model: Recommender = ctx.model) {
+  return evaluate(model, split === "val" ? ctx.val : ctx.test, {
     ...evalOptions(ctx.config),
     itemExists: ctx.dataset.itemExists,
   });
