@@ -102,6 +102,37 @@ exclude:
   assert.ok(cells.every((c) => c.config.batch_size === 16 && c.config.epochs_per_stage === 3));
 });
 
+Deno.test("grid: a value valid only with another axis's value (text_use with model) is checked per non-excluded cell", async () => {
+  await using dir = await tempDir();
+  const axes = "base: {dataset: synthetic}\naxes:\n  model: [sasrec, ur4rec]\n  text_use: [none, retriever_fusion]\n";
+  const excluded = await writeGrid(
+    dir.path,
+    `${axes}seeds: [1, 2]\nexclude:\n  - {model: sasrec, text_use: retriever_fusion}\n  - {model: ur4rec, text_use: none}\n`,
+  );
+  const cells = expandGrid(await loadGrid(excluded));
+  assert.deepEqual(cells.map((c) => `${c.config.model}/${c.config.text_use}`), [
+    "sasrec/none",
+    "sasrec/none",
+    "ur4rec/retriever_fusion",
+    "ur4rec/retriever_fusion",
+  ]);
+  const missing = await writeGrid(
+    dir.path,
+    `${axes}seeds: [1]\nexclude: [{model: sasrec, text_use: retriever_fusion}]\n`,
+  );
+  await rejectsWith(
+    loadGrid(missing),
+    /g\.yaml: cell model = "ur4rec", text_use = "none" \(not excluded\): .*text_use = none applies to model sasrec/,
+  );
+  // alone on its axis, a bad value is still named by its position
+  await rejectsWith(
+    loadGrid(
+      await writeGrid(dir.path, "base: {dataset: synthetic, model: ur4rec}\naxes: {text_use: [none]}\nseeds: [1]\n"),
+    ),
+    /g\.yaml: axes\.text_use\[0\]: .*text_use = none applies to model sasrec/,
+  );
+});
+
 Deno.test("grid: bad specs are user errors naming the grid file and the key", async () => {
   await using dir = await tempDir();
   const grid = (text: string) => writeGrid(dir.path, text, "bad.yaml");

@@ -129,11 +129,33 @@ function checkAxes(
       }
       seen.add(canonical(value));
       const where = range.kind === "choice" ? `[${i}]` : `.${range.kind}[${i}]`;
-      resolveConfig({ ...base, [key]: value }, `${path}: axes.${key}${where}`);
+      try {
+        resolveConfig({ ...base, [key]: value }, `${path}: axes.${key}${where}`);
+      } catch (err) {
+        // A list value that another list axis makes valid (text_use with model) is checked per cell instead.
+        if (!(err instanceof UserError && range.kind === "choice" && hasOtherListAxis(spec, key))) throw err;
+      }
     });
     ranges[key] = range;
   }
   return ranges;
+}
+
+function hasOtherListAxis(spec: z.infer<typeof GridSpecSchema>, key: string): boolean {
+  return Object.keys(spec.axes).some((other) => other !== key && Array.isArray(spec.axes[other]));
+}
+
+/**
+ * Every combination of a grid's list axes that some seed keeps must be a valid config; the error names the cell's
+ * values (a value that is only valid with another axis's value, e.g. `text_use` with `model`, needs `exclude` rules
+ * for the other combinations).
+ */
+function checkCombinations(grid: Grid): void {
+  for (const combo of cartesian(grid.axes)) {
+    if (grid.seeds.every((seed) => isExcluded({ ...combo, seed }, grid.exclude))) continue;
+    const cell = Object.entries(combo).map(([k, v]) => `${k} = ${canonical(v)}`).join(", ");
+    resolveConfig({ ...grid.base, ...combo }, `${grid.path}: cell ${cell} (not excluded)`);
+  }
 }
 
 /** The search settings: `trials`/`search_seed` only with `search: random`, which needs `trials`. */
@@ -220,7 +242,7 @@ export async function loadGrid(path: string, sets: string[] = []): Promise<Grid>
     grid.trials = drawTrials(ranges, spec.trials!, spec.search_seed ?? 0, excluded, path);
     grid.trials.forEach((trial, t) => resolveConfig({ ...base, ...trial }, `${path}: axes (trial ${t + 1} drawn)`));
     grid.axes = levelsOf(ranges, grid.trials);
-  }
+  } else checkCombinations(grid);
   return grid;
 }
 
