@@ -15,6 +15,7 @@ function tinyDataset(): Dataset {
   const interactions: Interactions = {
     userIds: [100, 200],
     sequences: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 1]],
+    timestamps: [[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5]],
     numItems: 10,
     items,
     report: {},

@@ -31,6 +31,8 @@ Deno.test("data stats: the report holds every drop count and the warnings, which
   const stats = JSON.parse(stdout);
   assert.equal(stats.report.ratings_dropped_duplicate, 5);
   assert.equal(stats.interactions, 5);
+  assert.equal(stats.tie_order, "item_id"); // the sasrec preset's; timestamps 101..105 tie no target
+  assert.equal(stats.report.users_val_or_test_target_tied, 0);
   assert.deepEqual(stats.warnings, [WARNING.slice("warning: ".length)]);
   assert.equal(stderr.trim(), WARNING);
 });
@@ -42,13 +44,16 @@ Deno.test("train: summary.json records the data report and warnings; a degenerat
   const common = ["--set", `data_dir=${dir.path}`, "--set", "dataset=ml-100k", "--set", "epochs_per_stage=1"];
   const run = await runCli("train", [
     ...common,
-    ...["--set", "max_steps_per_epoch=1", "--set", "duplicate_ratings=drop_keep_first", "--out", out, "--quiet"],
+    ...["--set", "max_steps_per_epoch=1", "--set", "duplicate_ratings=drop_keep_first", "--set", "tie_order=shuffle"],
+    ...["--out", out, "--quiet"],
   ]);
   assert.equal(run.code, 0, run.stderr);
   assert.ok(run.stderr.includes(WARNING), run.stderr);
   const summary: RunSummary = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
   assert.equal(summary.data?.report.ratings_dropped_duplicate, 5);
   assert.equal(summary.data?.duplicate_ratings, "drop_keep_first");
+  assert.equal(summary.data?.tie_order, "shuffle");
+  assert.equal(summary.data?.report.users_test_target_tied, 0);
   assert.deepEqual(summary.data?.warnings, [WARNING.slice("warning: ".length)]);
 
   await writeFiles(join(dir.path, "ml-100k"), { "u.data": "1\t1\t4\t101\n1\t2\t4\t102\n1\t3\t4\t103\n1\t4\t4\t104\n" });

@@ -5,6 +5,7 @@ import { loadMovieLens100k } from "../src/data/movielens.ts";
 import { ML100K_MISSING_ITEMS, preprocess } from "../src/data/preprocess.ts";
 import { leaveOneOutSplit, originalSplit, originalSplitPoints } from "../src/data/split.ts";
 import { interactionStats } from "../src/data/stats.ts";
+import { tieCounts } from "../src/data/ties.ts";
 import type { ItemInfo, RawData } from "../src/data/types.ts";
 import { testConfig } from "./data_fixtures.ts";
 import { sharedDataDir } from "./helpers.ts";
@@ -154,6 +155,43 @@ Deno.test({
     assert.equal(sasrec.userIds.length, 943);
     assert.equal(sasrec.report.interactions_kept, 100_000);
     assert.equal(sasrec.items.size, 1682);
+  },
+});
+
+Deno.test({
+  name: "preprocess: on real ML-100K equal timestamps decide the test target of 415 of 943 users (299 of 938 original)",
+  ignore: shared === undefined,
+  fn: async () => {
+    const raw = await loadMovieLens100k(join(shared!, "ml-100k"));
+    /** Users whose last item differs between the item-id and the file order under `preset`. */
+    const testTargetsDiffering = (preset: "sasrec" | "original") => {
+      const byId = preprocess(raw, preset, { tieOrder: "item_id" }).sequences;
+      const byLine = preprocess(raw, preset, { tieOrder: "file_order" }).sequences;
+      return byId.filter((s, u) => s.at(-1) !== byLine[u].at(-1)).length;
+    };
+    const sasrec = preprocess(raw, "sasrec").timestamps;
+    assert.deepEqual(tieCounts(sasrec, "loo"), {
+      consecutive_pairs_tied: 50_561, // of 99,057: 51%
+      users_val_target_tied: 599,
+      users_test_target_tied: 415,
+      users_val_or_test_target_tied: 599,
+    });
+    const sasrecOriginal = tieCounts(sasrec, "original");
+    assert.deepEqual([sasrecOriginal.users_val_target_tied, sasrecOriginal.users_val_or_test_target_tied], [696, 764]);
+    assert.equal(testTargetsDiffering("sasrec"), 281);
+    const original = preprocess(raw, "original").timestamps;
+    assert.deepEqual(tieCounts(original, "loo"), {
+      consecutive_pairs_tied: 22_863, // of 54,072: 42%
+      users_val_target_tied: 466,
+      users_test_target_tied: 299,
+      users_val_or_test_target_tied: 466,
+    });
+    const originalOriginal = tieCounts(original, "original");
+    assert.deepEqual([originalOriginal.users_val_target_tied, originalOriginal.users_val_or_test_target_tied], [
+      559,
+      623,
+    ]);
+    assert.equal(testTargetsDiffering("original"), 187);
   },
 });
 

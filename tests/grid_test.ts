@@ -46,6 +46,17 @@ Deno.test("grid: the smoke and dropout/init grids expand (16 and 4 x 3 x 3 = 36)
   assert.ok(dropoutInit.every((c) => c.config.attention_mask === "safe" && c.config.retriever_mode === "fixed"));
 });
 
+Deno.test("grid: ties_loo is SASRec of residual_loo (same budget, seeds) x 3 tie orders = 15 runs", async () => {
+  const ties = expandGrid(await loadGrid(`${grids}ties_loo.yaml`));
+  const residual = expandGrid(await loadGrid(`${grids}residual_loo.yaml`)).filter((c) => c.config.model === "sasrec");
+  assert.equal(ties.length, 15);
+  assert.deepEqual(new Set(ties.map((c) => c.config.tie_order)), new Set(["item_id", "file_order", "shuffle"]));
+  for (const cell of ties) {
+    const twin = residual.find((c) => c.config.seed === cell.config.seed)!;
+    assert.deepEqual({ ...cell.config, tie_order: null }, twin.config, cell.id);
+  }
+});
+
 Deno.test("grid: cell ids are pinned, readable and independent of key order", () => {
   const values = { sasrec_init_std: 0.5, seed: 1, loss: "bpr_naive", attention_mask: "torch", sasrec_dropout: 0.1 };
   const id = "attention_mask=torch,loss=bpr_naive,sasrec_dropout=0.1,sasrec_init_std=0.5,seed=1-6640eaff";

@@ -9,6 +9,7 @@ import { ChatClient, chatOptionsFromEnv } from "../data/llm_client.ts";
 import { generateLlmTexts, type LlmKind } from "../data/llm_generate.ts";
 import { interactionStats } from "../data/stats.ts";
 import { ensureSynthetic, syntheticDir } from "../data/synthetic.ts";
+import { resolveTieOrder } from "../data/ties.ts";
 import { runMain } from "../util/errors.ts";
 import { checkWritableDir, exists } from "../util/fs.ts";
 
@@ -62,7 +63,7 @@ export const DATA_SPEC: CommandSpec = {
     stats: {
       usage: "deno task data stats",
       summary:
-        "Print dataset statistics (after preprocessing), the preprocessing report (every drop count) and the warnings as JSON.",
+        "Print dataset statistics (after preprocessing), the preprocessing report (every drop count, and the users whose validation/test target equal timestamps decide) and the warnings as JSON.",
       flags: configFlags("data-dir", "dataset", "preset", "users", "items"),
     },
     llm: {
@@ -116,7 +117,14 @@ async function main(): Promise<void> {
   } else if (command === "stats") {
     const { name, interactions, warnings } = await loadInteractions(config);
     const stats = interactionStats(interactions);
-    const summary = { dataset: name, preset: config.preset, ...stats, report: interactions.report, warnings };
+    const summary = {
+      dataset: name,
+      preset: config.preset,
+      tie_order: resolveTieOrder(config.preset, config.tie_order),
+      ...stats,
+      report: interactions.report,
+      warnings,
+    };
     console.log(JSON.stringify(summary, null, 2));
   } else {
     await generate(config, v);

@@ -26,6 +26,8 @@ export const MODELS = ["sasrec", "ur4rec", "pop", "bprmf"] as const;
 export const DATASETS = ["ml-100k", "ml-1m", "synthetic"] as const;
 /** Preprocessing presets. */
 export const PRESETS = ["original", "sasrec"] as const;
+/** Orders of a user's ratings that share a timestamp (src/data/ties.ts). */
+export const TIE_ORDERS = ["item_id", "file_order", "shuffle"] as const;
 
 /** The resource limits behind the bounds (limits.ts), for the CLIs and tests. */
 export { LIMITS };
@@ -62,6 +64,9 @@ export const CONFIG_SECTIONS = {
     ),
     preset: z.enum(PRESETS).default("sasrec").describe(
       "`original`: drop the 23 missing movies, rating >= 4, users with >= 5 positives (938 users); `sasrec`: all ratings are interactions, ties by item id",
+    ),
+    tie_order: z.enum(TIE_ORDERS).nullable().default(null).describe(
+      "order of a user's equal timestamps: by item id, by ratings-file line, or seeded by `seed`; null = the preset's (`original`: `file_order`, `sasrec`: `item_id`)",
     ),
     split: z.enum(["loo", "original"]).default("loo").describe(
       "leave-one-out (last = test, second-to-last = val) or the original 80/10/10 prefix split",

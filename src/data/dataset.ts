@@ -13,6 +13,7 @@ import { loadMovieLens100k, loadMovieLens1m } from "./movielens.ts";
 import { MIN_INTERACTIONS, preprocess } from "./preprocess.ts";
 import { type SplitKind, splitSequences } from "./split.ts";
 import { ensureSynthetic } from "./synthetic.ts";
+import { tieCounts } from "./ties.ts";
 import type { Dataset, FilterReport, Interactions, RawData } from "./types.ts";
 import { countWarnings, printWarnings } from "./warnings.ts";
 
@@ -74,6 +75,7 @@ export function limitUsers(interactions: Interactions, maxUsers: number | null):
     ...interactions,
     userIds: interactions.userIds.slice(0, maxUsers),
     sequences: interactions.sequences.slice(0, maxUsers),
+    timestamps: interactions.timestamps.slice(0, maxUsers),
     report,
   };
 }
@@ -99,13 +101,19 @@ export function checkUsable(name: string, preset: string, interactions: Interact
   );
 }
 
-/** Preprocessed interactions of `config`'s dataset and their warnings, checked usable; prints the warnings. */
+/**
+ * Preprocessed interactions of `config`'s dataset and their warnings, checked usable; prints the warnings. The
+ * report adds, after `max_users`, how many users' validation/test targets the tie order decides under `split`
+ * (`tieCounts`).
+ */
 export async function loadInteractions(
   config: Config,
 ): Promise<{ name: string; interactions: Interactions; warnings: string[] }> {
   const raw = await loadRawData(config);
-  const interactions = limitUsers(preprocess(raw, config.preset, config.duplicate_ratings), config.max_users);
-  checkUsable(raw.name, config.preset, interactions);
+  const options = { duplicates: config.duplicate_ratings, tieOrder: config.tie_order, seed: config.seed };
+  const limited = limitUsers(preprocess(raw, config.preset, options), config.max_users);
+  checkUsable(raw.name, config.preset, limited);
+  const interactions = { ...limited, report: { ...limited.report, ...tieCounts(limited.timestamps, config.split) } };
   const warnings = [
     ...await unusedRealFiles(config),
     ...countWarnings(interactions.report, { ratings: raw.ratings.length }),
@@ -132,7 +140,7 @@ export function buildDataset(
 
 /**
  * Loads, preprocesses, checks and splits the configured dataset (`dataset`, `data_dir`, `preset`,
- * `duplicate_ratings`, `max_users`, `split`); prints its warnings once.
+ * `duplicate_ratings`, `tie_order`, `seed`, `max_users`, `split`); prints its warnings once.
  */
 export async function loadDataset(config: Config): Promise<Dataset> {
   const { name, interactions, warnings } = await loadInteractions(config);

@@ -5,11 +5,14 @@
  *   users with fewer than 5 are dropped. On the real ML-100K: 938 users, 55,014 interactions, numItems 1682.
  * - `sasrec` (SASRec.pytorch): every rating is an interaction; sorted by timestamp, ties by item id;
  *   users with fewer than 5 are dropped; every item of the item file is kept.
+ * `tie_order` replaces either preset's tie rule (ties.ts).
  * Before either: repeated (user, item) pairs are an error or dropped by `duplicate_ratings` (duplicates.ts), and
  * ratings of items absent from the item file are dropped (counted, and warned about by warnings.ts).
  */
 import type { Config } from "../config/schema.ts";
+import { Rng } from "../rng.ts";
 import { dropDuplicateRatings, type DuplicatePolicy } from "./duplicates.ts";
+import { chronological, resolveTieOrder, TIE_STREAM } from "./ties.ts";
 import type { FilterReport, Interactions, ItemInfo, Rating, RawData } from "./types.ts";
 
 /** A preprocessing preset. */
@@ -54,13 +57,6 @@ function keptItems(raw: RawData, preset: Preset): { items: Map<number, ItemInfo>
   return { items, dropped };
 }
 
-/** Chronological order of one user's interactions: by timestamp, ties by file order (original) or item id (sasrec). */
-function chronological(preset: Preset): (a: Rating, b: Rating) => number {
-  return preset === "original"
-    ? (a, b) => a.timestamp - b.timestamp // Array.prototype.sort is stable: ties keep file order
-    : (a, b) => a.timestamp - b.timestamp || a.item - b.item;
-}
-
 /** Groups ratings by user (users in ascending id order), each user's list in file order. */
 function groupByUser(ratings: Rating[]): Map<number, Rating[]> {
   const byUser = new Map<number, Rating[]>();
@@ -72,11 +68,23 @@ function groupByUser(ratings: Rating[]): Map<number, Rating[]> {
   return new Map([...byUser].sort(([a], [b]) => a - b));
 }
 
+/** What `preprocess` takes besides the preset. */
+export interface PreprocessOptions {
+  /** Repeated (user, item) pairs (`duplicate_ratings`). @default "error" */
+  duplicates?: DuplicatePolicy;
+  /** Order of equal timestamps (`tie_order`); null = the preset's. @default null */
+  tieOrder?: Config["tie_order"];
+  /** The run's `seed`, which seeds `tieOrder: shuffle`. @default 0 */
+  seed?: number;
+}
+
 /**
- * Applies `preset` to `raw`, after handling repeated (user, item) pairs by `duplicates`. Pure: `raw` is not
- * modified. Throws a `UserError` on a repeated pair under the `error` policy.
+ * Applies `preset` to `raw`, after handling repeated (user, item) pairs by `options.duplicates`, ordering equal
+ * timestamps by `options.tieOrder`. Pure: `raw` is not modified. Throws a `UserError` on a repeated pair under the
+ * `error` policy.
  */
-export function preprocess(raw: RawData, preset: Preset, duplicates: DuplicatePolicy = "error"): Interactions {
+export function preprocess(raw: RawData, preset: Preset, options: PreprocessOptions = {}): Interactions {
+  const { duplicates = "error", tieOrder = null, seed = 0 } = options;
   const report: FilterReport = { ratings_read: raw.ratings.length, items_read: raw.items.size };
   const { items, dropped } = keptItems(raw, preset);
   if (dropped > 0) report.items_dropped_missing = dropped;
@@ -102,9 +110,11 @@ export function preprocess(raw: RawData, preset: Preset, duplicates: DuplicatePo
   report.users_read = usersRead;
   report.users_dropped_no_interactions = usersRead - byUser.size;
 
-  const order = chronological(preset);
+  const order = resolveTieOrder(preset, tieOrder);
+  const tieRng = new Rng(seed).fork(TIE_STREAM);
   const userIds: number[] = [];
   const sequences: number[][] = [];
+  const timestamps: number[][] = [];
   let shortUsers = 0;
   let shortInteractions = 0;
   for (const [user, list] of byUser) {
@@ -113,8 +123,10 @@ export function preprocess(raw: RawData, preset: Preset, duplicates: DuplicatePo
       shortInteractions += list.length;
       continue;
     }
+    const sorted = chronological(list, order, tieRng.fork(String(user)));
     userIds.push(user);
-    sequences.push(list.sort(order).map((r) => r.item));
+    sequences.push(sorted.map((r) => r.item));
+    timestamps.push(sorted.map((r) => r.timestamp));
   }
   report[`users_dropped_fewer_than_${MIN_INTERACTIONS}`] = shortUsers;
   report[`interactions_dropped_fewer_than_${MIN_INTERACTIONS}`] = shortInteractions;
@@ -124,5 +136,5 @@ export function preprocess(raw: RawData, preset: Preset, duplicates: DuplicatePo
   report.items_active = new Set(sequences.flat()).size;
 
   const numItems = Math.max(0, ...items.keys());
-  return { userIds, sequences, numItems, items, report };
+  return { userIds, sequences, timestamps, numItems, items, report };
 }

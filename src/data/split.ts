@@ -18,16 +18,37 @@ function checkLength(seq: number[]): number {
   return n;
 }
 
-/** Leave-one-out: train = seq[0..n-2), val = seq[n-2] after seq[0..n-2), test = seq[n-1] after seq[0..n-1). */
-export function leaveOneOutSplit(seq: number[]): UserSplit {
-  const n = checkLength(seq);
+/**
+ * Where a split cuts a sequence: train = seq[0..train), validation target seq[val] after seq[0..val), test target
+ * the last item after all the others.
+ */
+export interface SplitPoints {
+  train: number;
+  val: number;
+}
+
+/** The split points of `kind` for a sequence of length `n` (>= `MIN_SPLIT_LENGTH`). */
+export function splitPoints(n: number, kind: SplitKind): SplitPoints {
+  if (kind === "loo") return { train: n - 2, val: n - 2 };
+  const { a, v } = originalSplitPoints(n);
+  return { train: a, val: v - 1 };
+}
+
+/** Splits `seq` at `points`. */
+function splitAt(seq: number[], points: SplitPoints): UserSplit {
+  const n = seq.length;
   return {
-    train: seq.slice(0, n - 2),
-    valInput: seq.slice(0, n - 2),
-    valTarget: seq[n - 2],
+    train: seq.slice(0, points.train),
+    valInput: seq.slice(0, points.val),
+    valTarget: seq[points.val],
     testInput: seq.slice(0, n - 1),
     testTarget: seq[n - 1],
   };
+}
+
+/** Leave-one-out: train = seq[0..n-2), val = seq[n-2] after seq[0..n-2), test = seq[n-1] after seq[0..n-1). */
+export function leaveOneOutSplit(seq: number[]): UserSplit {
+  return splitAt(seq, splitPoints(checkLength(seq), "loo"));
 }
 
 /**
@@ -45,15 +66,7 @@ export function originalSplitPoints(n: number): { a: number; v: number } {
 
 /** The original 80/10/10 prefix split (see `originalSplitPoints`). For n = 5 the val target is the train target. */
 export function originalSplit(seq: number[]): UserSplit {
-  const n = checkLength(seq);
-  const { a, v } = originalSplitPoints(n);
-  return {
-    train: seq.slice(0, a),
-    valInput: seq.slice(0, v - 1),
-    valTarget: seq[v - 1],
-    testInput: seq.slice(0, n - 1),
-    testTarget: seq[n - 1],
-  };
+  return splitAt(seq, splitPoints(checkLength(seq), "original"));
 }
 
 /** Splits every sequence with the given kind. */

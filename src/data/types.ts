@@ -48,6 +48,8 @@ export interface Interactions {
   userIds: number[];
   /** Item ids (original ids) per user, oldest first. */
   sequences: number[][];
+  /** The timestamp of each item of `sequences` (seconds, as in the ratings file), same shape. */
+  timestamps: number[][];
   /** Largest item id; id tables have `numItems + 1` rows and row 0 is padding. */
   numItems: number;
   /** Metadata of every known item (ids present in the item file). */

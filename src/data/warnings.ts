@@ -6,6 +6,7 @@
  * called out in capitals.
  */
 import type { Config } from "../config/schema.ts";
+import { resolveTieOrder, type TieOrder } from "./ties.ts";
 import type { Dataset, TextVectors } from "./types.ts";
 
 /** Share of users/items/ratings above which a drop or substitution is flagged as large. */
@@ -75,7 +76,12 @@ export interface DataSummary {
   dataset: string;
   preset: string;
   duplicate_ratings: string;
-  /** The preprocessing report (`FilterReport`): ratings read, every drop count, users and items kept. */
+  /** The order given to equal timestamps (`tie_order`, or the preset's when null). */
+  tie_order: TieOrder;
+  /**
+   * The preprocessing report (`FilterReport`): ratings read, every drop count, users and items kept, and the users
+   * whose validation/test targets the tie order decides (ties.ts `tieCounts`).
+   */
   report: Record<string, number>;
   /** The text side's report (missing texts, placeholders, zero rows), null when the model uses no texts. */
   texts: Record<string, number> | null;
@@ -85,7 +91,7 @@ export interface DataSummary {
 
 /** The `DataSummary` of a loaded dataset and (for models with texts) its text vectors. */
 export function dataSummary(
-  config: Pick<Config, "preset" | "duplicate_ratings">,
+  config: Pick<Config, "preset" | "duplicate_ratings" | "tie_order">,
   dataset: Pick<Dataset, "name" | "report" | "warnings">,
   texts?: Pick<TextVectors, "report" | "warnings">,
 ): DataSummary {
@@ -93,6 +99,7 @@ export function dataSummary(
     dataset: dataset.name,
     preset: config.preset,
     duplicate_ratings: config.duplicate_ratings,
+    tie_order: resolveTieOrder(config.preset, config.tie_order),
     report: dataset.report,
     texts: texts?.report ?? null,
     warnings: [...dataset.warnings, ...(texts?.warnings ?? [])],
