@@ -8,7 +8,8 @@ import {
   popularityBuckets,
   sliceMetrics,
 } from "../src/eval/slices.ts";
-import type { EpochRecord, Metrics, RunSummary, SplitSlices } from "../src/run/records.ts";
+import { collectResults, type ResultRow, resultsCsv } from "../src/experiments/results.ts";
+import type { EpochRecord, Metrics, RunSlices, RunSummary, SplitSlices } from "../src/run/records.ts";
 import { train } from "../src/train/trainer.ts";
 import { assertClose, tempDir } from "./helpers.ts";
 
@@ -151,4 +152,70 @@ Deno.test("slices: history_buckets may change on --resume; the final slices use 
   assert.deepEqual(resumed.resume_changes.map((c) => [c.key, c.from, c.to]), [["history_buckets", [25, 40], [30]]]);
   assert.deepEqual(resumed.slices!.history, [30]);
   assert.deepEqual(Object.keys(resumed.slices!.test).slice(3), ["hist_lt30", "hist_ge30"]);
+});
+
+/** A completed grid row with test slices (or none). */
+function row(id: string, slices: RunSlices | null): ResultRow {
+  return {
+    id,
+    values: { seed: 1 },
+    status: "completed",
+    first_nonfinite: null,
+    nonfinite_batches: 0,
+    skipped_batches: 0,
+    patched_batches: 0,
+    val: null,
+    test: null,
+    slices,
+    wall_time_s: 1,
+    steps: 1,
+    best: null,
+    resumed: false,
+    epochs: 1,
+    rung: null,
+    rung_val: null,
+    retries: 0,
+    error: null,
+    log: `runs/${id}/log.txt`,
+  };
+}
+
+const metrics = (hr10: number, ndcg10: number) =>
+  Object.fromEntries(METRIC_NAMES.map((m) => [m, m === "HR@10" ? hr10 : m === "NDCG@10" ? ndcg10 : 0])) as Metrics;
+
+Deno.test("slices: results.csv has test HR@10, NDCG@10 and users per bucket; rows without slices leave them empty", () => {
+  const test = {
+    pop_head: { users: 3, metrics: metrics(0.5, 0.25) },
+    pop_torso: { users: 2, metrics: metrics(1, 0.75) },
+    pop_tail: { users: 0, metrics: null },
+    hist_lt50: { users: 5, metrics: metrics(0.7, 0.45) },
+    hist_ge50: { users: 0, metrics: null },
+  };
+  const popularity = { interactions: 9, head_items: 1, torso_items: 1, head_min_count: 5, torso_min_count: 3 };
+  const sliced: RunSlices = { popularity, history: [50], val: test, test };
+  const lines = resultsCsv([row("a", sliced), row("b", null)], []).split("\n");
+  const header = lines[0].split(",");
+  const columns = ["pop_head", "pop_torso", "pop_tail", "hist_lt50", "hist_ge50"]
+    .flatMap((b) => [`test_${b}_HR@10`, `test_${b}_NDCG@10`, `test_${b}_users`]);
+  const first = header.indexOf("test_MRR") + 1;
+  assert.deepEqual(header.slice(first, first + columns.length), columns);
+  assert.equal(header[first + columns.length], "epochs");
+  const cells = (line: string) => line.split(",").slice(first, first + columns.length).join(",");
+  assert.equal(cells(lines[1]), "0.5,0.25,3,1,0.75,2,,,0,0.7,0.45,5,,,0");
+  assert.equal(cells(lines[2]), ",,,,,,,,,,,,,,");
+  // A grid of runs from before slices still gets the default buckets' columns, all empty.
+  const old = resultsCsv([row("c", null)], []).split("\n");
+  assert.ok(old[0].includes("test_pop_tail_users,test_hist_lt30_HR@10,"), old[0]);
+  assert.ok(old[0].includes(",test_hist_ge100_users,epochs,"), old[0]);
+});
+
+Deno.test("slices: collectResults reads a run directory whose summary.json predates slices as slices null", async () => {
+  await using out = await tempDir();
+  const id = "seed=1";
+  await Deno.mkdir(`${out.path}/runs/${id}`, { recursive: true });
+  const summary: Partial<RunSummary> = { status: "completed", val: null, test: null, error: null };
+  await Deno.writeTextFile(`${out.path}/runs/${id}/summary.json`, JSON.stringify(summary));
+  const [read] = await collectResults(out.path, [{ id, values: { seed: 1 }, config: resolveConfig({}, "test") }]);
+  assert.equal(read.status, "completed");
+  assert.equal(read.slices, null);
 });
