@@ -9,8 +9,8 @@
  *   two thirds, tail = the rest, including items never seen in training. Equal interaction mass gives the buckets
  *   numbers of targets of the same order (targets follow popularity), while their item counts differ tenfold.
  * - History length: the number of items in the user's input at evaluation time (`valInput` / `testInput`, before
- *   truncation to `max_seq_len`), cut at `history_buckets` c1 < c2 < ... < cn: `hist_lt<c1>` (< c1), `hist_<ci>_<ci+1 - 1>`
- *   (ci <= length < ci+1), `hist_ge<cn>` (>= cn).
+ *   truncation to `max_seq_len`), cut at `history_buckets` c1 < c2 < ... < cn: `hist_lt<c1>` (< c1),
+ *   `hist_<ci>_<ci+1 - 1>` (ci <= length < ci+1), `hist_ge<cn>` (>= cn).
  */
 import type { Dataset } from "../data/types.ts";
 import type { PopularityCuts, RunSlices, SliceBucket, SplitSlices } from "../run/records.ts";
