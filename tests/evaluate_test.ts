@@ -88,8 +88,13 @@ Deno.test("evaluate: full ranking masks history, id 0 and non-items but not the 
   for (const [tiePolicy, ranks] of Object.entries(expected) as [TiePolicy, number[]][]) {
     const got = await evaluate(model, FULL_BATCHES, { protocol: "full", tiePolicy, itemExists: ITEM_EXISTS });
     assert.equal(got.users, 4);
+    assert.deepEqual([got.perUser.users, got.perUser.targets], [
+      Int32Array.from([0, 1, 2, 3]),
+      Int32Array.from([3, 7, 1, 5]),
+    ]);
     assert.equal(got.nonfinite, 1, "user 2 (NaN on a competing item) counted, ranked last");
     assert.deepEqual(got.metrics, metricsFromRanks(ranks), tiePolicy);
+    assert.deepEqual(got.perUser.ranks, Float64Array.from(ranks), `${tiePolicy}: per-user ranks in batch order`);
   }
   const pessimistic = await evaluate(model, FULL_BATCHES, {
     protocol: "full",
@@ -117,7 +122,16 @@ Deno.test("evaluate: sampled protocol ranks the target (column 0) against the ba
   });
   // user 0: 5 vs [1, 6, 8] -> rank 3; user 1: 2 vs [2, 2, -1]; user 2: NaN among candidates -> rank 4.
   const pessimistic = await evaluate(model, batches, opts("pessimistic"));
-  assert.deepEqual(pessimistic, { metrics: metricsFromRanks([3, 3, 4]), users: 3, nonfinite: 1 });
+  assert.deepEqual(pessimistic, {
+    metrics: metricsFromRanks([3, 3, 4]),
+    users: 3,
+    nonfinite: 1,
+    perUser: {
+      users: Int32Array.from([0, 1, 2]),
+      targets: Int32Array.from([3, 7, 1]),
+      ranks: Float64Array.from([3, 3, 4]),
+    },
+  });
   assert.deepEqual((await evaluate(model, batches, opts("optimistic"))).metrics, metricsFromRanks([3, 1, 4]));
   assert.deepEqual((await evaluate(model, batches, opts("average"))).metrics, metricsFromRanks([3, 2, 4]));
 });
@@ -152,7 +166,12 @@ Deno.test("evaluate: batched tensor ranks equal the per-row reference rankOf on 
       nonfinite += row.nonfinite ? 1 : 0;
     }
     assert.ok(nonfinite > 0 && nonfinite < users, `the data exercise both cases (${nonfinite} non-finite rows)`);
-    const expected = { metrics: metricsFromRanks(ranks), users, nonfinite };
+    const perUser = {
+      users: Int32Array.from({ length: users }, (_, u) => u),
+      targets: Int32Array.from(targets),
+      ranks: Float64Array.from(ranks),
+    };
+    const expected = { metrics: metricsFromRanks(ranks), users, nonfinite, perUser };
     for (const backend of ["cpu", "wasm"] as const) {
       // Whole catalogue in one chunk, then chunks smaller than it (7 and 13 do not divide 60), from the whole
       // scoreAll matrix and from a model's own chunk scorer.

@@ -27,6 +27,7 @@ function row(
     patched_batches: null,
     val: test,
     test,
+    slices: null,
     wall_time_s: 1,
     steps: 10,
     best: null,

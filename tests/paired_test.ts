@@ -81,6 +81,7 @@ function row(id: string, values: Record<string, unknown>, ndcg: number | null, s
     patched_batches: 0,
     val: null,
     test: ndcg === null ? null : { "NDCG@10": ndcg },
+    slices: null,
     wall_time_s: 1,
     steps: 10,
     best: null,

@@ -30,6 +30,9 @@ export const LIMITS = {
   /** The synthetic generator's title pool (src/data/synthetic.ts MAX_SYNTHETIC_ITEMS). */
   syntheticItems: 4096,
   candidates: 10_000,
+  /** Largest `history_buckets` cut (ML-1M's longest user has about 2,300 ratings) and most cuts. */
+  historyCut: 100_000,
+  historyBuckets: 16,
   /** Init std: the configs use 0.02-0.5; far above that scores overflow float32 (1e39 is Infinity there). */
   initStd: 1,
   /** Temperatures below this make logits overflow float32 (score / τ). */

@@ -18,6 +18,9 @@ export const STAGES = [
 /** Metric names reported by evaluation. */
 export const METRIC_NAMES = ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"] as const;
 
+/** Default `history_buckets`: history-length slices < 30, 30-99 and >= 100 items (src/eval/slices.ts). */
+export const DEFAULT_HISTORY_BUCKETS: readonly number[] = [30, 100];
+
 /** tfjs backends a config can name. */
 export const BACKENDS = ["wasm", "cpu", "webgpu"] as const;
 /** Models a config can name. */
@@ -224,6 +227,11 @@ export const CONFIG_SECTIONS = {
     tie_policy: z.enum(["pessimistic", "average", "optimistic"]).default("pessimistic").describe(
       "rank of a target tied with others (original: optimistic)",
     ),
+    history_buckets: z.array(int(1, LIMITS.historyCut)).min(1).max(LIMITS.historyBuckets)
+      .refine((cuts) => cuts.every((c, i) => i === 0 || c > cuts[i - 1]), "must be strictly increasing")
+      .default([...DEFAULT_HISTORY_BUCKETS]).describe(
+        "1-16 increasing history lengths (items) that cut the final evaluation's history slices: [30, 100] gives `hist_lt30`, `hist_30_99`, `hist_ge100` (see Slices)",
+      ),
   },
   investigation: {
     investigate_steps: int(1, 10_000).default(5).describe("training steps the `investigate` command probes"),

@@ -34,6 +34,18 @@ export interface Evaluation {
   metrics: Metrics;
   users: number;
   nonfinite: number;
+  /** Per evaluated user, in batch order (length `users`): what `metrics` averages, for slicing (slices.ts). */
+  perUser: UserRanks;
+}
+
+/** Per-user outcomes of an evaluation, aligned: row i is user index `users[i]` with target `targets[i]`. */
+export interface UserRanks {
+  /** Dataset user indices (`Dataset.splits` rows). */
+  users: Int32Array;
+  /** Held-out target item ids. */
+  targets: Int32Array;
+  /** Target ranks (1 = best; non-finite rows ranked last). */
+  ranks: Float64Array;
 }
 
 /** Per-row target ranks of one batch and whether each row held a non-finite score. */
@@ -55,6 +67,8 @@ interface RankTask {
 /** Evaluates `model` (or the equal, cheaper scorer its `scorerForEval` gives) on `batches` (at least one user). */
 export async function evaluate(model: Recommender, batches: EvalBatch[], opts: EvaluateOptions): Promise<Evaluation> {
   const ranks: number[] = [];
+  const users: number[] = [];
+  const targets: number[] = [];
   let nonfinite = 0;
   const chunk = opts.chunkItems ?? FULL_RANK_CHUNK;
   if (!(Number.isInteger(chunk) && chunk > 0)) throw new Error(`evaluate: chunkItems ${chunk} is not an integer > 0`);
@@ -69,9 +83,12 @@ export async function evaluate(model: Recommender, batches: EvalBatch[], opts: E
       task.scorer.dispose();
     }
     ranks.push(...result.ranks);
+    users.push(...batch.users);
+    targets.push(...batch.targets);
     nonfinite += result.nonfinite.reduce((a, b) => a + b, 0);
   }
-  return { metrics: metricsFromRanks(ranks), users: ranks.length, nonfinite };
+  const perUser = { users: Int32Array.from(users), targets: Int32Array.from(targets), ranks: Float64Array.from(ranks) };
+  return { metrics: metricsFromRanks(ranks), users: ranks.length, nonfinite, perUser };
 }
 
 /** Full-ranking task of one batch (ids and history checked before any scoring). */

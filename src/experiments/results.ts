@@ -1,14 +1,15 @@
 /**
  * `DIR/results.csv`: one row per cell (id, axis values, seed, status, where the first non-finite value appeared,
- * non-finite batch counts, val and test metrics, epochs trained, early-termination rung and value, retries, wall
- * time, error, log path), built from the run directories and `DIR/asha.json`, and sorted by cell id, so it is the
- * same whatever order the cells finished in. Written atomically.
+ * non-finite batch counts, val and test metrics, test HR@10 / NDCG@10 / users per slice bucket, epochs trained,
+ * early-termination rung and value, retries, wall time, error, log path), built from the run directories and
+ * `DIR/asha.json`, and sorted by cell id, so it is the same whatever order the cells finished in. Written atomically.
  */
 import { join, relative } from "node:path";
-import { METRIC_NAMES } from "../config/schema.ts";
+import { DEFAULT_HISTORY_BUCKETS, METRIC_NAMES } from "../config/schema.ts";
+import { historyBucketNames, POPULARITY_BUCKETS } from "../eval/slices.ts";
 import { CELL_FILES } from "../run/files.ts";
 import { epochRecordsOf, readMetrics } from "../run/metrics.ts";
-import type { Metrics } from "../run/records.ts";
+import type { MetricName, Metrics, RunSlices } from "../run/records.ts";
 import { exists, readJsonIfExists, writeFileAtomic } from "../util/fs.ts";
 import { ASHA_FILE, type AshaRecord, rungOutcome } from "./asha.ts";
 import { type CellStatus, cellStatus, readCellRecord, readRetries } from "./cell.ts";
@@ -28,6 +29,8 @@ export interface ResultRow {
   patched_batches: number | null;
   val: Partial<Metrics> | null;
   test: Partial<Metrics> | null;
+  /** The final evaluation per popularity and history bucket (null when the summary has none: failed, old runs). */
+  slices: RunSlices | null;
   wall_time_s: number | null;
   /** Optimiser steps the run took (0 for parameter-free baselines). */
   steps: number | null;
@@ -75,6 +78,7 @@ export async function collectResults(out: string, cells: Cell[]): Promise<Result
       patched_batches: s?.patched_batches ?? null,
       val: s?.val ?? null,
       test: s?.test ?? null,
+      slices: s?.slices ?? null,
       wall_time_s: s?.wall_time_s ?? null,
       steps: s?.steps ?? null,
       best: s?.best ? { stage: s.best.stage, epoch: s.best.epoch } : null,
@@ -90,9 +94,28 @@ export async function collectResults(out: string, cells: Cell[]): Promise<Result
   return rows;
 }
 
-/** The CSV text of result rows; `axisKeys` are the grid's axes (columns in that order, then seed). */
+/** The test-split metrics results.csv gives per slice bucket (with the bucket's user count). */
+const SLICE_COLUMN_METRICS: readonly MetricName[] = ["HR@10", "NDCG@10"];
+
+/**
+ * The slice buckets that get results.csv columns: every bucket name in the rows' test slices, in first-seen order,
+ * or, when no row has slices, those of the default `history_buckets` (a grid of old runs still gets the columns).
+ */
+function sliceBuckets(rows: ResultRow[]): string[] {
+  const names = new Set(rows.flatMap((r) => Object.keys(r.slices?.test ?? {})));
+  if (names.size > 0) return [...names];
+  return [...POPULARITY_BUCKETS, ...historyBucketNames(DEFAULT_HISTORY_BUCKETS)];
+}
+
+/**
+ * The CSV text of result rows; `axisKeys` are the grid's axes (columns in that order, then seed). Slice columns
+ * (`test_<bucket>_HR@10`, `test_<bucket>_NDCG@10`, `test_<bucket>_users` per `sliceBuckets`) follow the test
+ * metrics; they are empty for a row without that bucket.
+ */
 export function resultsCsv(rows: ResultRow[], axisKeys: string[]): string {
   const metricColumns = (split: string) => METRIC_NAMES.map((m) => `${split}_${m}`);
+  const buckets = sliceBuckets(rows);
+  const sliceColumns = buckets.flatMap((b) => [...SLICE_COLUMN_METRICS, "users"].map((c) => `test_${b}_${c}`));
   const header = [
     "id",
     ...axisKeys,
@@ -107,6 +130,7 @@ export function resultsCsv(rows: ResultRow[], axisKeys: string[]): string {
     "patched_batches",
     ...metricColumns("val"),
     ...metricColumns("test"),
+    ...sliceColumns,
     "epochs",
     "rung",
     "rung_val",
@@ -116,6 +140,11 @@ export function resultsCsv(rows: ResultRow[], axisKeys: string[]): string {
     "log",
   ];
   const metrics = (m: Partial<Metrics> | null) => METRIC_NAMES.map((name) => m?.[name] ?? null);
+  const slices = (s: RunSlices | null) =>
+    buckets.flatMap((b) => {
+      const bucket = s?.test[b];
+      return [...SLICE_COLUMN_METRICS.map((m) => bucket?.metrics?.[m] ?? null), bucket?.users ?? null];
+    });
   const lines: CsvValue[][] = rows.map((r) => [
     r.id,
     ...axisKeys.map((k) => formatValue(r.values[k])),
@@ -130,6 +159,7 @@ export function resultsCsv(rows: ResultRow[], axisKeys: string[]): string {
     r.patched_batches,
     ...metrics(r.val),
     ...metrics(r.test),
+    ...slices(r.slices),
     r.epochs,
     r.rung,
     r.rung_val,

@@ -2,7 +2,8 @@
  * The on-disk records of a run directory (file names in files.ts), shared by the trainer (writer), the grid runner,
  * plots and notebooks:
  * - `metrics.jsonl`: one `StepRecord` every `log_every` steps (and every skipped/patched step), one `EpochRecord` per epoch;
- * - `summary.json`: `RunSummary`, written last and atomically (its presence with status set = the run finished);
+ * - `summary.json`: `RunSummary`, written last and atomically (its presence with status set = the run finished), with
+ *   the final evaluation's per-slice metrics (`RunSlices`);
  * - `nan_report.json`: `NanReport` (`first_nonfinite` is null when everything stayed finite);
  * - `config.yaml`: the resolved config.
  */
@@ -139,6 +140,42 @@ export interface ResumeChange {
   at_step: number;
 }
 
+/** One bucket of evaluated users: how many fell in it and their metrics (null when none did). */
+export interface SliceBucket {
+  users: number;
+  metrics: Metrics | null;
+}
+
+/**
+ * The buckets of one split keyed by name, popularity buckets first (`pop_head`, `pop_torso`, `pop_tail`), then the
+ * history-length buckets (`hist_lt30`, `hist_30_99`, `hist_ge100` for cuts [30, 100]); see src/eval/slices.ts.
+ */
+export type SplitSlices = Record<string, SliceBucket>;
+
+/**
+ * Where the popularity buckets were cut: training items sorted by training count (descending, ties by id), head =
+ * the first items up to and including the one whose count crosses a third of `interactions`, torso = the next up to
+ * two thirds, tail = the rest (items never trained on included).
+ */
+export interface PopularityCuts {
+  /** Training interactions in all (the sum of every item's training count). */
+  interactions: number;
+  head_items: number;
+  torso_items: number;
+  /** Training counts of the least popular head and torso items (null when that bucket is empty). */
+  head_min_count: number | null;
+  torso_min_count: number | null;
+}
+
+/** The final evaluation sliced by target popularity and history length, with the cuts used. */
+export interface RunSlices {
+  popularity: PopularityCuts;
+  /** The `history_buckets` cut points (history lengths in items). */
+  history: number[];
+  val: SplitSlices;
+  test: SplitSlices;
+}
+
 /** Content of summary.json. */
 export interface RunSummary {
   status: "completed" | "diverged" | "failed";
@@ -163,6 +200,11 @@ export interface RunSummary {
   /** Checkpoint folders put back on `--resume` after a process was killed while replacing them (one line each). */
   recovered: string[];
   error: string | null;
+  /**
+   * The final validation and test metrics per popularity and history-length bucket (null after divergence; absent in
+   * summaries of failed runs and of runs written before slices existed).
+   */
+  slices?: RunSlices | null;
   /** The data's preprocessing report, text report and warnings (absent in summaries of failed runs). */
   data?: DataSummary;
 }

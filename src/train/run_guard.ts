@@ -20,7 +20,9 @@ export const BEST_MARKER = MANIFEST_FILE;
  * Config keys that may change on `--resume`, because none of them changes a number already computed (metrics
  * written, weights and optimizer state in the checkpoint): how long stages run and when they stop
  * (`epochs_per_stage`, `patience`, `eval_every`), what is logged or saved (`log_every`, `checkpoint_every_epoch`),
- * how evaluation is batched (`eval_batch_size`, same metrics) and `investigate_steps` (not used by training). Every
+ * how evaluation is batched (`eval_batch_size`, same metrics), how the final evaluation is sliced (`history_buckets`:
+ * the slices are computed only when the run ends, so a resumed run computes them all with the new cuts) and
+ * `investigate_steps` (not used by training). Every
  * other key (seed, learning rates, shapes, data, loss, backend, ...) would mix two runs in one directory.
  */
 export const RESUME_SAFE_KEYS: readonly string[] = [
@@ -30,6 +32,7 @@ export const RESUME_SAFE_KEYS: readonly string[] = [
   "log_every",
   "checkpoint_every_epoch",
   "eval_batch_size",
+  "history_buckets",
   "investigate_steps",
 ];
 

@@ -15,6 +15,7 @@ import type { Config } from "../config/schema.ts";
 import { trainBatches } from "../data/batches.ts";
 import { dataSummary } from "../data/warnings.ts";
 import { evaluate } from "../eval/evaluate.ts";
+import { runSlices } from "../eval/slices.ts";
 import { loadWeights, saveWeights } from "../models/checkpoint.ts";
 import type { Recommender } from "../models/types.ts";
 import { runPath } from "../run/files.ts";
@@ -238,8 +239,9 @@ async function checkpoint(run: TrainerRun, stop: boolean, sessionStart: number):
 }
 
 /**
- * Ends the run: the best weights back, validation and test evaluated once (not after divergence), the NaN report of
- * an all-finite run, then summary.json. Disposes the optimizer.
+ * Ends the run: the best weights back, validation and test evaluated once (not after divergence) and sliced by target
+ * popularity and history length (eval/slices.ts), the NaN report of an all-finite run, then summary.json. Disposes
+ * the optimizer.
  */
 async function finish(
   run: TrainerRun,
@@ -271,6 +273,9 @@ async function finish(
     skipped_batches: state.skipped,
     patched_batches: state.patched,
     eval_nonfinite: { val: val?.nonfinite ?? 0, test: test?.nonfinite ?? 0 },
+    slices: val && test
+      ? runSlices(ctx.dataset, config.history_buckets, { val: val.perUser, test: test.perUser })
+      : null,
     first_nonfinite: state.firstNonfinite,
     parameters: model.parameterCounts(),
     steps: state.globalStep,
