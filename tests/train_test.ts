@@ -84,6 +84,9 @@ Deno.test("train: a run interrupted after an epoch and resumed ends exactly like
   assert.deepEqual(resumed.best, reference.best);
   const strip = (rs: MetricsRecord[]) => rs.map((r) => r.type === "epoch" ? { ...r, wall_s: 0 } : r);
   assert.deepEqual(strip(await readRecords(cut.path)), strip(await readRecords(whole.path)));
+  const again = await train(tinyConfig(), whole.path, { quiet: true, resume: true });
+  assert.equal(again.resumed, false, "a resume of a finished run trains nothing: it only re-evaluates");
+  assert.deepEqual([again.val, again.test, again.steps], [reference.val, reference.test, reference.steps]);
 });
 
 const torchConfig = (policy: string) =>

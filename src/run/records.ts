@@ -194,6 +194,7 @@ export interface RunSummary {
   steps: number;
   wall_time_s: number;
   steps_per_s: number;
+  /** Training was interrupted and continued from the checkpoint (a `--resume` that only re-evaluates: false). */
   resumed: boolean;
   /** Safe config changes made on `--resume`, in order (empty when none). */
   resume_changes: ResumeChange[];

@@ -120,12 +120,15 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
   const { state } = run;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
   const stages = run.moduleNames.length === 0 ? [] : ctx.config.stages;
+  const stepsBefore = state.globalStep;
   while (state.stageIndex < stages.length && !state.diverged) {
     await runStage(run, stages[state.stageIndex], sessionStart, opts);
     state.stageIndex++;
     state.epoch = 0;
   }
-  return await finish(run, { started, sessionStart, resumed: Boolean(opts.resume) });
+  // A resume that trains nothing (the checkpoint was past the last epoch) only re-evaluates the best weights.
+  const resumed = Boolean(opts.resume) && state.globalStep > stepsBefore;
+  return await finish(run, { started, sessionStart, resumed });
 }
 
 /** The run's optimizer, progress and state: fresh, or restored from the checkpoint on `--resume`. */
