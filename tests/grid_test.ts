@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cellId, expandGrid, loadGrid } from "../src/experiments/grid.ts";
+import { type Cell, cellId, expandGrid, loadGrid } from "../src/experiments/grid.ts";
 import { UserError } from "../src/util/errors.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -46,15 +46,27 @@ Deno.test("grid: the smoke and dropout/init grids expand (16 and 4 x 3 x 3 = 36)
   assert.ok(dropoutInit.every((c) => c.config.attention_mask === "safe" && c.config.retriever_mode === "fixed"));
 });
 
-Deno.test("grid: ties_loo is SASRec of residual_loo (same budget, seeds) x 3 tie orders = 15 runs", async () => {
+Deno.test("grid: ties_loo and texts_sampled vary only their axes and protocol from texts_loo's SASRec cells", async () => {
+  const texts = expandGrid(await loadGrid(`${grids}texts_loo.yaml`));
+  assert.equal(texts.length, 25);
+  const baseline = texts.filter((c) => c.config.model === "sasrec" && c.config.text_use === "none");
+  assert.deepEqual(baseline.map((c) => c.config.seed), [1, 2, 3, 4, 5]);
+  const twin = (seed: number) => baseline.find((c) => c.config.seed === seed)!.config;
   const ties = expandGrid(await loadGrid(`${grids}ties_loo.yaml`));
-  const residual = expandGrid(await loadGrid(`${grids}residual_loo.yaml`)).filter((c) => c.config.model === "sasrec");
   assert.equal(ties.length, 15);
   assert.deepEqual(new Set(ties.map((c) => c.config.tie_order)), new Set(["item_id", "file_order", "shuffle"]));
-  for (const cell of ties) {
-    const twin = residual.find((c) => c.config.seed === cell.config.seed)!;
-    assert.deepEqual({ ...cell.config, tie_order: null }, twin.config, cell.id);
+  for (const cell of ties) assert.deepEqual({ ...cell.config, tie_order: null }, twin(cell.config.seed), cell.id);
+  // texts_sampled leaves text_use to the model's own default (null), texts_loo names it
+  const named = (c: Cell) => ({ ...c.config, text_use: c.config.model === "sasrec" ? "none" : "retriever_fusion" });
+  const sampled = expandGrid(await loadGrid(`${grids}texts_sampled.yaml`));
+  assert.equal(sampled.length, 10);
+  const protocol = { split: "original", eval_protocol: "sampled100", tie_policy: "optimistic" };
+  for (const cell of sampled.filter((c) => c.config.model === "sasrec")) {
+    assert.deepEqual(named(cell), { ...twin(cell.config.seed), ...protocol }, cell.id);
   }
+  const ur4rec = texts.find((c) => c.config.model === "ur4rec" && c.config.user_text === "leak_free")!.config;
+  const sampledUr4rec = sampled.find((c) => c.config.model === "ur4rec" && c.config.seed === ur4rec.seed)!;
+  assert.deepEqual(named(sampledUr4rec), { ...ur4rec, ...protocol });
 });
 
 Deno.test("grid: cell ids are pinned, readable and independent of key order", () => {
