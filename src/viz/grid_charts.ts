@@ -104,7 +104,7 @@ export interface ModelMetricRow {
 }
 
 /** "mean over N seeds" for the intervals drawn (N the largest number of runs with a value), or "mean" without one. */
-export function seedsNote(scores: readonly MeanCi[]): string {
+function seedsNote(scores: readonly MeanCi[]): string {
   const n = Math.max(0, ...scores.map((s) => s.n));
   return n > 1 ? `mean over ${n} seeds, 95% CI` : n === 1 ? "one seed, no interval" : "mean";
 }
