@@ -121,13 +121,47 @@ export {
  * ```
  */
 export { ciBounds, type MeanCi } from "./experiments/summary.ts";
-export { ablationRows, cellTable, comparisonRows, formatMeanCi, mainEffectPoints, modelLabel } from "./report/rows.ts";
-export { compareSentence, effectSentences, nanAnswer, type Scored } from "./report/sentences.ts";
+export {
+  ablationRows,
+  cellTable,
+  comparisonRows,
+  formatMeanCi,
+  gridSubtitle,
+  mainEffectPoints,
+  modelLabel,
+  protocolLabel,
+} from "./report/rows.ts";
+export { compareSentence, effectSentences, nanAnswer, pairedSentence, type Scored } from "./report/sentences.ts";
+
+/**
+ * Paired comparisons by seed: `pairedComparisons(results, baseline, metrics)` compares every cell group of a grid with
+ * the baseline group (axis values, e.g. `{ model: "sasrec" }`) on metrics read from results rows (`RowMetric`;
+ * `splitMetric("NDCG@10")` is test NDCG@10, `PAIRED_METRICS` the write-up's); `pairedTable`, `pairedSection` and
+ * `pairedChartRows` (for `pairedDifferenceChart`) render them; `comparePaired` and `pairRowsBySeed` are the statistics.
+ */
+export {
+  comparePaired,
+  type PairedComparison,
+  pairRowsBySeed,
+  type RowMetric,
+  type RowSelector,
+  splitMetric,
+} from "./experiments/paired.ts";
+export {
+  groupLabel,
+  PAIRED_METRICS,
+  pairedChartRows,
+  pairedComparisons,
+  type PairedOutcome,
+  pairedSection,
+  pairedTable,
+} from "./report/paired_section.ts";
 
 /**
  * Reports: `gridSection` (a grid's section), `reportMarkdown`/`reportHtml` (rendered once as Markdown, converted to
  * HTML); the write-up of notebook 04: `writeUpSources`, `modelTable`, `comparisonSentences`, `externalSentences`,
- * `REFERENCES`, `buildResultsReport` (saves its figures) and `writeResultsReport` (RESULTS.md and RESULTS.html).
+ * `REFERENCES`, `pairedReportSection` (a model grid against `PAIRED_BASELINE`, with its chart saved),
+ * `buildResultsReport` (saves its figures) and `writeResultsReport` (RESULTS.md and RESULTS.html).
  *
  * @example
  * ```ts
@@ -149,6 +183,7 @@ export {
   comparisonSentences,
   externalSentences,
   modelTable,
+  PAIRED_BASELINE,
   PROTOCOLS,
   REFERENCES,
   UR4REC,
@@ -159,6 +194,7 @@ export {
   ablationAnswer,
   buildResultsReport,
   curveRunDir,
+  pairedReportSection,
   sasrecProtocolRun,
   sasrecProtocolSentences,
   saveFigure,
@@ -166,8 +202,10 @@ export {
 } from "./report/results_report.ts";
 
 /**
- * Charts: each takes records or computed rows and an options object of Plot overrides, and returns a detached
- * element; `show` displays it in a notebook, `saveSvg`/`savePng` save it.
+ * Charts: each takes records or computed rows and an options object of Plot overrides (`title`, `subtitle` for the
+ * data and protocol, e.g. `protocolLabel(config)`), and returns a detached element; `show` displays it in a notebook,
+ * `saveSvg`/`savePng` save it (a figure's title, subtitle and legends included). `pairedDifferenceChart` draws paired
+ * differences with their intervals and verdicts.
  *
  * @example
  * ```ts
@@ -182,6 +220,7 @@ export {
 export { type Chart, type ChartOptions } from "./viz/chart.ts";
 export { ablationNanRate, ablationNdcg, mainEffects, modelComparison, type ModelMetricRow } from "./viz/grid_charts.ts";
 export { activationHeatmap, attentionMaskChart, paddingChart } from "./viz/nan_charts.ts";
+export { pairedDifferenceChart, type PairedDifferenceRow } from "./viz/paired_chart.ts";
 export { gradNormCurves, learningRateCurves, lossCurves } from "./viz/plots.ts";
 export { savePng, saveSvg, show } from "./viz/display.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { comparePaired, pairRowsBySeed, wilcoxonMinPValue } from "../src/experiments/paired.ts";
-import type { ResultRow } from "../src/experiments/results.ts";
+import { comparePaired, pairRowsBySeed, splitMetric, wilcoxonMinPValue } from "../src/experiments/paired.ts";
 import { UserError } from "../src/util/errors.ts";
 import { assertClose } from "./helpers.ts";
+import { resultRow as row } from "./report_fixtures.ts";
 
 const bySeed = (values: number[], seeds = values.map((_, i) => i + 1)) => new Map(seeds.map((s, i) => [s, values[i]]));
 
@@ -70,31 +70,6 @@ Deno.test("paired: a seed one model lacks, a non-finite value or fewer than 2 se
   );
 });
 
-function row(id: string, values: Record<string, unknown>, ndcg: number | null, status = "completed"): ResultRow {
-  return {
-    id,
-    values,
-    status: status as ResultRow["status"],
-    first_nonfinite: null,
-    nonfinite_batches: 0,
-    skipped_batches: 0,
-    patched_batches: 0,
-    val: null,
-    test: ndcg === null ? null : { "NDCG@10": ndcg },
-    slices: null,
-    wall_time_s: 1,
-    steps: 10,
-    best: null,
-    resumed: false,
-    error: null,
-    log: `logs/${id}.log`,
-    epochs: 10,
-    rung: null,
-    rung_val: null,
-    retries: 0,
-  };
-}
-
 Deno.test("paired: results rows are paired by seed; unusable or ambiguous rows are errors naming seed and cell", () => {
   const rows = [
     row("m=sasrec,seed=1", { model: "sasrec", seed: 1 }, 0.08),
@@ -105,24 +80,28 @@ Deno.test("paired: results rows are paired by seed; unusable or ambiguous rows a
     row("m=ur4rec,mode=faithful,seed=2", { model: "ur4rec", retriever_mode: "faithful", seed: 2 }, null, "diverged"),
   ];
   const fixed = { model: "ur4rec", retriever_mode: "fixed" };
-  const paired = pairRowsBySeed(rows, { a: fixed, b: { model: "sasrec" } }, "NDCG@10");
+  const paired = pairRowsBySeed(rows, { a: fixed, b: { model: "sasrec" } }, splitMetric("NDCG@10"));
   assert.deepEqual(paired, { a: new Map([[1, 0.07], [2, 0.075]]), b: new Map([[1, 0.08], [2, 0.09]]) });
   assert.throws(
     () =>
-      pairRowsBySeed(rows, { a: { model: "ur4rec", retriever_mode: "faithful" }, b: { model: "sasrec" } }, "NDCG@10"),
+      pairRowsBySeed(
+        rows,
+        { a: { model: "ur4rec", retriever_mode: "faithful" }, b: { model: "sasrec" } },
+        splitMetric("NDCG@10"),
+      ),
     (e: Error) =>
       e instanceof UserError &&
       e.message === 'paired comparison: {"model":"ur4rec","retriever_mode":"faithful"} has no test NDCG@10 at ' +
           "seed 2 (m=ur4rec,mode=faithful,seed=2: diverged)",
   );
   assert.throws(
-    () => pairRowsBySeed(rows, { a: { model: "ur4rec" }, b: { model: "sasrec" } }, "NDCG@10"),
+    () => pairRowsBySeed(rows, { a: { model: "ur4rec" }, b: { model: "sasrec" } }, splitMetric("NDCG@10")),
     (e: Error) =>
       e instanceof UserError &&
       e.message === 'paired comparison: {"model":"ur4rec"} matches more than one row of seed 1: add axis values',
   );
   assert.throws(
-    () => pairRowsBySeed(rows, { a: { model: "bprmf" }, b: { model: "sasrec" } }, "NDCG@10"),
+    () => pairRowsBySeed(rows, { a: { model: "bprmf" }, b: { model: "sasrec" } }, splitMetric("NDCG@10")),
     (e: Error) => e instanceof UserError && e.message === 'paired comparison: no results row matches {"model":"bprmf"}',
   );
 });

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /** Charts, tables and exports of src/viz: mark counts match the data, legends and PNGs are real images. */
 import assert from "node:assert/strict";
+import { DOMParser } from "linkedom";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { inflateSync } from "node:zlib";
@@ -227,7 +228,27 @@ Deno.test("modelComparison: a bar per model and metric, CI bars only where given
     { model: "BPR-MF", metric: "HR@10", score: score(0.09, 0.01) },
   ]);
   assert.equal(marks(chart, "bar", "rect").length, 6);
-  assert.equal(marks(chart, "rule", "line").length, 4 + 2, "4 CI bars + the y=0 rule in each of 2 facets");
+  assert.equal(marks(chart, "rule", "line").length, 4 + 2, "4 CI bars + the x=0 rule in each of 2 facets");
+});
+
+Deno.test("modelComparison saved as SVG names every model, each metric and the axis with what was averaged", () => {
+  const rows = ["Popularity", "SASRec", "UR4Rec (fixed, leak_free)"].flatMap((model, i) =>
+    ["test NDCG@10", "test HR@10"].map((metric) => ({ model, metric, score: score(0.1 * (i + 1), 0.01) }))
+  );
+  const chart = modelComparison(rows, { title: "Test metrics per model", subtitle: "ML-100K, leave-one-out" });
+  const svg = new DOMParser().parseFromString(standaloneSvg(chart), "image/svg+xml") as unknown as Document;
+  const texts = [...svg.querySelectorAll("text")].map((t) => t.textContent ?? "");
+  for (const name of ["Popularity", "SASRec", "UR4Rec (fixed, leak_free)", "test NDCG@10", "test HR@10"]) {
+    assert.ok(texts.includes(name), `${name} in ${JSON.stringify(texts)}`);
+  }
+  assert.ok(texts.some((t) => t.startsWith("test metric (mean over 3 seeds, 95% CI)")), "x axis: quantity and unit");
+  assert.ok(texts.includes("Test metrics per model") && texts.includes("ML-100K, leave-one-out"), "title, subtitle");
+  const legend = mainEffects([{ axis: "padding", level: "left", mean: 0.5 }, { axis: "mask", level: "safe", mean: 1 }]);
+  const legendTexts = [
+    ...new DOMParser().parseFromString(standaloneSvg(legend), "image/svg+xml").querySelectorAll("text"),
+  ]
+    .map((t) => t.textContent);
+  assert.ok(legendTexts.includes("padding") && legendTexts.includes("mask"), "swatch legends are kept in saved SVGs");
 });
 
 Deno.test("show wraps a chart as text/html for the Jupyter kernel", () => {

@@ -140,21 +140,23 @@ Deno.test("results report from grid directories: sections, comparisons, referenc
   assert.deepEqual(report.sections.map((s) => s.heading), [
     "Summary",
     "Models: models_smoke",
+    "Paired comparisons: models_smoke",
     "External references",
     "NaN ablation",
     "Training curves",
     "Not run yet",
   ]);
-  assert.deepEqual(report.sections[4].sources, [`runs/notebooks/04/models_smoke/runs/${curveRun}`]);
+  assert.deepEqual(report.sections[5].sources, [`runs/notebooks/04/models_smoke/runs/${curveRun}`]);
   assert.deepEqual(report.sections[0].paragraphs.slice(1), [
     ...comparisonSentences(grids).loo.slice(0, 2),
     "2 of 2 runs finished.",
     "Axes that change the NaN rate (largest change between levels): attention_mask (-1.00).",
   ]);
-  assert.deepEqual(report.sections[5].commands, ["deno task ablate run --grid configs/grids/s.yaml --out s"]);
+  assert.deepEqual(report.sections[6].commands, ["deno task ablate run --grid configs/grids/s.yaml --out s"]);
   const figures = report.sections.flatMap((s) => s.figures ?? []).map((f) => f.file);
   assert.deepEqual(figures, [
     "figures/models_loo.svg",
+    "figures/paired_loo.svg",
     "figures/ablation_nan_rate.svg",
     "figures/ablation_nan_main_effects.svg",
     "figures/ur4rec_training_loss.svg",
@@ -166,5 +168,9 @@ Deno.test("results report from grid directories: sections, comparisons, referenc
   assert.ok((await Deno.readTextFile(md)).includes("| ur4rec | fixed | leak_free | 3 | 0.00 | 1.6000 ± 0.2484 |"));
   const page = await Deno.readTextFile(html);
   assert.ok(page.includes('<img src="figures/models_loo.svg" alt="Test metrics per model (models_smoke), mean'));
-  assert.equal((page.match(/<table>/g) ?? []).length, 2);
+  assert.equal((page.match(/<table>/g) ?? []).length, 3, "models, paired comparisons, ablation");
+  const markdown = await Deno.readTextFile(md);
+  assert.ok(markdown.includes("| Popularity − SASRec | test NDCG@10 | 3 | -0.6000 | [-0.6000, -0.6000] | < 0.001 |"));
+  assert.ok(markdown.includes("| UR4Rec (fixed, leak_free) − SASRec | test NDCG@10 | 3 | +0.0000 |"), markdown);
+  assert.ok(markdown.includes("UR4Rec (fixed, leak_free) and SASRec are not distinguishable on test NDCG@10"));
 });

@@ -12,6 +12,7 @@ import { saveSvg } from "../viz/display.ts";
 import { htmlPage } from "../viz/page.ts";
 import { activationHeatmap, attentionMaskChart } from "../viz/nan_charts.ts";
 import { lossCurves } from "../viz/plots.ts";
+import { protocolLabel } from "../report/rows.ts";
 import { type CommandSpec, parseCli } from "./args.ts";
 
 /** The command line of `deno task tour`. */
@@ -67,7 +68,9 @@ await runMain(async () => {
   await claimOutDir(out, Boolean(args.values.force));
 
   console.log("[1/3] The NaN: the original UR4Rec MoE setup (configs/nan_repro.yaml, small dims, built-in data)");
-  const report = await investigate(await nanEraConfig("smoke", dataDir), join(out, "investigate"));
+  const config = await nanEraConfig("smoke", dataDir);
+  const subtitle = protocolLabel(config);
+  const report = await investigate(config, join(out, "investigate"));
   const first = report.first_nonfinite;
   if (first === null) throw new Error("the NaN-era config stayed finite: nothing to show");
   console.log(`\n${report.diagnosis}\n`);
@@ -77,7 +80,7 @@ await runMain(async () => {
   console.log("[3/3] The fix: the same config with attention_mask: safe");
   const safe = await guardedRun("safe", dataDir, out);
 
-  const heatmap = activationHeatmap(report.probes, { first });
+  const heatmap = activationHeatmap(report.probes, { first, subtitle });
   const mask = attentionMaskChart({
     seqLen: report.input_padding.seq_len,
     pads: first.row_padding[0],
@@ -87,6 +90,7 @@ await runMain(async () => {
     [torch, safe].flatMap(({ mask, records }): MetricsRecord[] =>
       records.map((r) => ({ ...r, stage: `attention_mask ${mask}: ${r.stage}` }))
     ),
+    { subtitle },
   );
   await saveSvg(heatmap, join(out, "activation_heatmap.svg"));
   await saveSvg(mask, join(out, "attention_mask.svg"));

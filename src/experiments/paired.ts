@@ -146,15 +146,28 @@ function signedRank(d: number[]): PairedComparison["wilcoxon"] {
 export type RowSelector = Record<string, unknown>;
 
 /**
- * The per-seed values of `metric` on `split` of the models `a` and `b` chosen from results rows, ready for
- * `comparePaired`. A `UserError` when a selector matches no row, matches two rows of one seed (it does not pin one
- * model: add axis values), or matches a row that did not complete or lacks the metric (its seed and status named).
+ * A metric read from a results row: its name in messages and tables (e.g. "test NDCG@10") and its value, null when
+ * the row has none. Any per-row number plugs in (a split's metric, a slice of the test users, ...).
+ */
+export interface RowMetric {
+  name: string;
+  value: (row: ResultRow) => number | null;
+}
+
+/** The `RowMetric` of `metric` on `split` (e.g. "test NDCG@10": `row.test["NDCG@10"]`). */
+export function splitMetric(metric: MetricName, split: "val" | "test" = "test"): RowMetric {
+  return { name: `${split} ${metric}`, value: (row) => row[split]?.[metric] ?? null };
+}
+
+/**
+ * The per-seed values of `metric` of the models `a` and `b` chosen from results rows, ready for `comparePaired`. A
+ * `UserError` when a selector matches no row, matches two rows of one seed (it does not pin one model: add axis
+ * values), or matches a row that did not complete or lacks the metric (its seed and status named).
  */
 export function pairRowsBySeed(
   rows: readonly ResultRow[],
   selectors: { a: RowSelector; b: RowSelector },
-  metric: MetricName,
-  split: "val" | "test" = "test",
+  metric: RowMetric,
 ): { a: Map<number, number>; b: Map<number, number> } {
   const pick = (selector: RowSelector): Map<number, number> => {
     const label = JSON.stringify(selector);
@@ -169,17 +182,17 @@ export function pairRowsBySeed(
         throw new UserError(`paired comparison: ${label} matches more than one row of seed ${seed}: add axis values`);
       }
       seen.add(seed);
-      const value = row[split]?.[metric];
-      if (row.status !== "completed" || value === undefined) {
+      const value = metric.value(row);
+      if (row.status !== "completed" || value === null) {
         unusable.push(
-          `seed ${seed} (${row.id}: ${row.status}${row.status === "completed" ? `, no ${split} ${metric}` : ""})`,
+          `seed ${seed} (${row.id}: ${row.status}${row.status === "completed" ? `, no ${metric.name}` : ""})`,
         );
       } else {
         values.set(seed, value);
       }
     }
     if (unusable.length > 0) {
-      throw new UserError(`paired comparison: ${label} has no ${split} ${metric} at ${unusable.join(", ")}`);
+      throw new UserError(`paired comparison: ${label} has no ${metric.name} at ${unusable.join(", ")}`);
     }
     return values;
   };

@@ -1,6 +1,6 @@
 /**
  * The results report of notebook 04 assembled from the grids it read (see write_up.ts): a summary, one section per
- * model grid, the external references, SASRec on the SASRec.pytorch protocol, the NaN ablation, training curves
+ * model grid and its paired comparisons by seed (when it has 2 seeds or more), the external references, SASRec on the SASRec.pytorch protocol, the NaN ablation, training curves
  * and the grids not run yet; figures saved as SVG and PNG next to it. Written as RESULTS.md and RESULTS.html.
  */
 import { join } from "node:path";
@@ -12,15 +12,18 @@ import { savePng, saveSvg } from "../viz/display.ts";
 import { type Chart } from "../viz/chart.ts";
 import { ablationNanRate, mainEffects, modelComparison } from "../viz/grid_charts.ts";
 import { lossCurves } from "../viz/plots.ts";
+import { pairedDifferenceChart } from "../viz/paired_chart.ts";
 import { ablateCommand, type GridResults, readCommit, shownPath } from "./read.ts";
 import { type Report, reportHtml, reportMarkdown, type ReportSection } from "./render.ts";
-import { ablationRows, comparisonRows, mainEffectPoints } from "./rows.ts";
+import { ablationRows, comparisonRows, gridSubtitle, mainEffectPoints, protocolLabel } from "./rows.ts";
+import { PAIRED_METRICS, pairedChartRows, pairedComparisons, pairedSection } from "./paired_section.ts";
 import { gridSection } from "./section.ts";
 import { nanAnswer } from "./sentences.ts";
 import {
   comparisonSentences,
   externalSentences,
   gridName,
+  PAIRED_BASELINE,
   PROTOCOLS,
   REFERENCES,
   UR4REC,
@@ -89,6 +92,35 @@ export async function saveFigure(chart: Chart, reportDir: string, name: string):
   return `figures/${name}.svg`;
 }
 
+/**
+ * The paired comparisons of a model grid against `PAIRED_BASELINE` on `PAIRED_METRICS` (see paired_section.ts), with
+ * the paired-difference chart of the first metric saved as `figures/paired_<key>`; undefined when the grid cannot be
+ * paired (no single baseline group, fewer than 2 seeds in a group) or holds no other group.
+ */
+export async function pairedReportSection(
+  results: GridResults,
+  key: string,
+  dirs: { root: string; reportDir: string },
+): Promise<ReportSection | undefined> {
+  const outcomes = pairedComparisons(results, PAIRED_BASELINE, PAIRED_METRICS);
+  if (outcomes === undefined || outcomes.length === 0) return undefined;
+  const name = gridName(results);
+  const metric = PAIRED_METRICS[0].name;
+  const chart = pairedDifferenceChart(pairedChartRows(outcomes, metric), {
+    metric,
+    title: `Paired differences against ${outcomes[0].b}`,
+    subtitle: gridSubtitle(results),
+  });
+  return {
+    ...pairedSection(`Paired comparisons: ${name}`, outcomes, metric),
+    figures: [{
+      file: await saveFigure(chart, dirs.reportDir, `paired_${key}`),
+      caption: `Paired differences in ${metric} against ${outcomes[0].b} (${name}), mean and 95% interval`,
+    }],
+    sources: [shownPath(results.dir, dirs.root)],
+  };
+}
+
 /** Builds the results report, saving its figures under `input.reportDir/figures` (see the module comment). */
 export async function buildResultsReport(input: ResultsInput): Promise<Report> {
   const { profile, root, reportDir, grids, missing } = input;
@@ -107,12 +139,18 @@ export async function buildResultsReport(input: ResultsInput): Promise<Report> {
     if (!grids[key]) continue;
     const name = gridName(grids[key]);
     const section = gridSection(`Models: ${name}`, grids[key], { root, effects: false });
-    const figure = await saveFigure(modelComparison(comparisonRows(grids[key].summary)), reportDir, `models_${key}`);
+    const subtitle = gridSubtitle(grids[key]);
+    const models = modelComparison(comparisonRows(grids[key].summary), { title: `Test metrics per model`, subtitle });
     sections.push({
       ...section,
       paragraphs: [`Protocol: ${PROTOCOLS[key]}.`, ...section.paragraphs, ...comparisons[key]],
-      figures: [{ file: figure, caption: `Test metrics per model (${name}), mean and 95% interval` }],
+      figures: [{
+        file: await saveFigure(models, reportDir, `models_${key}`),
+        caption: `Test metrics per model (${name}), mean and 95% interval`,
+      }],
     });
+    const paired = await pairedReportSection(grids[key], key, { root, reportDir });
+    if (paired) sections.push(paired);
   }
   sections.push({
     heading: "External references",
@@ -141,13 +179,19 @@ export async function buildResultsReport(input: ResultsInput): Promise<Report> {
   const ablation = grids.nan_ablation;
   if (ablation) {
     const rows = ablationRows(ablation.summary, ablation.axes);
-    const effects = mainEffects(mainEffectPoints(ablation.summary, "nan_rate"), { metric: "NaN rate" });
+    const subtitle = gridSubtitle(ablation);
+    const nanRate = ablationNanRate(rows, { title: "Runs with NaN per ablation cell", subtitle });
+    const effects = mainEffects(mainEffectPoints(ablation.summary, "nan_rate"), {
+      metric: "NaN rate",
+      title: "Main effects on the NaN rate",
+      subtitle,
+    });
     const section = gridSection("NaN ablation", ablation, { root });
     sections.push({
       ...section,
       paragraphs: [...answer, ...section.paragraphs],
       figures: [
-        { file: await saveFigure(ablationNanRate(rows), reportDir, "ablation_nan_rate"), caption: "NaN rate per cell" },
+        { file: await saveFigure(nanRate, reportDir, "ablation_nan_rate"), caption: "NaN rate per cell" },
         {
           file: await saveFigure(effects, reportDir, "ablation_nan_main_effects"),
           caption: "Main effects on the NaN rate",
@@ -160,7 +204,11 @@ export async function buildResultsReport(input: ResultsInput): Promise<Report> {
   }
   const curveDir = curveRunDir(grids);
   if (curveDir) {
-    const figure = await saveFigure(lossCurves(await readMetrics(curveDir)), reportDir, "ur4rec_training_loss");
+    const curves = lossCurves(await readMetrics(curveDir), {
+      title: "UR4Rec (fixed, leak_free) training loss, one run",
+      subtitle: protocolLabel(grids.loo.cells[0].config),
+    });
+    const figure = await saveFigure(curves, reportDir, "ur4rec_training_loss");
     sections.push({
       heading: "Training curves",
       paragraphs: [`Loss per term and stage of one UR4Rec (fixed, leak_free) run.`],

@@ -1,10 +1,13 @@
 /**
  * Tables and chart rows computed from a grid summary (the transforms; the charts in viz/grid_charts.ts only draw):
- * the per-cell table, ablation rows, main-effect points and model-comparison rows, with the labels they share.
+ * the per-cell table, ablation rows, main-effect points and model-comparison rows, with the labels they share (models,
+ * cells, and the data and protocol a chart's subtitle names).
  */
 import type { Row } from "../viz/tables.ts";
 import type { AblationRow, MainEffectPoint, ModelMetricRow } from "../viz/grid_charts.ts";
+import type { Config } from "../config/schema.ts";
 import { formatValue } from "../experiments/grid.ts";
+import type { GridResults } from "./read.ts";
 import { type GridSummary, type MeanCi, SUMMARY_METRICS, type SummaryMetric } from "../experiments/summary.ts";
 
 /** "mean ± half-width" with 4 decimals; "-" without a mean, "± ?" without an interval (fewer than two seeds). */
@@ -26,6 +29,35 @@ export function modelLabel(values: Record<string, unknown>): string {
   if (values.model !== "ur4rec") return name;
   const details = ["retriever_mode", "user_text"].filter((k) => k in values).map((k) => formatValue(values[k]));
   return details.length > 0 ? `${name} (${details.join(", ")})` : name;
+}
+
+const DATASET_NAMES: Record<Config["dataset"], string> = {
+  "ml-100k": "ML-100K",
+  "ml-1m": "ML-1M",
+  synthetic: "synthetic data",
+};
+const SPLIT_NAMES: Record<Config["split"], string> = { loo: "leave-one-out", original: "80/10/10 split" };
+const EVAL_NAMES: Record<Config["eval_protocol"], string> = {
+  full: "full ranking",
+  sampled100: "target + 99 sampled items",
+};
+
+/**
+ * The data and protocol of a run for a chart's subtitle, e.g. "ML-100K (sasrec preset), leave-one-out, full ranking",
+ * with ", N seeds" when `seeds` is given.
+ */
+export function protocolLabel(
+  config: Pick<Config, "dataset" | "preset" | "split" | "eval_protocol">,
+  seeds?: number,
+): string {
+  return `${DATASET_NAMES[config.dataset]} (${config.preset} preset), ${SPLIT_NAMES[config.split]}, ` +
+    `${EVAL_NAMES[config.eval_protocol]}${seeds === undefined ? "" : `, ${seeds} seed${seeds === 1 ? "" : "s"}`}`;
+}
+
+/** `protocolLabel` of a grid's first cell with the number of seeds its rows hold; "" for a grid without cells. */
+export function gridSubtitle(results: Pick<GridResults, "cells" | "rows">): string {
+  const config = results.cells[0]?.config;
+  return config === undefined ? "" : protocolLabel(config, new Set(results.rows.map((r) => r.values.seed)).size);
 }
 
 /** One table row per cell: axis values, runs, NaN rate and test HR@10 / NDCG@10 / MRR as mean ± 95% CI. */

@@ -1,11 +1,12 @@
 /**
  * Sentences computed from the numbers of a grid: budget, wall-clock time, runs still improving or resumed, main
- * effects, which axes change the NaN rate, and interval-aware comparisons of two results.
+ * effects, which axes change the NaN rate, interval-aware comparisons of two results and paired comparisons by seed.
  */
 import type { Cell } from "../experiments/grid.ts";
 import { formatValue } from "../experiments/grid.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { ciBounds, type GridSummary, type MeanCi } from "../experiments/summary.ts";
+import type { PairedComparison } from "../experiments/paired.ts";
 import { median } from "../util/stats.ts";
 import type { GridResults } from "./read.ts";
 import { cellLabel, formatMeanCi } from "./rows.ts";
@@ -71,8 +72,9 @@ export function resumedSentences(rows: ResultRow[]): string[] {
   return [`Interrupted and resumed from the last checkpoint: ${resumed.join(", ")}.`];
 }
 
-function signed(x: number): string {
-  return `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+/** `x` with its sign ("+" for zero and above) and `digits` decimals, e.g. "+0.0123", "-0.50". */
+export function signedFixed(x: number, digits = 4): string {
+  return `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
 }
 
 /**
@@ -92,11 +94,11 @@ export function effectSentences(summary: GridSummary): string[] {
     const from = formatValue(firstLevel.get(e.axis));
     const nan = e.delta_nan_rate === null
       ? "leaves the NaN rate unknown"
-      : `changes the NaN rate by ${signed(e.delta_nan_rate)}`;
+      : `changes the NaN rate by ${signedFixed(e.delta_nan_rate, 2)}`;
     const missing = [e.ndcg10 === null ? formatValue(e.level) : null, firstNdcg.get(e.axis) === null ? from : null]
       .filter((x) => x !== null).map((level) => `${e.axis}=${level}`);
     const ndcg = e.delta_ndcg10 !== null
-      ? `and test NDCG@10 by ${e.delta_ndcg10 >= 0 ? "+" : ""}${e.delta_ndcg10.toFixed(4)}`
+      ? `and test NDCG@10 by ${signedFixed(e.delta_ndcg10)}`
       : `(test NDCG@10 not comparable: no finished run with a test metric at ${missing.join(" or ")})`;
     sentences.push(`${e.axis} ${from} -> ${formatValue(e.level)} ${nan} ${ndcg}.`);
   }
@@ -125,7 +127,7 @@ export function nanAnswer(summary: GridSummary, axes: Record<string, unknown[]>)
   const unchanged = Object.keys(axes).filter((a) => !unknown.includes(a) && !factors.some((f) => f.axis === a));
   const sentences = [`${summary.final_runs} of ${summary.runs} runs finished.`];
   if (factors.length > 0) {
-    const list = factors.map((f) => `${f.axis} (${f.delta >= 0 ? "+" : ""}${f.delta.toFixed(2)})`).join(", ");
+    const list = factors.map((f) => `${f.axis} (${signedFixed(f.delta, 2)})`).join(", ");
     sentences.push(`Axes that change the NaN rate (largest change between levels): ${list}.`);
   }
   if (unchanged.length > 0) sentences.push(`Axes that leave the NaN rate unchanged: ${unchanged.join(", ")}.`);
@@ -163,4 +165,25 @@ export function compareSentence(a: Scored, b: Scored, metric: string): string {
 /** The interval of a mean that is known; a missing interval (one seed) counts as zero width. */
 function bounds(m: MeanCi): [number, number] {
   return ciBounds(m) ?? [m.mean!, m.mean!];
+}
+
+/** A p-value with 3 decimals, "< 0.001" below that. */
+export function formatP(p: number): string {
+  return p < 0.001 ? "< 0.001" : p.toFixed(3);
+}
+
+/**
+ * A paired comparison of a against b on `metric` as a sentence with its numbers: "a is better than b", "a is worse than
+ * b" or "a and b are not distinguishable", then the mean paired difference a − b, its 95% interval, the seeds and the
+ * t-test's p (see `comparePaired` for the verdict rule).
+ */
+export function pairedSentence(a: string, b: string, metric: string, c: PairedComparison): string {
+  const claim = c.verdict === "not distinguishable"
+    ? `${a} and ${b} are not distinguishable on ${metric}`
+    : `${a} is ${c.verdict} than ${b} on ${metric}`;
+  const [lo, hi] = c.ci95;
+  const p = formatP(c.tTest.pValue);
+  return `${claim}: mean paired difference ${signedFixed(c.meanDifference)}, 95% CI [${signedFixed(lo)}, ` +
+    `${signedFixed(hi)}]${c.verdict === "not distinguishable" ? " includes 0" : ""} (${c.seeds.length} seeds, ` +
+    `paired t-test p ${p.startsWith("<") ? p : `= ${p}`}).`;
 }

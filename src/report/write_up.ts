@@ -23,6 +23,9 @@ export const PROTOCOLS: Record<string, string> = {
 /** The UR4Rec cell the comparisons and training curves are about. */
 export const UR4REC = { model: "ur4rec", retriever_mode: "fixed", user_text: "leak_free" };
 
+/** The baseline the model grids' paired comparisons are against (results_report.ts): SASRec. */
+export const PAIRED_BASELINE = { model: "sasrec" };
+
 /** A published result: test (or validation) HR@10 and NDCG@10 and where they come from. */
 export interface Reference {
   /** Its name in the references table. */

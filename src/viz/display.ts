@@ -2,10 +2,12 @@
 /**
  * Showing charts in notebooks and saving them to files.
  * Notebook output is `text/html` (not `image/svg+xml`, which nbconvert 6.5 blanks in its HTML export);
- * files are standalone SVG or PNG rendered with resvg-wasm (no browser needed).
+ * files are standalone SVG (figures with their titles and legends, figure_svg.ts) or PNG rendered with resvg-wasm
+ * (no browser needed).
  */
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import { writeFileAtomic } from "../util/fs.ts";
+import { figureSvg } from "./figure_svg.ts";
 
 /** The symbol the Deno Jupyter kernel calls to get a value's rich output. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display") as never;
@@ -30,15 +32,11 @@ export function show(content: Element | string): Displayable {
 }
 
 /**
- * The chart's SVG as a standalone document: the element itself when it is an `<svg>`, else its last `<svg>` child
- * (a Plot `<figure>` holds title, HTML legends and legend svgs before the chart svg, which is last).
+ * The chart's SVG as a standalone document: the element itself when it is an `<svg>`; a Plot `<figure>` (title,
+ * subtitle, legends, chart, caption) redrawn as one `<svg>` by `figureSvg`, so saved files keep its legends and titles.
  */
 export function standaloneSvg(chart: Element): string {
-  const svg = chart.tagName.toLowerCase() === "svg"
-    ? chart
-    : [...chart.children].filter((c) => c.tagName.toLowerCase() === "svg").at(-1);
-  if (svg === undefined) throw new Error(`standaloneSvg: <${chart.tagName.toLowerCase()}> holds no <svg> chart`);
-  let text = svg.outerHTML;
+  let text = (chart.tagName.toLowerCase() === "svg" ? chart : figureSvg(chart)).outerHTML;
   const openTag = text.slice(0, text.indexOf(">"));
   if (!openTag.includes("xmlns=")) text = text.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
   if (text.includes("xlink:") && !openTag.includes("xmlns:xlink")) {

@@ -38,7 +38,7 @@ export function ablationNdcg(rows: readonly AblationRow[], options: ChartOptions
   return chart({
     height: 22 * rows.length + 50,
     marginLeft: 200,
-    x: { grid: true, label: "NDCG@10" },
+    x: { grid: true, label: `test NDCG@10 (${seedsNote(rows.map((r) => r.ndcg10))})` },
     y: { domain: rows.map((r) => r.cell), label: null },
     marks: [
       Plot.ruleY(intervals, {
@@ -86,8 +86,8 @@ export function mainEffects(effects: readonly MainEffectPoint[], options: MainEf
   return chart({
     marginBottom: 80,
     x: { domain: points.map((e) => e.x), label: null, tickRotate: -30 },
-    y: { grid: true, label: `mean ${metric}` },
-    color: { legend: true },
+    y: { grid: true, label: `mean ${metric} (over the cells at each level)` },
+    color: { legend: true, label: "axis" },
     marks: [
       Plot.line(points, { x: "x", y: "mean", z: "axis", stroke: "axis" }),
       Plot.dot(points, { x: "x", y: "mean", fill: "axis", r: 4 }),
@@ -103,29 +103,46 @@ export interface ModelMetricRow {
   score: MeanCi;
 }
 
+/** "mean over N seeds" for the intervals drawn (N the largest number of runs with a value), or "mean" without one. */
+function seedsNote(scores: readonly MeanCi[]): string {
+  const n = Math.max(0, ...scores.map((s) => s.n));
+  return n > 1 ? `mean over ${n} seeds, 95% CI` : n === 1 ? "one seed, no interval" : "mean";
+}
+
+/** Options of `modelComparison`. */
+export interface ModelComparisonOptions extends ChartOptions {
+  /** What the values are, for the x axis, e.g. "test metric". @default "test metric" */
+  quantity?: string;
+}
+
 /**
- * Grouped bars: each metric a group, each model (e.g. UR4Rec, SASRec, Popularity, BPR-MF) a bar of its mean, with an
- * interval bar where the interval is known (none with one seed).
+ * One panel per metric (named above it), one horizontal bar per model (e.g. UR4Rec, SASRec, Popularity, BPR-MF) named
+ * on the y axis, so no colour has to be decoded: the bar is the mean, the black rule its 95% interval where known
+ * (none with one seed). The x axis says what was averaged ("test metric (mean over 3 seeds, 95% CI)").
  */
-export function modelComparison(rows: readonly ModelMetricRow[], options: ChartOptions = {}): Chart {
+export function modelComparison(rows: readonly ModelMetricRow[], options: ModelComparisonOptions = {}): Chart {
+  const { quantity = "test metric", ...plot } = options;
   const models = [...new Set(rows.map((r) => r.model))];
   const intervals = withBounds(rows, (r) => r.score);
   return chart({
-    x: { domain: models, axis: null },
-    fx: { label: null },
-    y: { grid: true, label: "value" },
-    color: { domain: models, legend: true },
+    height: 22 * models.length + 80,
+    marginLeft: 10 + 6.5 * Math.max(0, ...models.map((m) => m.length)),
+    marginRight: 20,
+    y: { domain: models, label: null },
+    x: { grid: true, label: `${quantity} (${seedsNote(rows.map((r) => r.score))})`, labelAnchor: "center" },
+    fx: { domain: [...new Set(rows.map((r) => r.metric))], label: null, axis: "top" },
     marks: [
-      Plot.barY(rows, { fx: "metric", x: "model", y: (r: ModelMetricRow) => r.score.mean, fill: "model" }),
-      Plot.ruleX(intervals, {
+      Plot.barX(rows, { fx: "metric", y: "model", x: (r: ModelMetricRow) => r.score.mean, fill: "#4c78a8" }),
+      Plot.ruleY(intervals, {
         fx: (d) => d.row.metric,
-        x: (d) => d.row.model,
-        y1: (d) => d.lo,
-        y2: (d) => d.hi,
+        y: (d) => d.row.model,
+        x1: (d) => d.lo,
+        x2: (d) => d.hi,
         stroke: "black",
+        strokeWidth: 1.5,
       }),
-      Plot.ruleY([0]),
+      Plot.ruleX([0]),
     ],
-    ...options,
+    ...plot,
   });
 }

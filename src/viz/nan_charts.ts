@@ -43,9 +43,9 @@ export function activationHeatmap(probes: readonly ProbeStat[], options: Heatmap
     title: first ? `First non-finite: step ${first.step}, ${probeKey(first)} (outlined)` : undefined,
     height: 16 * rows.length + 70,
     marginLeft: 10 + 6.5 * Math.max(...rows.map((r) => r.length)),
-    x: { type: "band", label: "step" },
+    x: { type: "band", label: "training step" },
     y: { domain: rows, label: null },
-    color: { type: "symlog", scheme: "viridis", legend: true, label: stat },
+    color: { type: "symlog", scheme: "viridis", legend: true, label: `${stat} of the tensor (symlog scale)` },
     marks: [
       Plot.cell(cells, { x: "step", y: "key", fill: "value" }),
       Plot.cell(cells.filter((c) => c.bad > 0), {
@@ -98,12 +98,13 @@ export function attentionMaskChart(row: PaddedRow, options: ChartOptions = {}): 
     height: size * seqLen + 70,
     marginLeft: 50,
     title: `Attention mask, ${pads} of ${seqLen} positions padded (${side})`,
-    x: { type: "band", label: "key", axis: "top", ticks: [] },
-    y: { type: "band", label: "query", ticks: [] },
+    x: { type: "band", label: "key position", axis: "top", ticks: [] },
+    y: { type: "band", label: "query position", ticks: [] },
     color: {
       domain: ["allowed", "masked", "masked (whole row)"],
       range: ["#4c78a8", "#e6e6e6", FLAG_COLOR],
       legend: true,
+      label: "attention",
     },
     marks: [Plot.cell(cells, { x: "key", y: "query", fill: "state", inset: 0.5 })],
     ...options,
@@ -125,7 +126,7 @@ export function paddingChart(padding: NanReport["input_padding"], options: Paddi
     height: 240,
     title: `Padding per row (${padding.side}, sequence length ${padding.seq_len})`,
     x: { type: "band", label: "batch row", ticks: [] },
-    y: { domain: [0, padding.seq_len], grid: true, label: "padding positions" },
+    y: { domain: [0, padding.seq_len], grid: true, label: "padding positions (of the row's sequence)" },
     marks: [
       Plot.barY(bars, {
         x: "row",

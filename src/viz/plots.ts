@@ -39,7 +39,10 @@ function stepRecords(records: readonly MetricsRecord[]): StepRecord[] {
   return records.filter((r): r is StepRecord => r.type === "step");
 }
 
-/** Lines per series over global steps, one row per stage, with flagged steps drawn as red rules. */
+/**
+ * Lines per series over global steps (colour legend: the loss term or module), one row per stage (named at the
+ * right), with flagged steps drawn as red rules.
+ */
 function stepCurves(
   records: readonly MetricsRecord[],
   field: "loss" | "grad_norm" | "lr",
@@ -52,8 +55,8 @@ function stepCurves(
   return chart({
     marginRight: 10 + 6.5 * Math.max(0, ...stages.map((s) => s.length)),
     y: { grid: true, ...y },
-    x: { label: "global step" },
-    color: { legend: true },
+    x: { label: "global step (optimizer steps over all stages)" },
+    color: { legend: true, label: field === "loss" ? "loss term" : "module" },
     fy: { domain: stages, label: null },
     marks: [
       Plot.ruleX(flaggedSteps(records), {
@@ -72,15 +75,20 @@ function stepCurves(
 
 /** Loss per term (and "total") over steps, per stage; skipped/patched/non-finite steps are red rules. */
 export function lossCurves(records: readonly MetricsRecord[], options: ChartOptions = {}): Chart {
-  return stepCurves(records, "loss", { label: "loss" }, options);
+  return stepCurves(records, "loss", { label: "loss (mean over the batch, per term)" }, options);
 }
 
 /** Pre-clip gradient L2 norm per module over steps (log scale), per stage; flagged steps are red rules. */
 export function gradNormCurves(records: readonly MetricsRecord[], options: ChartOptions = {}): Chart {
-  return stepCurves(records, "grad_norm", { label: "gradient norm", type: "log" }, options);
+  return stepCurves(
+    records,
+    "grad_norm",
+    { label: "gradient L2 norm before clipping (log scale)", type: "log" },
+    options,
+  );
 }
 
 /** Learning rate per module over steps, per stage; flagged steps are red rules. */
 export function learningRateCurves(records: readonly MetricsRecord[], options: ChartOptions = {}): Chart {
-  return stepCurves(records, "lr", { label: "learning rate" }, options);
+  return stepCurves(records, "lr", { label: "learning rate (per step)" }, options);
 }
