@@ -83,6 +83,9 @@ Deno.test("write-up sources: full reads the result grids, smoke reuses notebook 
   const root = tmp.path;
   const full = await writeUpSources("full", { root, outDir: join(root, "out") });
   assert.deepEqual(full.map((s) => [s.key, s.dir, s.run]), [
+    ["texts_loo", join(root, "runs", "results", "texts_loo"), false],
+    ["texts_sampled", join(root, "runs", "results", "texts_sampled"), false],
+    ["ties_loo", join(root, "runs", "results", "ties_loo"), false],
     ["loo", join(root, "runs", "results", "full_loo"), false],
     ["sampled", join(root, "runs", "results", "full_sampled"), false],
     ["nan_ablation", join(root, "runs", "results", "nan_ablation"), false],

@@ -160,6 +160,15 @@ export function splitMetric(metric: MetricName, split: "val" | "test" = "test"):
 }
 
 /**
+ * The `RowMetric` of `metric` on the test users of one slice bucket (src/eval/slices.ts: `pop_tail`, `hist_lt30`, ...),
+ * e.g. "test NDCG@10, pop_tail": `row.slices.test.pop_tail.metrics["NDCG@10"]`; null for a row without slices or an
+ * empty bucket.
+ */
+export function sliceMetric(metric: MetricName, bucket: string): RowMetric {
+  return { name: `test ${metric}, ${bucket}`, value: (row) => row.slices?.test[bucket]?.metrics?.[metric] ?? null };
+}
+
+/**
  * The per-seed values of `metric` of the models `a` and `b` chosen from results rows, ready for `comparePaired`. A
  * `UserError` when a selector matches no row, matches two rows of one seed (it does not pin one model: add axis
  * values), or matches a row that did not complete or lacks the metric (its seed and status named).

@@ -27,7 +27,7 @@ import { formatP, pairedSentence, signedFixed } from "./sentences.ts";
 export const PAIRED_METRICS: readonly RowMetric[] = [splitMetric("NDCG@10"), splitMetric("HR@10"), splitMetric("MRR")];
 
 /** The axes `modelLabel` already shows when the grid has a `model` axis. */
-const MODEL_KEYS = ["model", "retriever_mode", "user_text"];
+const MODEL_KEYS = ["model", "retriever_mode", "user_text", "text_use"];
 
 /** A group's label: the model name when `model` is an axis (see `modelLabel`), then the other axes as `key=value`. */
 export function groupLabel(values: Record<string, unknown>, axes: Record<string, unknown[]>): string {
@@ -48,7 +48,8 @@ export type PairedOutcome =
   & ({ paired: PairedComparison } | { error: string });
 
 /**
- * Every cell group of the grid other than the baseline, compared with the baseline group on each metric (differences
+ * Every cell group of the grid other than the baseline (and matching `among`, default every group), compared with the
+ * baseline group on each metric (differences
  * group − baseline, paired by seed); outer order: groups as in the grid summary, inner: metrics. Undefined when no
  * group matches `baseline` (axis values compared with `===`), it matches more than one group, or a group has fewer
  * than 2 seeds. A pairing that fails (a diverged or missing seed, a metric a row lacks) is an outcome with the
@@ -58,6 +59,7 @@ export function pairedComparisons(
   results: Pick<GridResults, "rows" | "axes" | "summary">,
   baseline: RowSelector,
   metrics: readonly RowMetric[] = PAIRED_METRICS,
+  among: RowSelector = {},
 ): PairedOutcome[] | undefined {
   const { rows, axes } = results;
   const matches = (values: Record<string, unknown>, selector: RowSelector) =>
@@ -67,7 +69,7 @@ export function pairedComparisons(
   const baselines = groups.filter((g) => matches(g, baseline));
   if (baselines.length !== 1 || groups.some((g) => seedsOf(g) < 2)) return undefined;
   const b = groupLabel(baselines[0], axes);
-  return groups.filter((g) => g !== baselines[0]).flatMap((group) => {
+  return groups.filter((g) => g !== baselines[0] && matches(g, among)).flatMap((group) => {
     const a = groupLabel(group, axes);
     return metrics.map((metric): PairedOutcome => {
       const head = { comparison: `${a} − ${b}`, a, b, metric: metric.name };

@@ -18,6 +18,7 @@ import { type Report, reportHtml, reportMarkdown, type ReportSection } from "./r
 import { ablationRows, comparisonRows, gridSubtitle, mainEffectPoints, protocolLabel } from "./rows.ts";
 import { PAIRED_METRICS, pairedChartRows, pairedComparisons, pairedSection } from "./paired_section.ts";
 import { gridSection } from "./section.ts";
+import { textSections } from "./texts_report.ts";
 import { nanAnswer } from "./sentences.ts";
 import {
   comparisonSentences,
@@ -126,15 +127,17 @@ export async function buildResultsReport(input: ResultsInput): Promise<Report> {
   const { profile, root, reportDir, grids, missing } = input;
   const comparisons = comparisonSentences(grids);
   const answer = ablationAnswer(grids);
+  const texts = await textSections(grids, { root, save: (chart, name) => saveFigure(chart, reportDir, name) });
   const sections: ReportSection[] = [{
     heading: "Summary",
     paragraphs: [
       `Profile \`${profile}\`. Test metrics are means ± 95% t-intervals across seeds of the grids below; ` +
       `each section names its grid directory, the command that reproduces it and its run directories.`,
+      ...(texts[0]?.paragraphs ?? []),
       ...Object.values(comparisons).flatMap((sentences) => sentences.slice(0, 2)), // UR4Rec vs Popularity, SASRec
       ...answer,
     ],
-  }];
+  }, ...texts.slice(1)];
   for (const key of Object.keys(PROTOCOLS)) {
     if (!grids[key]) continue;
     const name = gridName(grids[key]);

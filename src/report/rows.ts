@@ -23,10 +23,16 @@ export function cellLabel(values: Record<string, unknown>, axes: Record<string, 
 
 const MODEL_NAMES: Record<string, string> = { pop: "Popularity", bprmf: "BPR-MF", sasrec: "SASRec", ur4rec: "UR4Rec" };
 
-/** A readable model name from a cell's values: "Popularity", "SASRec", "UR4Rec (fixed, leak_free)", ... */
+/**
+ * A readable model name from a cell's values: "Popularity", "SASRec", "UR4Rec (fixed, leak_free)", and a SASRec that
+ * uses the texts named by its `text_use` ("SASRec + embedding_init"), ...
+ */
 export function modelLabel(values: Record<string, unknown>): string {
   const name = MODEL_NAMES[String(values.model)] ?? String(values.model);
-  if (values.model !== "ur4rec") return name;
+  if (values.model !== "ur4rec") {
+    const textUse = values.text_use;
+    return typeof textUse === "string" && textUse !== "none" ? `${name} + ${textUse}` : name;
+  }
   const details = ["retriever_mode", "user_text"].filter((k) => k in values).map((k) => formatValue(values[k]));
   return details.length > 0 ? `${name} (${details.join(", ")})` : name;
 }

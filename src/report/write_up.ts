@@ -9,7 +9,10 @@ import { cellTable, modelLabel } from "./rows.ts";
 import type { GridSource } from "./run_or_load.ts";
 import { compareSentence, type Scored } from "./sentences.ts";
 
-/** A grid the write-up reads, with its role: `loo`, `sampled` (model grids), `nan_ablation`, `dropout_init`. */
+/**
+ * A grid the write-up reads, with its role: `texts_loo`, `texts_sampled`, `ties_loo` (the text question,
+ * texts_report.ts), `loo`, `sampled` (the original recipe's model grids), `nan_ablation`, `dropout_init`.
+ */
 export interface WriteUpSource extends GridSource {
   key: string;
 }
@@ -60,6 +63,9 @@ export const REFERENCES = {
 } satisfies Record<string, Reference>;
 
 const FULL_GRIDS: Record<string, string> = {
+  texts_loo: "texts_loo",
+  texts_sampled: "texts_sampled",
+  ties_loo: "ties_loo",
   loo: "full_loo",
   sampled: "full_sampled",
   nan_ablation: "nan_ablation",
