@@ -1,5 +1,6 @@
 /** The run-directory guard (src/train/run_guard.ts) and the file helpers under it (src/util/fs.ts). */
 import assert from "node:assert/strict";
+import YAML from "yaml";
 import { configToYaml, resolveConfig } from "../src/config/load.ts";
 import { planCellDir } from "../src/experiments/cell.ts";
 import { checkOutDir, checkReportDir, clearRunFiles } from "../src/train/run_guard.ts";
@@ -94,8 +95,17 @@ Deno.test("checkOutDir: an empty dir or a lone identical config.yaml is free; a 
     checkOutDir(dir.path, { ...config, seed: 2 }, opts),
     userError(/^--out d holds the files of a run \(config\.yaml\): add --resume to continue it, or --force/),
   );
-  await using own = await tempDir(); // a hand-written config.yaml (same values) is the user's file: refused too
-  await writeFiles(own.path, { "config.yaml": "# my settings\nseed: 1\n" });
+  // compared as resolved configs: a cell prepared before keys were added (their defaults) or a hand-written file
+  await using older = await tempDir();
+  const { tie_order: _, history_buckets: __, ...before } = config;
+  await writeFiles(older.path, { "config.yaml": YAML.stringify(before) });
+  assert.equal(await checkOutDir(older.path, config, opts), undefined);
+  await using own = await tempDir();
+  await writeFiles(own.path, { "config.yaml": `# my settings\n${configToYaml(config)}` });
+  assert.equal(await checkOutDir(own.path, config, opts), undefined);
+  await writeFiles(own.path, { "config.yaml": "# my settings\nseed: 9\n" });
+  await assert.rejects(checkOutDir(own.path, config, opts), userError(/holds the files of a run \(config\.yaml\)/));
+  await writeFiles(own.path, { "config.yaml": "seed: [\n" });
   await assert.rejects(checkOutDir(own.path, config, opts), userError(/holds the files of a run \(config\.yaml\)/));
   await writeFiles(dir.path, { "summary.json": JSON.stringify({ status: "failed", error: "Error: boom\n at x" }) });
   assert.equal(

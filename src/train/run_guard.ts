@@ -84,6 +84,16 @@ async function readSavedConfig(dir: string): Promise<Config | undefined> {
   return resolveConfig(parseConfigYaml(text, path), path);
 }
 
+/**
+ * Whether `dir/config.yaml` exists and resolves to exactly `config`. Compared as resolved configs, not as text: a cell
+ * prepared by an older version of the kit lacks the keys added since (their defaults), and a hand-written file may
+ * hold comments. A file that does not resolve is not `config`.
+ */
+export async function savedConfigIs(dir: string, config: Config): Promise<boolean> {
+  const saved = await readSavedConfig(dir).catch((e) => e instanceof UserError ? undefined : Promise.reject(e));
+  return saved !== undefined && configChanges(saved, config).length === 0;
+}
+
 /** The keys whose values differ between two configs, with both values, in schema order. */
 function configChanges(before: Config, after: Config): { key: string; from: unknown; to: unknown }[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
@@ -139,8 +149,8 @@ export interface OutDirOptions {
 
 /**
  * The check a training command makes before it loads data: `dir` must be writable (or creatable), and when it holds
- * a run, `--resume` or `--force` must say what to do with it (a lone `config.yaml` that is exactly what the run
- * would write is no run: the grid runner prepares cells that way; a hand-written one is kept). Returns the
+ * a run, `--resume` or `--force` must say what to do with it (a lone `config.yaml` that resolves to exactly this
+ * run's config is no run: the grid runner prepares cells that way, and the trainer keeps such a file as it is). Returns the
  * description of the run `--force` will replace, if any. Reads only.
  */
 export async function checkOutDir(dir: string, config: Config, opts: OutDirOptions): Promise<string | undefined> {
@@ -151,9 +161,8 @@ export async function checkOutDir(dir: string, config: Config, opts: OutDirOptio
   if (opts.resume) return undefined;
   const contents = await inspectRunDir(dir);
   if (contents.files.length === 0) return undefined;
-  if (contents.files.length === 1 && contents.files[0] === RUN_FILES.config) {
-    const path = runPath(dir, "config");
-    if (await onPath(path, "read", () => Deno.readTextFile(path)) === configToYaml(config)) return undefined;
+  if (contents.files.length === 1 && contents.files[0] === RUN_FILES.config && await savedConfigIs(dir, config)) {
+    return undefined;
   }
   const what = describeRun(contents);
   if (opts.force) return what;

@@ -32,7 +32,7 @@ import { ModuleOptimizer } from "./optimizer.ts";
 import { explainOutOfMemory } from "./oom.ts";
 import { TrainProgress } from "./progress.ts";
 import { epochRng, plannedSteps, prepareRun, type RunContext, trainableModules } from "./run.ts";
-import { BEST_MARKER, checkResume, clearRunFiles } from "./run_guard.ts";
+import { BEST_MARKER, checkResume, clearRunFiles, savedConfigIs } from "./run_guard.ts";
 import { activeModules } from "./stages.ts";
 
 /** Options of a training run. */
@@ -69,11 +69,7 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     } else await clearRunFiles(outDir);
     await makeDir(outDir);
     writing = true;
-    const yaml = configToYaml(config);
-    const configPath = runPath(outDir, "config");
-    if (!(await exists(configPath)) || await onPath(configPath, "read", () => Deno.readTextFile(configPath)) !== yaml) {
-      await writeFileAtomic(configPath, yaml);
-    }
+    if (!(await savedConfigIs(outDir, config))) await writeFileAtomic(runPath(outDir, "config"), configToYaml(config));
     return await runStages(ctx, outDir, { ...opts, changes, recovered }, started);
   } catch (err) {
     const error = explainOutOfMemory(err, config, ctx?.dataset.numItems);
