@@ -9,6 +9,7 @@
  * is retried from its checkpoint up to the file's `max_failures` times within the run.
  */
 import { join, resolve } from "node:path";
+import { resolveConfig } from "../config/load.ts";
 import { CELL_FILES } from "../run/files.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
@@ -93,10 +94,15 @@ export async function readGridRecord(out: string): Promise<GridRecord> {
   return record;
 }
 
-/** Writes grid.json, refusing when a cell of an earlier run in DIR had the same id but another config. */
+/**
+ * Writes grid.json, refusing when a cell of an earlier run in DIR had the same id but another config. Configs are
+ * compared resolved (through the schema), so a grid started before keys were added to the kit continues: the new
+ * keys take their defaults, which is what the earlier cells ran with.
+ */
 async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<void> {
-  const previous = await readJsonIfExists<GridRecord>(join(out, "grid.json"));
-  const before = new Map(previous?.cells.map((c) => [c.id, JSON.stringify(c.config)]));
+  const path = join(out, "grid.json");
+  const previous = await readJsonIfExists<GridRecord>(path);
+  const before = new Map(previous?.cells.map((c) => [c.id, JSON.stringify(resolveConfig(c.config, path))]));
   for (const cell of cells) {
     const old = before.get(cell.id);
     if (old !== undefined && old !== JSON.stringify(cell.config)) {
@@ -106,7 +112,7 @@ async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<
       );
     }
   }
-  await writeJsonAtomic(join(out, "grid.json"), { grid: grid.path, axes: grid.axes, seeds: grid.seeds, cells });
+  await writeJsonAtomic(path, { grid: grid.path, axes: grid.axes, seeds: grid.seeds, cells });
 }
 
 /** The cell's task for `plan`, its directory prepared; `epochs` overrides the budget (an early-termination rung). */
