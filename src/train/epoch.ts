@@ -107,7 +107,7 @@ async function recordNonfinite(run: TrainerRun, stage: string, planned: PlannedS
   state.nonfinite++;
   if (state.firstNonfinite !== null) return;
   const where = { step: state.globalStep, stage, seed: planned.seed };
-  const probed = probeStep(ctx.model, planned.batch, ctx.config, planned.active, where);
+  const probed = await probeStep(ctx.model, planned.batch, ctx.config, planned.active, where);
   state.firstNonfinite = probed.first;
   run.nan = nanReport(probed.first, probed.stats, batchLayout(planned.batch, ctx.config), 1);
   await writeNanReport(run.outDir, run.nan);

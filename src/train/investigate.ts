@@ -33,7 +33,7 @@ export async function investigate(config: Config, outDir?: string): Promise<NanR
       for (const { batch, seed, active } of steps) {
         if (step >= config.investigate_steps) break;
         layout ??= batchLayout(batch, config);
-        const probed = probeStep(model, batch, config, active, { step, stage, seed }, ctx.texts);
+        const probed = await probeStep(model, batch, config, active, { step, stage, seed }, ctx.texts);
         stats.push(...probed.stats);
         if (first === null && probed.first !== null) {
           first = probed.first;

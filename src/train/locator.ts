@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
 import type { TextVectors, TrainBatch } from "../data/types.ts";
 import type { Recommender } from "../models/types.ts";
-import { type BatchLayout, StatsProbe } from "./probes.ts";
+import { type BatchLayout, type ProbeReading, StatsProbe } from "./probes.ts";
 import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
 import { lossAndGrads, withSeed } from "./step.ts";
 import { describeSuspects, inputSuspects, parameterSuspects } from "./suspects.ts";
@@ -39,38 +39,38 @@ export function emptyLayout(config: Config): BatchLayout {
   return { batchSize: 0, seqLen: config.max_seq_len, padsPerRow: [], leftPadded: config.padding === "left" };
 }
 
-/** Result of probing one step. */
-export interface ProbedStep {
-  first: FirstNonfinite | null;
-  stats: ProbeStat[];
-}
-
 /**
  * Replays one training step under a probe (no parameter update) and returns what it saw. When a non-finite value
  * appeared, the parameters and the text-vector inputs (`texts`, when given) are checked too, and the ones that
  * were already non-finite or huge are recorded as `first.suspects`. `where.seed` is the step's dropout seed (the
- * batch's own when absent).
+ * batch's own when absent). Reads back asynchronously after the step (every backend, webgpu included); leaks no
+ * tensor.
  */
-export function probeStep(
+export async function probeStep(
   model: Recommender,
   batch: TrainBatch,
   config: Config,
   active: string[],
   where: { step: number; stage: string; seed?: number },
   texts?: TextVectors,
-): ProbedStep {
+): Promise<ProbeReading> {
   const probe = new StatsProbe(batchLayout(batch, config), true);
   probe.step = where.step;
   probe.stage = where.stage;
-  const { terms, total, grads } = lossAndGrads(model, withSeed(batch, where.seed), config, active, probe);
-  for (const [name, g] of Object.entries(grads)) probe.record("backward", name, "param_grad", g);
-  tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
-  if (probe.first === null) return { first: null, stats: probe.stats };
-  const suspects = [
-    ...parameterSuspects(model, config, where.step),
-    ...(texts ? inputSuspects(texts, config) : []),
-  ];
-  return { first: suspects.length > 0 ? { ...probe.first, suspects } : probe.first, stats: probe.stats };
+  try {
+    const { terms, total, grads } = lossAndGrads(model, withSeed(batch, where.seed), config, active, probe);
+    for (const [name, g] of Object.entries(grads)) probe.record("backward", name, "param_grad", g);
+    tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
+    const { first, stats } = await probe.read();
+    if (first === null) return { first, stats };
+    const suspects = [
+      ...await parameterSuspects(model, config, where.step),
+      ...(texts ? inputSuspects(texts, config) : []),
+    ];
+    return { first: suspects.length > 0 ? { ...first, suspects } : first, stats };
+  } finally {
+    probe.dispose();
+  }
 }
 
 /** A readable diagnosis built from the observations. */

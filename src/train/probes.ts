@@ -1,12 +1,13 @@
 /**
  * A statistics probe for NaN investigation: records min/max/mean/std and non-finite counts of every tapped
  * forward tensor and (optionally) of the gradients flowing back through them, and remembers where a
- * non-finite value appeared first, with the batch rows and sequence positions that hold it.
+ * non-finite value appeared first, with the batch rows and sequence positions that hold it. Nothing is read back
+ * synchronously: the probe keeps the tensors it is given and reads them once, with `await`, after the step.
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { Probe } from "../models/probe.ts";
 import type { FirstNonfinite, ProbeStat } from "../run/records.ts";
-import { tensorStats } from "./tensor_stats.ts";
+import { readStats } from "./tensor_stats.ts";
 
 /** Where in a tensor of a given shape the batch row and sequence position of a flat index are. */
 export interface BatchLayout {
@@ -81,19 +82,38 @@ export function describeNonfinite(
   };
 }
 
-/** A Probe that records statistics, the first NaN-holding tensor and the first infinity-holding one. */
+/** The index of the first NaN-holding record, or else of the first infinity-holding one, and the infinities before it. */
+export function firstNonfiniteRecord(
+  stats: ProbeStat[],
+): { index: number; kind: "nan" | "inf"; precededBy: NonNullable<FirstNonfinite["preceded_by"]> } | null {
+  const infinite: NonNullable<FirstNonfinite["preceded_by"]> = [];
+  let firstInf = -1;
+  for (let i = 0; i < stats.length; i++) {
+    const { phase, layer, op, nonfinite, nan, posinf, neginf } = stats[i];
+    if (nonfinite === 0) continue;
+    if (nan > 0) return { index: i, kind: "nan", precededBy: infinite };
+    if (infinite.length < 32) infinite.push({ phase, layer, op, posinf, neginf });
+    if (firstInf < 0) firstInf = i;
+  }
+  return firstInf < 0 ? null : { index: firstInf, kind: "inf", precededBy: [] };
+}
+
+/** What a probe saw: the statistics of every recorded tensor, in order, and the first non-finite value. */
+export interface ProbeReading {
+  stats: ProbeStat[];
+  first: FirstNonfinite | null;
+}
+
+/**
+ * A Probe that records statistics, the first NaN-holding tensor and the first infinity-holding one. While the step
+ * runs it only keeps a clone of each tensor it is given (which shares the tensor's data: no copy, no read-back, so it
+ * works inside the forward and backward passes on every backend); `read()` then reads everything back asynchronously.
+ * Until then the recorded tensors stay in memory.
+ */
 export class StatsProbe implements Probe {
-  readonly stats: ProbeStat[] = [];
-  private firstNan: FirstNonfinite | null = null;
-  private firstInf: FirstNonfinite | null = null;
-  private infinite: NonNullable<FirstNonfinite["preceded_by"]> = [];
+  private readonly recorded: { phase: "forward" | "backward"; layer: string; op: string; t: tf.Tensor }[] = [];
   step = 0;
   stage = "";
-
-  /** The first NaN if one appeared (with the infinities seen before it), else the first ±Infinity. */
-  get first(): FirstNonfinite | null {
-    return this.firstNan ?? this.firstInf;
-  }
 
   constructor(readonly layout: BatchLayout, readonly watchBackward = true) {}
 
@@ -107,20 +127,33 @@ export class StatsProbe implements Probe {
 
   /** Records a tensor that is not a tapped intermediate (e.g. a parameter gradient). */
   record(phase: "forward" | "backward", layer: string, op: string, t: tf.Tensor): void {
-    const s = tensorStats(t);
-    this.stats.push({ step: this.step, phase, layer, op, ...s });
-    if (s.nonfinite === 0 || this.firstNan !== null) return;
-    const kind = s.nan > 0 ? "nan" : "inf";
-    if (kind === "inf") {
-      if (this.infinite.length < 32) this.infinite.push({ phase, layer, op, posinf: s.posinf, neginf: s.neginf });
-      if (this.firstInf !== null) return;
+    this.recorded.push({ phase, layer, op, t: tf.keep(t.clone()) });
+  }
+
+  /**
+   * Reads back the statistics of every recorded tensor at once, then (only when one held a non-finite value) the
+   * finiteness mask of the first NaN-holding tensor, else of the first infinity-holding one; releases the tensors.
+   */
+  async read(): Promise<ProbeReading> {
+    const recorded = this.recorded.splice(0);
+    try {
+      const values = await readStats(recorded.map((r) => r.t));
+      const stats = recorded.map(({ phase, layer, op }, i) => ({ step: this.step, phase, layer, op, ...values[i] }));
+      const found = firstNonfiniteRecord(stats);
+      if (found === null) return { stats, first: null };
+      const { phase, layer, op, t } = recorded[found.index];
+      const finite = tf.tidy(() => found.kind === "nan" ? t.isNaN().logicalNot() : t.isFinite());
+      const mask = await finite.data().finally(() => finite.dispose());
+      const where = { step: this.step, stage: this.stage, phase, layer, op, kind: found.kind };
+      const first = describeNonfinite(where, t.shape, mask, this.layout);
+      return { stats, first: found.kind === "nan" ? { ...first, preceded_by: found.precededBy } : first };
+    } finally {
+      tf.dispose(recorded.map((r) => r.t));
     }
-    const finite = kind === "nan" ? t.isNaN().logicalNot() : t.isFinite();
-    const mask = finite.dataSync();
-    finite.dispose();
-    const where = { step: this.step, stage: this.stage, phase, layer, op, kind } as const;
-    const found = describeNonfinite(where, t.shape, mask, this.layout);
-    if (kind === "nan") this.firstNan = { ...found, preceded_by: [...this.infinite] };
-    else this.firstInf = found;
+  }
+
+  /** Releases the recorded tensors without reading them (after a failed step). */
+  dispose(): void {
+    tf.dispose(this.recorded.splice(0).map((r) => r.t));
   }
 }

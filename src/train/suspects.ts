@@ -10,7 +10,7 @@ import type { TextVectors } from "../data/types.ts";
 import { stableName } from "../models/params.ts";
 import type { Recommender } from "../models/types.ts";
 import type { Suspect } from "../run/records.ts";
-import { tensorStats } from "./tensor_stats.ts";
+import { readStats } from "./tensor_stats.ts";
 
 /** Magnitude from which values overflow a forward op in float32 (max 3.4e38): a dot product of a few such does. */
 export const OVERFLOW_RISK = 1e15;
@@ -42,25 +42,27 @@ function parameterCause(module: string, step: number, config: Config): string {
     : "as initialised at step 0";
 }
 
-/** Parameters of `model` that are non-finite or huge, with their likely cause. Reads every parameter back. */
-export function parameterSuspects(model: Recommender, config: Config, step: number): Suspect[] {
+/** Parameters of `model` that are non-finite or huge, with their likely cause. Reads every parameter back, once. */
+export async function parameterSuspects(model: Recommender, config: Config, step: number): Promise<Suspect[]> {
+  const params = Object.entries(model.modules()).flatMap(([module, variables]) =>
+    variables.map((v) => ({ module, v }))
+  );
+  const stats = await readStats(params.map((p) => p.v));
   const suspects: Suspect[] = [];
-  for (const [module, variables] of Object.entries(model.modules())) {
-    for (const v of variables) {
-      const s = tensorStats(v);
-      const maxAbs = s.min === null || s.max === null ? null : Math.max(Math.abs(s.min), Math.abs(s.max));
-      const found = judge(s.nonfinite, s.nan, maxAbs);
-      if (found) {
-        suspects.push({
-          kind: "parameter",
-          name: stableName(v),
-          ...found,
-          rows: [],
-          cause: parameterCause(module, step, config),
-        });
-      }
+  params.forEach(({ module, v }, i) => {
+    const s = stats[i];
+    const maxAbs = s.min === null || s.max === null ? null : Math.max(Math.abs(s.min), Math.abs(s.max));
+    const found = judge(s.nonfinite, s.nan, maxAbs);
+    if (found) {
+      suspects.push({
+        kind: "parameter",
+        name: stableName(v),
+        ...found,
+        rows: [],
+        cause: parameterCause(module, step, config),
+      });
     }
-  }
+  });
   return suspects;
 }
 
