@@ -14,6 +14,7 @@ import {
   textBaseline,
   textMetrics,
   textSections,
+  withPresetOrder,
 } from "../src/report/texts_report.ts";
 import { pairedComparisons } from "../src/report/paired_section.ts";
 import { resultRow } from "./report_fixtures.ts";
@@ -140,4 +141,39 @@ Deno.test("texts report: sections (answer, grid, paired, stages, leak) with thei
   // shipped − leak-free: +0.03 on seeds 1 and 3, +0.025 on seed 2 (the leak-free run gained 0.005 there)
   assert.match(leak, /UR4Rec \(shipped\) − UR4Rec \(leak_free\) \| test NDCG@10 \| 3 \| \+0\.0283/);
   assert.deepEqual(await textSections({}, { root: "/", save: () => Promise.resolve("") }), []);
+});
+
+Deno.test("texts report: the tie orders are paired with texts_loo's SASRec runs as the preset's own order", async () => {
+  const grid = texts();
+  const axes = { tie_order: ["item_id", "shuffle"] };
+  const rows = [1, 2, 3].flatMap((seed) => [
+    row({ tie_order: "item_id", seed }, [0.10, 0.11, 0.12][seed - 1] - 0.01, 0, 0),
+    row({ tie_order: "shuffle", seed }, [0.10, 0.11, 0.12][seed - 1] + [0.01, -0.01, 0.003][seed - 1], 0, 0),
+  ]);
+  const ties = {
+    dir: "/r/ties_loo",
+    grid: "/c/ties_loo.yaml",
+    axes,
+    rows,
+    summary: summarizeResults(rows, axes),
+    cells: [],
+  };
+  const merged = withPresetOrder(ties, grid);
+  assert.deepEqual(merged.axes, { tie_order: ["file_order", "item_id", "shuffle"] });
+  assert.deepEqual(merged.rows.slice(0, 3).map((r) => [r.values, r.test?.["NDCG@10"]]), [
+    [{ tie_order: "file_order", seed: 1 }, 0.10],
+    [{ tie_order: "file_order", seed: 2 }, 0.11],
+    [{ tie_order: "file_order", seed: 3 }, 0.12],
+  ]);
+  const sections = await textSections({ texts_loo: grid, ties_loo: ties as unknown as GridResults }, {
+    root: "/",
+    save: () => Promise.resolve("f.svg"),
+  });
+  const md = reportMarkdown({ title: "t", sections: [sections.at(-1)!] });
+  // item_id: -0.01 on every seed: worse; shuffle: +0.01, -0.01, +0.003: not distinguishable
+  assert.match(
+    md,
+    /tie_order=item_id − tie_order=file_order \| test NDCG@10 \| 3 \| -0\.0100 \| \[-0\.0100, -0\.0100\]/,
+  );
+  assert.match(md, /tie_order=shuffle − tie_order=file_order \| test NDCG@10 \| 3 \| \+0\.0010 \|/);
 });

@@ -10,6 +10,7 @@
  */
 import { type RowMetric, type RowSelector, sliceMetric, splitMetric } from "../experiments/paired.ts";
 import type { ResultRow } from "../experiments/results.ts";
+import { summarizeResults } from "../experiments/summary.ts";
 import type { Chart } from "../viz/chart.ts";
 import { modelComparison } from "../viz/grid_charts.ts";
 import { pairedDifferenceChart } from "../viz/paired_chart.ts";
@@ -164,21 +165,37 @@ function leakSection(results: GridResults): ReportSection | undefined {
   };
 }
 
-/** How SASRec's numbers move with the order of equal timestamps (ties_loo.yaml): each order against `file_order`. */
-function tiesSection(results: GridResults, root: string): ReportSection | undefined {
-  const outcomes = pairedComparisons(results, { tie_order: "file_order" }, [
+/**
+ * The tie-order grid's rows with the preset's own order added: texts_loo's SASRec baseline, whose configs are those of
+ * the grid's cells with `tie_order: null` (= `file_order` under the `original` preset), as `tie_order: file_order`.
+ */
+export function withPresetOrder(ties: Pick<GridResults, "rows" | "axes">, texts?: Pick<GridResults, "rows" | "axes">) {
+  const own = (texts?.rows ?? []).filter((r) =>
+    Object.entries(textBaseline(texts!)).every(([k, v]) => r.values[k] === v)
+  ).map((r) => ({ ...r, values: { tie_order: "file_order", seed: r.values.seed } }));
+  const rows = [...own, ...ties.rows];
+  const axes = { tie_order: [...(own.length > 0 ? ["file_order"] : []), ...(ties.axes.tie_order ?? [])] };
+  return { rows, axes, summary: summarizeResults(rows, axes) };
+}
+
+/**
+ * How SASRec's numbers move with the order of equal timestamps (ties_loo.yaml): each order against the preset's own
+ * (`file_order`, texts_loo's SASRec runs), paired by seed; none without both.
+ */
+function tiesSection(ties: GridResults, texts: GridResults | undefined, root: string): ReportSection | undefined {
+  const outcomes = pairedComparisons(withPresetOrder(ties, texts), { tie_order: "file_order" }, [
     splitMetric("NDCG@10"),
     splitMetric("HR@10"),
   ]);
   if (!outcomes || outcomes.length === 0) return undefined;
-  const section = gridSection("Equal timestamps: the tie order (ties_loo)", results, { root, effects: false });
+  const section = gridSection("Equal timestamps: the tie order (ties_loo)", ties, { root, effects: false });
   const paired = pairedSection("", outcomes, "test NDCG@10");
   return {
     ...section,
     paragraphs: [
       "51% of consecutive ML-100K ratings of a user share a timestamp, so the order of equal timestamps decides the " +
       'held-out items of many users (configs/README.md, "Equal timestamps"). SASRec on texts_loo\'s protocol with ' +
-      "each order, against the preset's own (`file_order`), paired by seed:",
+      "each order, against the preset's own (`file_order`: texts_loo's SASRec runs, the same configs), paired by seed:",
       ...paired.paragraphs.slice(1),
       ...section.paragraphs,
     ],
@@ -224,7 +241,7 @@ export async function textSections(
     if (leak) body.push(leak);
   }
   if (grids.ties_loo) {
-    const ties = tiesSection(grids.ties_loo, options.root);
+    const ties = tiesSection(grids.ties_loo, grids.texts_loo, options.root);
     if (ties) body.push(ties);
   }
   if (answer.length === 0 && body.length === 0) return [];
