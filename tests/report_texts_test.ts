@@ -7,6 +7,7 @@ import type { ResultRow } from "../src/experiments/results.ts";
 import { summarizeResults } from "../src/experiments/summary.ts";
 import type { GridResults } from "../src/report/read.ts";
 import { reportMarkdown } from "../src/report/render.ts";
+import { referenceTable } from "../src/report/write_up.ts";
 import {
   answerSentence,
   stageRows,
@@ -176,4 +177,19 @@ Deno.test("texts report: the tie orders are paired with texts_loo's SASRec runs 
     /tie_order=item_id − tie_order=file_order \| test NDCG@10 \| 3 \| -0\.0100 \| \[-0\.0100, -0\.0100\]/,
   );
   assert.match(md, /tie_order=shuffle − tie_order=file_order \| test NDCG@10 \| 3 \| \+0\.0010 \|/);
+});
+
+Deno.test("write-up: the published numbers and ours side by side, with each one's protocol", () => {
+  const rows = referenceTable({ texts_loo: texts() });
+  assert.deepEqual(rows.map((r) => r.result), [
+    "original UR4Rec (reported)",
+    "Popularity, original protocol (spec)",
+    "SASRec.pytorch",
+    "ours: SASRec (texts_loo, test, 3 seeds)",
+    "ours: UR4Rec (leak_free) (texts_loo, test, 3 seeds)",
+  ]);
+  // SASRec's test NDCG@10 0.10, 0.11, 0.12: mean 0.11, 95% half-width 4.302653 · 0.01 / √3 = 0.0248
+  assert.equal(rows[3]["NDCG@10"], "0.1100 ± 0.0248");
+  assert.match(String(rows[3].protocol), /^leave-one-out, full ranking/);
+  assert.equal(rows[2]["NDCG@10"], "0.420");
 });

@@ -171,7 +171,7 @@ Deno.test("results report from grid directories: sections, comparisons, referenc
   assert.ok((await Deno.readTextFile(md)).includes("| ur4rec | fixed | leak_free | 3 | 0.00 | 1.6000 ± 0.2484 |"));
   const page = await Deno.readTextFile(html);
   assert.ok(page.includes('<img src="figures/models_loo.svg" alt="Test metrics per model (models_smoke), mean'));
-  assert.equal((page.match(/<table>/g) ?? []).length, 3, "models, paired comparisons, ablation");
+  assert.equal((page.match(/<table>/g) ?? []).length, 4, "models, paired comparisons, references, ablation");
   const markdown = await Deno.readTextFile(md);
   assert.ok(markdown.includes("| Popularity − SASRec | test NDCG@10 | 3 | -0.6000 | [-0.6000, -0.6000] | < 0.001 |"));
   assert.ok(markdown.includes("| UR4Rec (fixed, leak_free) − SASRec | test NDCG@10 | 3 | +0.0000 |"), markdown);

@@ -27,6 +27,7 @@ import {
   PAIRED_BASELINE,
   PROTOCOLS,
   REFERENCES,
+  referenceTable,
   UR4REC,
   type WriteUpSource,
 } from "./write_up.ts";
@@ -161,6 +162,7 @@ export async function buildResultsReport(input: ResultsInput): Promise<Report> {
       ...Object.values(REFERENCES).map((r) => `HR@10 ${r["HR@10"]}, NDCG@10 ${r["NDCG@10"]}: ${r.source}.`),
       ...externalSentences(grids),
     ],
+    tables: [{ caption: "Published numbers and ours, side by side", rows: referenceTable(grids) }],
   });
   const sasrec = await sasrecProtocolSentences(profile, root);
   if (sasrec.length > 0) {

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import { findCell, type GridResults, readGridResultsIfExists } from "./read.ts";
-import { cellTable, modelLabel } from "./rows.ts";
+import { cellTable, formatMeanCi, modelLabel } from "./rows.ts";
 import type { GridSource } from "./run_or_load.ts";
 import { compareSentence, type Scored } from "./sentences.ts";
 
@@ -33,6 +33,8 @@ export const PAIRED_BASELINE = { model: "sasrec" };
 export interface Reference {
   /** Its name in the references table. */
   name: string;
+  /** The split, candidates and data it was measured on. */
+  protocol: string;
   "HR@10": number;
   "NDCG@10": number;
   source: string;
@@ -42,6 +44,7 @@ export interface Reference {
 export const REFERENCES = {
   original: {
     name: "original UR4Rec (reported)",
+    protocol: "validation; the original's 80/10/10 split, target + 99 sampled items, ties in the target's favour",
     "HR@10": 0.4606,
     "NDCG@10": 0.2527,
     source: "the original UR4Rec's best reported result (TRAINING_REPORT.md, stage pretrain_retriever, validation, " +
@@ -49,12 +52,14 @@ export const REFERENCES = {
   },
   originalPopularity: {
     name: "Popularity, original protocol (spec)",
+    protocol: "validation; the original's 80/10/10 split, target + 99 sampled items, ties in the target's favour",
     "HR@10": 0.433,
     "NDCG@10": 0.225,
     source: "Popularity under the original's protocol, validation, mean of 5 seeds: docs/original.md#reported-results",
   },
   sasrecPytorch: {
     name: "SASRec.pytorch",
+    protocol: "test; leave-one-out, all ratings as interactions, target + 99 sampled unrated items",
     "HR@10": 0.70,
     "NDCG@10": 0.42,
     source: "SASRec.pytorch (github.com/pmixer/SASRec.pytorch), test, 100 sampled candidates, all ratings as " +
@@ -169,6 +174,36 @@ function versus(results: GridResults | undefined, values: Record<string, unknown
     `${versusPart("HR@10", cell.hr10.mean, ref["HR@10"], 3)}, ${
       versusPart("NDCG@10", cell.ndcg10.mean, ref["NDCG@10"], 3)
     }.`;
+}
+
+/**
+ * The published numbers and ours side by side, one row each: the original's reported best and its Popularity, then
+ * SASRec.pytorch (constants with sources), then SASRec and the residual UR4Rec of the text grids (mean ± 95% CI over
+ * seeds) under each protocol they ran.
+ */
+export function referenceTable(grids: Record<string, GridResults>): Record<string, unknown>[] {
+  const published = Object.values(REFERENCES).map((r) => ({
+    result: r.name,
+    protocol: r.protocol,
+    "HR@10": r["HR@10"].toFixed(3),
+    "NDCG@10": r["NDCG@10"].toFixed(3),
+  }));
+  const ours = (["texts_sampled", "texts_loo"] as const).flatMap((key) => {
+    const results = grids[key];
+    if (!results) return [];
+    return [{ model: "sasrec", text_use: "none" }, { model: "ur4rec", user_text: "leak_free" }].flatMap((values) => {
+      const wanted = Object.fromEntries(Object.entries(values).filter(([k]) => k in results.axes));
+      const cell = findCell(results.summary, wanted);
+      if (!cell) return [];
+      return [{
+        result: `ours: ${modelLabel(cell.values)} (${gridName(results)}, test, ${cell.runs} seeds)`,
+        protocol: PROTOCOLS[key === "texts_loo" ? "loo" : "sampled"],
+        "HR@10": formatMeanCi(cell.hr10),
+        "NDCG@10": formatMeanCi(cell.ndcg10),
+      }];
+    });
+  });
+  return [...published, ...ours];
 }
 
 /** Our sampled-protocol Popularity and UR4Rec against the original's reported numbers, and those against each other. */
