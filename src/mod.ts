@@ -136,7 +136,8 @@ export { compareSentence, effectSentences, nanAnswer, pairedSentence, type Score
 /**
  * Paired comparisons by seed: `pairedComparisons(results, baseline, metrics)` compares every cell group of a grid with
  * the baseline group (axis values, e.g. `{ model: "sasrec" }`) on metrics read from results rows (`RowMetric`;
- * `splitMetric("NDCG@10")` is test NDCG@10, `PAIRED_METRICS` the write-up's); `pairedTable`, `pairedSection` and
+ * `splitMetric("NDCG@10")` is test NDCG@10, `sliceMetric("NDCG@10", "pop_tail")` that of the tail items' users,
+ * `PAIRED_METRICS` the write-up's); `pairedTable`, `pairedSection` and
  * `pairedChartRows` (for `pairedDifferenceChart`) render them; `comparePaired` and `pairRowsBySeed` are the statistics.
  */
 export {
@@ -145,6 +146,7 @@ export {
   pairRowsBySeed,
   type RowMetric,
   type RowSelector,
+  sliceMetric,
   splitMetric,
 } from "./experiments/paired.ts";
 export {
