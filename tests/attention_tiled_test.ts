@@ -42,7 +42,7 @@ function randn(rng: Rng, shape: [number, number, number]): tf.Tensor3D {
 function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[]; plain: Float32Array[] } {
   return tf.tidy(() => {
     const inputs = inputRows(), b = 4, tq = queries ? 1 : T;
-    const masks = sequenceMasks({ inputs, batchSize: b, seqLen: T }, "safe", queries);
+    const masks = sequenceMasks({ inputs, batchSize: b, seqLen: T }, "safe", { queries });
     const rng = new Rng(3);
     const [q, k, v] = [randn(rng, [b * H, tq, DK]), randn(rng, [b * H, T, DK]), randn(rng, [b * H, T, DK])];
     const dOut = randn(rng, [b * H, tq, DK]);
@@ -59,7 +59,7 @@ function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[];
     };
     return {
       tiled: run((qs, ks, vs) => tiledAttention(qs, ks, vs, attrs)),
-      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive, keep, heads: H }, true)),
+      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive!, keep, heads: H }, true)),
     };
   });
 }
@@ -187,6 +187,6 @@ Deno.test("the tiled kernels leave no tensors or backend buffers behind (forward
       tiledAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, attrs).sum();
     tf.tidy(() => tf.grads(attend)([q, k, v]).forEach((g) => g.dataSync()));
     assert.deepEqual([tf.memory().numTensors, tf.engine().backend.numDataIds()], [tensors, buffers]);
-    tf.dispose([q, k, v, masks.additive, masks.rowKeep!, masks.timeline!]);
+    tf.dispose([q, k, v, masks.additive!, masks.rowKeep!, masks.timeline!]);
   });
 });

@@ -18,7 +18,7 @@ import type { SasRecOptions } from "../config/resolve.ts";
 import type { EvalBatch, SequenceBatch, TrainBatch } from "../data/types.ts";
 import type { Rng } from "../rng.ts";
 import { UserError } from "../util/errors.ts";
-import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks } from "./attention.ts";
+import { MultiHeadSelfAttention, type SequenceMasks, sequenceMasks, usesTiledAttention } from "./attention.ts";
 import { normal, paddedEmbedding } from "./init.ts";
 import { type ItemTexts, textInitEmbedding, TextSideFeature } from "./text_features.ts";
 import {
@@ -199,10 +199,11 @@ export class SasRec implements Recommender {
     checkIds(inputs, this.numItems, "sasrec inputs");
     const d = this.options.hiddenDim;
     const mode = this.options.attentionMask;
-    const masks = sequenceMasks(seq, mode);
+    const tiled = usesTiledAttention(ctx, mode, seqLen);
+    const masks = sequenceMasks(seq, mode, { tiled });
     const rows = queries && {
       index: tf.tensor1d(flatIndices(queries, seqLen), "int32"),
-      masks: sequenceMasks(seq, mode, queries),
+      masks: sequenceMasks(seq, mode, { queries, tiled }),
     };
     const ids = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
     const idEmb = tf.gather(this.itemEmb, ids);
