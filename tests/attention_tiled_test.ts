@@ -144,10 +144,21 @@ Deno.test("SASRec keeps the tfjs attention path below MIN_TILED_KEYS and in torc
   });
 });
 
-Deno.test("SASRec user states through the tiled kernels (last block on state rows only) equal the tfjs full pass", async () => {
+Deno.test("SASRec user states through the tiled kernels (last block on state rows, length groups) equal the tfjs full pass", async () => {
   await onBackend("wasm", async () => {
-    const seqLen = MIN_TILED_KEYS + 5;
-    const sequences = [[1, 2, 3, 4, 5, 6, 7], Array.from({ length: 150 }, (_, i) => 1 + (i % 29)), [3, 5, 7], [4]];
+    const seqLen = MIN_TILED_KEYS + 40;
+    // 40 rows, two length groups (LENGTH_GROUP_ROWS = 32), both trimmed (to 134 and 150 of 168 columns) and tiled
+    const more = Array.from(
+      { length: 36 },
+      (_, i) => Array.from({ length: (i * 37) % 150 }, (_, j) => 1 + ((i + j) % 29)),
+    );
+    const sequences = [
+      [1, 2, 3, 4, 5, 6, 7],
+      Array.from({ length: 150 }, (_, i) => 1 + (i % 29)),
+      [3, 5, 7],
+      [4],
+      ...more,
+    ];
     for (const padding of ["left", "right"] as const) {
       for (const norm of ["pre", "post"] as const) {
         const m = new SasRec(
