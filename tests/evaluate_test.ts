@@ -239,7 +239,7 @@ Deno.test("evaluate: chunked full ranking of BPR-MF over 100,000 items equals on
       chunkItems: numItems + 1,
     });
     const before = tf.memory().numTensors;
-    for (const chunkItems of [undefined, 4096, 30_001]) {
+    for (const chunkItems of [numItems + 1, undefined, 4096, 30_001]) {
       const chunked = await evaluate(model, batches, {
         protocol: "full",
         tiePolicy: "average",

@@ -192,7 +192,7 @@ async function rankChunks(task: RankTask, chunk: number, policy: TiePolicy): Pro
       const inChunk = Uint8Array.from(task.targetColumns, (c) => c >= start && c < end ? 1 : 0);
       if (!inChunk.includes(1)) continue;
       last?.scores.dispose();
-      last = { start, scores: score(start, end) };
+      last = { start, scores: tf.tidy(() => score(start, end)) };
       const scores = last.scores;
       const next = tf.tidy(() => {
         const column = Int32Array.from(task.targetColumns, (c, r) => r * (end - start) + (inChunk[r] ? c - start : 0));
