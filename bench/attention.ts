@@ -44,7 +44,7 @@ export function attentionCase(name: string, shape: AttentionShape): BenchCase {
       for (const g of grads) await g.data();
       tf.dispose(grads);
     },
-    dispose: () => tf.dispose([q, k, v, dy, masks.additive, masks.rowKeep!, masks.timeline!]),
+    dispose: () => tf.dispose([q, k, v, dy, masks.additive!, masks.rowKeep!, masks.timeline!]),
     extra: shape as unknown as Record<string, unknown>,
   };
 }

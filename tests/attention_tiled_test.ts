@@ -42,7 +42,7 @@ function randn(rng: Rng, shape: [number, number, number]): tf.Tensor3D {
 function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[]; plain: Float32Array[] } {
   return tf.tidy(() => {
     const inputs = inputRows(), b = 4, tq = queries ? 1 : T;
-    const masks = sequenceMasks({ inputs, batchSize: b, seqLen: T }, "safe", queries);
+    const masks = sequenceMasks({ inputs, batchSize: b, seqLen: T }, "safe", { queries });
     const rng = new Rng(3);
     const [q, k, v] = [randn(rng, [b * H, tq, DK]), randn(rng, [b * H, T, DK]), randn(rng, [b * H, T, DK])];
     const dOut = randn(rng, [b * H, tq, DK]);
@@ -59,7 +59,7 @@ function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[];
     };
     return {
       tiled: run((qs, ks, vs) => tiledAttention(qs, ks, vs, attrs)),
-      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive, keep, heads: H }, true)),
+      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive!, keep, heads: H }, true)),
     };
   });
 }
@@ -144,10 +144,21 @@ Deno.test("SASRec keeps the tfjs attention path below MIN_TILED_KEYS and in torc
   });
 });
 
-Deno.test("SASRec user states through the tiled kernels (last block on state rows only) equal the tfjs full pass", async () => {
+Deno.test("SASRec user states through the tiled kernels (last block on state rows, length groups) equal the tfjs full pass", async () => {
   await onBackend("wasm", async () => {
-    const seqLen = MIN_TILED_KEYS + 5;
-    const sequences = [[1, 2, 3, 4, 5, 6, 7], Array.from({ length: 150 }, (_, i) => 1 + (i % 29)), [3, 5, 7], [4]];
+    const seqLen = MIN_TILED_KEYS + 40;
+    // 40 rows, two length groups (LENGTH_GROUP_ROWS = 32), both trimmed (to 134 and 150 of 168 columns) and tiled
+    const more = Array.from(
+      { length: 36 },
+      (_, i) => Array.from({ length: (i * 37) % 150 }, (_, j) => 1 + ((i + j) % 29)),
+    );
+    const sequences = [
+      [1, 2, 3, 4, 5, 6, 7],
+      Array.from({ length: 150 }, (_, i) => 1 + (i % 29)),
+      [3, 5, 7],
+      [4],
+      ...more,
+    ];
     for (const padding of ["left", "right"] as const) {
       for (const norm of ["pre", "post"] as const) {
         const m = new SasRec(
@@ -187,6 +198,6 @@ Deno.test("the tiled kernels leave no tensors or backend buffers behind (forward
       tiledAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, attrs).sum();
     tf.tidy(() => tf.grads(attend)([q, k, v]).forEach((g) => g.dataSync()));
     assert.deepEqual([tf.memory().numTensors, tf.engine().backend.numDataIds()], [tensors, buffers]);
-    tf.dispose([q, k, v, masks.additive, masks.rowKeep!, masks.timeline!]);
+    tf.dispose([q, k, v, masks.additive!, masks.rowKeep!, masks.timeline!]);
   });
 });

@@ -1,8 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend/backend.ts";
+import { setFastKernels } from "../src/backend/override.ts";
+import { RANK_COUNTS } from "../src/backend/rank_counts.ts";
 import type { EvalBatch } from "../src/data/types.ts";
-import { evaluate, type EvaluateOptions } from "../src/eval/evaluate.ts";
+import { evaluate, type EvaluateOptions, type Evaluation } from "../src/eval/evaluate.ts";
 import { metricsFromRanks, rankOf, type TiePolicy } from "../src/eval/metrics.ts";
 import { BprMf } from "../src/models/baselines.ts";
 import type { Recommender } from "../src/models/types.ts";
@@ -136,17 +138,18 @@ Deno.test("evaluate: sampled protocol ranks the target (column 0) against the ba
   assert.deepEqual((await evaluate(model, batches, opts("average"))).metrics, metricsFromRanks([3, 2, 4]));
 });
 
-Deno.test("evaluate: batched tensor ranks equal the per-row reference rankOf on random tied scores, cpu and wasm", async () => {
+Deno.test("evaluate: batched ranks equal the per-row reference rankOf on random tied scores, cpu, wasm kernel and wasm tensors", async () => {
   const rng = new Rng(7);
   const [users, width] = [40, 60];
   const itemExists = Uint8Array.from({ length: width }, (_, i) => (i > 0 && rng.next() > 0.1 ? 1 : 0));
   const items = [...itemExists.keys()].filter((i) => itemExists[i]);
-  // Scores rounded to 0.1 so that ties are common; a few NaN and infinities.
+  // Scores rounded to 0.1 so that ties are common; a few NaN and infinities (7 rows whose only non-finite
+  // competitors are infinite).
   const scores = Array.from({ length: users }, () =>
     Array.from({ length: width }, () => {
       const u = rng.next();
       if (u < 0.003) return NaN;
-      if (u < 0.006) return rng.next() < 0.5 ? Infinity : -Infinity;
+      if (u < 0.012) return rng.next() < 0.5 ? Infinity : -Infinity;
       return Math.round(rng.normal() * 10) / 10;
     }));
   const targets = Array.from({ length: users }, () => items[rng.int(0, items.length)]);
@@ -172,14 +175,23 @@ Deno.test("evaluate: batched tensor ranks equal the per-row reference rankOf on 
       ranks: Float64Array.from(ranks),
     };
     const expected = { metrics: metricsFromRanks(ranks), users, nonfinite, perUser };
-    for (const backend of ["cpu", "wasm"] as const) {
+    // wasm counts with the RANK_COUNTS kernel, and with the tensor ops of cpu when the fast kernels are off
+    for (const [backend, fast] of [["cpu", true], ["wasm", true], ["wasm", false]] as const) {
       // Whole catalogue in one chunk, then chunks smaller than it (7 and 13 do not divide 60), from the whole
       // scoreAll matrix and from a model's own chunk scorer.
       for (const chunkItems of [undefined, 7, 13]) {
         const opts: EvaluateOptions = { protocol: "full", tiePolicy, itemExists, chunkItems };
         for (const model of [matrixModel(scores), chunkedMatrixModel(scores)]) {
-          const got = await onBackend(backend, () => evaluate(model, batches, opts));
-          assert.deepEqual(got, expected, `${tiePolicy} on ${backend}, ${model.name}, chunk ${chunkItems}`);
+          setFastKernels(fast);
+          let got: Evaluation | undefined;
+          const profile = await onBackend(
+            backend,
+            () => tf.profile(async () => void (got = await evaluate(model, batches, opts))),
+          );
+          setFastKernels(true);
+          const where = `${tiePolicy} on ${backend} (fast kernels ${fast}), ${model.name}, chunk ${chunkItems}`;
+          assert.equal(profile.kernelNames.includes(RANK_COUNTS), backend === "wasm" && fast, where);
+          assert.deepEqual(got, expected, where);
         }
       }
     }
@@ -227,7 +239,7 @@ Deno.test("evaluate: chunked full ranking of BPR-MF over 100,000 items equals on
       chunkItems: numItems + 1,
     });
     const before = tf.memory().numTensors;
-    for (const chunkItems of [undefined, 4096, 30_001]) {
+    for (const chunkItems of [numItems + 1, undefined, 4096, 30_001]) {
       const chunked = await evaluate(model, batches, {
         protocol: "full",
         tiePolicy: "average",

@@ -114,6 +114,26 @@ Deno.test("attention masks: hand-checked causal + key-padding values for left an
   assert.deepEqual(Array.from(right.timeline), [1, 1, 0]);
 });
 
+Deno.test("attention masks for the tiled kernels: no dense masks, the same timeline and layout; safe mode only", async () => {
+  await onBackend("cpu", () => {
+    const seq = { inputs: Int32Array.from([0, 5, 6, 7, 8, 0]), batchSize: 2, seqLen: 3 };
+    for (const queries of [undefined, Int32Array.from([0, 2])]) {
+      const dense = sequenceMasks(seq, "safe", { queries });
+      const tiled = sequenceMasks(seq, "safe", { queries, tiled: true });
+      assert.equal(tiled.additive, null);
+      assert.equal(tiled.rowKeep, null);
+      assert.deepEqual(tiled.layout, dense.layout);
+      assert.deepEqual(tiled.timeline!.shape, dense.timeline!.shape);
+      // every row: left [0, 5, 6] -> 0, 1, 1; right [7, 8, 0] -> 1, 1, 0; queries 0 and 2 -> 0 (pad), 0 (pad)
+      const expected = queries ? [0, 0] : [0, 1, 1, 1, 1, 0];
+      assert.deepEqual(Array.from(tiled.timeline!.dataSync()), expected);
+      assert.deepEqual(Array.from(dense.timeline!.dataSync()), expected);
+      tf.dispose([dense.additive!, dense.rowKeep!, dense.timeline!, tiled.timeline!]);
+    }
+    assert.throws(() => sequenceMasks(seq, "torch", { tiled: true }), /only take the safe mask/);
+  });
+});
+
 Deno.test("attention: hand-written backward equals autodiff (safe masks, dropout, zeroed rows)", async () => {
   await onBackend("cpu", () => {
     const rng = new Rng(6);
@@ -127,7 +147,7 @@ Deno.test("attention: hand-written backward equals autodiff (safe masks, dropout
     const grads = (custom: boolean) =>
       tf.grads((qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
         attentionCore(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, {
-          additive: masks.additive,
+          additive: masks.additive!,
           keep,
           heads: h,
         }, custom)
@@ -137,7 +157,7 @@ Deno.test("attention: hand-written backward equals autodiff (safe masks, dropout
     for (let i = 0; i < 3; i++) assertClose(fast[i].dataSync(), plain[i].dataSync(), 1e-5, `d${"qkv"[i]}`);
     // fully masked query rows (row 0, positions 0 and 1) give exactly zero output
     const out = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, {
-      additive: masks.additive,
+      additive: masks.additive!,
       keep,
       heads: h,
     }, true);

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { sasRecOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
-import { SasRec } from "../src/models/sasrec.ts";
+import { LENGTH_GROUP_ROWS, SasRec } from "../src/models/sasrec.ts";
 import { statePositions } from "../src/models/sequence.ts";
 import { Rng } from "../src/rng.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -254,8 +254,11 @@ Deno.test("sasrec: no tensors leak across training steps and evaluation (wasm)",
   });
 });
 
-Deno.test("sasrec user states: the last block on the state rows only equals those rows of the full pass", async () => {
-  const sequences = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7], [4]];
+Deno.test("sasrec user states (last block on the state rows, length groups) equal those rows of the full pass", async () => {
+  // 40 rows: two length groups of LENGTH_GROUP_ROWS (32) with different widths, empty rows included
+  const more = Array.from({ length: 36 }, (_, i) => Array.from({ length: i % 7 }, (_, j) => 1 + ((i + j) % N)));
+  const sequences = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12], [3, 5, 7], [4], ...more];
+  assert.ok(sequences.length > LENGTH_GROUP_ROWS);
   for (const backend of ["cpu", "wasm"] as const) {
     await onBackend(backend, () => {
       for (const padding of ["left", "right"] as const) {

@@ -9,6 +9,7 @@ import { fastBatchMatMul } from "./batch_matmul.ts";
 import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
 import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
 import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
+import { rankCountsKernel } from "./rank_counts.ts";
 
 /** Sums rows of `x` into `numSegments` buckets by `segmentIds` (the gradient of gather), on the wasm heap. */
 const unsortedSegmentSum: tf.KernelConfig = {
@@ -51,8 +52,13 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
 ];
 
 /** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against
- * the tfjs attention path in tests/attention_tiled_test.ts). */
-export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [causalAttentionKernel, causalAttentionGradKernel];
+ * the tfjs attention path in tests/attention_tiled_test.ts), and full ranking's rank counts (tested against the
+ * evaluator's tensor path in tests/evaluate_test.ts). */
+export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [
+  causalAttentionKernel,
+  causalAttentionGradKernel,
+  rankCountsKernel,
+];
 
 /** Registers every polyfill that the wasm backend does not already provide, the custom kernels and the overrides.
  * Idempotent. */

@@ -6,10 +6,12 @@
  * - `sampled100`: the batch's candidates compete, target in column 0. Scores come from `model.scoreCandidates` [B, C].
  * Ranks are counted on tensors: a first pass over the chunks picks each row's target score out of the chunk that
  * holds it, a second counts per row how many competing scores are above / equal to it and whether any of them (or the
- * target's) is non-finite, summed over chunks. Only these [B] counts are read back, once per batch and
+ * target's) is non-finite, summed over chunks (on wasm one kernel per chunk, src/backend/rank_counts.ts). Only these [B] counts are read back, once per batch and
  * asynchronously (`await data()`, which works on every backend, webgpu included).
  */
 import * as tf from "@tensorflow/tfjs";
+import { fastKernelsEnabled } from "../backend/override.ts";
+import { RANK_COUNTS } from "../backend/rank_counts.ts";
 import type { EvalOptions } from "../config/resolve.ts";
 import type { EvalBatch } from "../data/types.ts";
 import type { ItemScorer, Recommender } from "../models/types.ts";
@@ -148,6 +150,23 @@ function matrixScorer(what: string, score: () => tf.Tensor2D, rows: number, widt
 }
 
 /**
+ * Per row of scores [B, W]: competitors (`others` [B, W], bool) above the target score ([B, 1]), equal to it, their
+ * number and the non-finite ones -> [4, B]; on tensors, for every backend (wasm runs `RANK_COUNTS` instead).
+ */
+function tensorCounts(scores: tf.Tensor2D, target: tf.Tensor2D, others: tf.Tensor2D): tf.Tensor2D {
+  // Compare the difference with 0: wasm's comparison kernels are slow when broadcasting [B, W] against [B, 1],
+  // subtraction is not. For finite floats the sign of s - t is exact (IEEE subtraction gives 0 only when s == t).
+  const diff = tf.sub(scores, target);
+  const count = (t: tf.Tensor) => tf.sum(tf.logicalAnd(others, t), 1).toFloat();
+  return tf.stack([
+    count(tf.greater(diff, 0)),
+    count(tf.equal(diff, 0)),
+    tf.sum(others, 1).toFloat(),
+    count(tf.logicalNot(tf.isFinite(scores))),
+  ]) as tf.Tensor2D;
+}
+
+/**
  * Ranks per row of the task's scores, `chunk` columns at a time, with one read-back. Tensors: a [B] target score,
  * [B] running counts and one chunk's [B, chunk] temporaries at a time.
  */
@@ -165,13 +184,17 @@ async function rankChunks(task: RankTask, chunk: number, policy: TiePolicy): Pro
   let target: tf.Tensor2D = tf.zeros([rows, 1]);
   // Per row: greater, ties, competing candidates, non-finite competitors (summed over chunks).
   let counts: tf.Tensor2D = tf.zeros([4, rows]);
+  // The first pass's last chunk, which the second pass counts first instead of scoring it again.
+  let last: { start: number; scores: tf.Tensor2D } | null = null;
   let packed: tf.Tensor2D;
   try {
     for (const [start, end] of chunks) {
       const inChunk = Uint8Array.from(task.targetColumns, (c) => c >= start && c < end ? 1 : 0);
       if (!inChunk.includes(1)) continue;
+      last?.scores.dispose();
+      last = { start, scores: tf.tidy(() => score(start, end)) };
+      const scores = last.scores;
       const next = tf.tidy(() => {
-        const scores = score(start, end);
         const column = Int32Array.from(task.targetColumns, (c, r) => r * (end - start) + (inChunk[r] ? c - start : 0));
         const picked = tf.gather(scores.reshape([-1]), column).reshape([rows, 1]);
         return tf.where(tf.tensor2d(inChunk, [rows, 1], "bool"), picked, target) as tf.Tensor2D;
@@ -179,28 +202,28 @@ async function rankChunks(task: RankTask, chunk: number, policy: TiePolicy): Pro
       target.dispose();
       target = next;
     }
-    for (const [start, end] of chunks) {
+    const kernel = fastKernelsEnabled() && tf.getKernel(RANK_COUNTS, tf.getBackend()) !== undefined;
+    const reused = chunks.find(([start]) => start === last?.start);
+    for (const [start, end] of reused ? [reused, ...chunks.filter((c) => c !== reused)] : chunks) {
       const next = tf.tidy(() => {
-        const scores = score(start, end);
+        const scores = start === last?.start ? last.scores : score(start, end);
         const others = tf.tensor2d(task.competes(start, end), [rows, end - start], "bool");
-        // Compare the difference with 0: wasm's comparison kernels are slow when broadcasting [B, W] against [B, 1],
-        // subtraction is not. For finite floats the sign of s - t is exact (IEEE subtraction gives 0 only when s == t).
-        const diff = tf.sub(scores, target);
-        const count = (t: tf.Tensor) => tf.sum(tf.logicalAnd(others, t), 1).toFloat();
-        const chunkCounts = tf.stack([
-          count(tf.greater(diff, 0)),
-          count(tf.equal(diff, 0)),
-          tf.sum(others, 1).toFloat(),
-          count(tf.logicalNot(tf.isFinite(scores))),
-        ]);
+        const chunkCounts = kernel
+          ? tf.engine().runKernel(RANK_COUNTS, { scores, target, competes: others }) as tf.Tensor2D
+          : tensorCounts(scores, target, others);
         return tf.add(counts, chunkCounts) as tf.Tensor2D;
       });
       counts.dispose();
       counts = next;
+      if (start === last?.start) {
+        last.scores.dispose();
+        last = null;
+      }
     }
     packed = tf.tidy(() => tf.concat([counts, tf.logicalNot(tf.isFinite(target)).toFloat().reshape([1, rows])]));
   } finally {
     tf.dispose([target, counts]);
+    last?.scores.dispose();
   }
   const values = await packed.data();
   packed.dispose();

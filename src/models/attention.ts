@@ -32,9 +32,11 @@ export const SAFE_MASK_VALUE = -1e9;
 
 /** Masks of one batch, shared by every block. */
 export interface SequenceMasks {
-  /** [B, 1, Tq, T]: 0 where query t may attend key s (s <= t and key s is an item), else -Infinity or -1e9. */
-  additive: tf.Tensor4D;
-  /** Safe mode: [B, 1, Tq, 1], 0 on query rows without any visible key; null in torch mode. */
+  /** [B, 1, Tq, T]: 0 where query t may attend key s (s <= t and key s is an item), else -Infinity or -1e9; null
+   * when the masks were built for the tiled kernels, which read `layout` instead. */
+  additive: tf.Tensor4D | null;
+  /** Safe mode: [B, 1, Tq, 1], 0 on query rows without any visible key; null in torch mode and for the tiled
+   * kernels. */
   rowKeep: tf.Tensor4D | null;
   /** Safe mode: [B, Tq, 1], 1 on item query positions and 0 on pads; null in torch mode. */
   timeline: tf.Tensor3D | null;
@@ -72,21 +74,37 @@ export function maskValues(
   return { additive, rowKeep, timeline };
 }
 
+/** Which masks `sequenceMasks` builds. */
+export interface MaskOptions {
+  /** One query position per sequence ([B]): masks of those rows only (additive [B, 1, 1, T]). Default: every row. */
+  queries?: Int32Array;
+  /** The attention will run on the tiled kernels (`usesTiledAttention`): skip `additive` and `rowKeep` ([B, Tq, T]
+   * values built in JS, which the kernels do not read). Only in safe mode. Default false. */
+  tiled?: boolean;
+}
+
 /**
- * Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them); with `queries` ([B]), the
- * masks of one query row per sequence (additive [B, 1, 1, T]), for attending from those positions only.
+ * Builds the masks of a batch of input ids [B, T] as tensors (the caller disposes them); with `queries`, the masks of
+ * one query row per sequence, for attending from those positions only.
  */
-export function sequenceMasks(seq: SequenceBatch, mode: AttentionMaskMode, queries?: Int32Array): SequenceMasks {
+export function sequenceMasks(seq: SequenceBatch, mode: AttentionMaskMode, options: MaskOptions = {}): SequenceMasks {
   const { inputs, batchSize, seqLen } = seq;
-  const v = maskValues(seq, mode, queries);
-  const queryRows = queries ? 1 : seqLen;
+  const { queries, tiled = false } = options;
   const safe = mode === "safe";
+  if (tiled && !safe) throw new Error("sequenceMasks: the tiled kernels only take the safe mask");
+  const queryRows = queries ? 1 : seqLen;
   const positions = Int32Array.from({ length: batchSize * queryRows }, (_, i) => queries?.[i] ?? i % seqLen);
+  const layout = safe ? { positions, items: inputs.map((id) => id === 0 ? 0 : 1) } : null;
+  if (tiled) {
+    const timeline = Float32Array.from(positions, (t, i) => layout!.items[Math.floor(i / queryRows) * seqLen + t]);
+    return { additive: null, rowKeep: null, timeline: tf.tensor3d(timeline, [batchSize, queryRows, 1]), layout };
+  }
+  const v = maskValues(seq, mode, queries);
   return {
     additive: tf.tensor4d(v.additive, [batchSize, 1, queryRows, seqLen]),
     rowKeep: safe ? tf.tensor4d(v.rowKeep, [batchSize, 1, queryRows, 1]) : null,
     timeline: safe ? tf.tensor3d(v.timeline, [batchSize, queryRows, 1]) : null,
-    layout: safe ? { positions, items: inputs.map((id) => id === 0 ? 0 : 1) } : null,
+    layout,
   };
 }
 
@@ -166,11 +184,11 @@ export function setTiledAttention(mode: TiledMode): void {
   tiledMode = mode;
 }
 
-/** Whether attention over `keys` positions under `masks` goes to the tiled kernels: safe mode, wasm backend, no
+/** Whether attention over `keys` positions under mask `mode` goes to the tiled kernels: safe mode, wasm backend, no
  * probe, kernels switched on, and the `TiledMode` (auto: at least `MIN_TILED_KEYS` keys; fewer measured faster on
- * the tfjs path). */
-function useTiled(ctx: ForwardContext, masks: SequenceMasks, keys: number): boolean {
-  if (masks.layout === null || ctx.probe || tiledMode === "never" || !fastKernelsEnabled()) return false;
+ * the tfjs path). Then `sequenceMasks` can skip the dense masks (`MaskOptions.tiled`). */
+export function usesTiledAttention(ctx: ForwardContext, mode: AttentionMaskMode, keys: number): boolean {
+  if (mode !== "safe" || ctx.probe || tiledMode === "never" || !fastKernelsEnabled()) return false;
   return tf.getBackend() === "wasm" && (tiledMode === "always" || keys >= MIN_TILED_KEYS);
 }
 
@@ -217,11 +235,12 @@ export function causalAttention(
   report: Tap = (_op, t) => t,
 ): tf.Tensor3D {
   const [bh, queryRows] = q.shape, seqLen = k.shape[1];
-  if (useTiled(ctx, masks, seqLen)) {
+  if (usesTiledAttention(ctx, masks.layout ? "safe" : "torch", seqLen)) {
     const seed = dropoutSeed(ctx, rate); // the seed dropoutMask would draw
     const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - rate };
     return tiledAttention(q, k, v, { ...masks.layout!, heads, ...dropout });
   }
+  if (!masks.additive) throw new Error("causalAttention: masks built for the tiled kernels, which do not run here");
   const drop = dropoutMask(ctx, [bh / heads, heads, queryRows, seqLen], rate);
   const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
   return attentionCore(q, k, v, { additive: masks.additive, keep, heads }, !ctx.probe?.watchBackward, report);
