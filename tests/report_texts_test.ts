@@ -8,6 +8,8 @@ import { summarizeResults } from "../src/experiments/summary.ts";
 import type { GridResults } from "../src/report/read.ts";
 import { reportMarkdown } from "../src/report/render.ts";
 import { referenceTable } from "../src/report/write_up.ts";
+import { archivedReports } from "../src/report/results_report.ts";
+import { tempDir } from "./helpers.ts";
 import {
   answerSentence,
   stageRows,
@@ -192,4 +194,13 @@ Deno.test("write-up: the published numbers and ours side by side, with each one'
   assert.equal(rows[3]["NDCG@10"], "0.1100 ± 0.0248");
   assert.match(String(rows[3].protocol), /^leave-one-out, full ranking/);
   assert.equal(rows[2]["NDCG@10"], "0.420");
+});
+
+Deno.test("results report: earlier reports under archive/ are listed (only folders holding a RESULTS.md)", async () => {
+  await using dir = await tempDir();
+  assert.deepEqual(archivedReports(dir.path), []);
+  await Deno.mkdir(`${dir.path}/archive/b-old`, { recursive: true });
+  await Deno.mkdir(`${dir.path}/archive/a-empty`);
+  await Deno.writeTextFile(`${dir.path}/archive/b-old/RESULTS.md`, "# old\n");
+  assert.deepEqual(archivedReports(dir.path), ["archive/b-old/RESULTS.md"]);
 });

@@ -3,6 +3,7 @@
  * model grid and its paired comparisons by seed (when it has 2 seeds or more), the external references, SASRec on the SASRec.pytorch protocol, the NaN ablation, training curves
  * and the grids not run yet; figures saved as SVG and PNG next to it. Written as RESULTS.md and RESULTS.html.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RunSummary } from "../run/records.ts";
 import { readMetrics } from "../run/metrics.ts";
@@ -224,11 +225,29 @@ export async function buildResultsReport(input: ResultsInput): Promise<Report> {
   if (missing.length > 0) {
     sections.push({
       heading: "Not run yet",
-      paragraphs: missing.map((m) => `${m.key}: no grid directory at \`${shownPath(m.dir, root)}\`.`),
+      paragraphs: [
+        ...missing.map((m) => `${m.key}: no grid directory at \`${shownPath(m.dir, root)}\`.`),
+        ...archivedReports(reportDir).map((r) =>
+          `An earlier report, generated from grids whose run directories are not here: [${r}](${r}).`
+        ),
+      ],
       commands: missing.map((m) => ablateCommand(m.file, m.dir, root)),
     });
   }
   return { title: "UR4Rec lab: results", sections };
+}
+
+/** The earlier reports kept under `reportDir/archive/<name>/RESULTS.md`, as paths relative to `reportDir`, sorted. */
+export function archivedReports(reportDir: string): string[] {
+  const archive = join(reportDir, "archive");
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(archive)].filter((e) => e.isDirectory).map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  return names.filter((n) => existsSync(join(archive, n, "RESULTS.md"))).map((n) => `archive/${n}/RESULTS.md`);
 }
 
 /** Writes `dir/RESULTS.md` and `dir/RESULTS.html` atomically; returns their paths. */
