@@ -4,7 +4,7 @@
  * complete checkpoint and the same config, up to `RESUME_SAFE_KEYS`) or replaced (`--force`: its run files are
  * removed first). Reads only; `clearRunFiles` is the one writer, called by the trainer once the run is ready.
  */
-import { configToYaml, parseConfigYaml, resolveConfig } from "../config/load.ts";
+import { parseConfigYaml, resolveConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { MANIFEST_FILE } from "../models/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
