@@ -100,7 +100,7 @@ Deno.test("residual recipe config: train_fusion without a trainable fusion or wi
     (e: Error) =>
       e instanceof UserError &&
       e.message === "r.yaml: stage train_fusion of model ur4rec would have no loss term with a non-zero weight " +
-          "(fused_loss_weight = 0)",
+          "(fused_loss_weight = 0) (and 1 more: fusion_method)", // the gate would never train either (next test)
   );
   assert.equal(resolveConfig({ model: "sasrec", stages }, "r.yaml").model, "sasrec", "other models skip the stage");
 });

@@ -19,6 +19,8 @@ interface CrossKeyRule {
 const usesSasrec = (c: Config) => c.model === "sasrec" || c.model === "ur4rec";
 /** Stages that train the sequential side (SASRec / BPR-MF) of a model. */
 const SEQUENTIAL_STAGES: readonly string[] = ["pretrain_sasrec", "joint_finetune", "end_to_end"];
+/** Stages that train UR4Rec's fusion module (src/train/stages.ts). */
+const FUSION_STAGES: readonly string[] = ["train_fusion", "joint_finetune", "end_to_end"];
 
 /**
  * The first stage in which some training step of `c.model` computes only scores whose loss weight is 0, or
@@ -173,6 +175,17 @@ const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
         "holds beside the rest of the step; lower one of these keys";
       return { message, keys: big.keys };
     },
+  },
+  {
+    // src/models/ur4rec.ts: under `residual` the gate starts at exactly 0 and only the fused loss moves it
+    keys: ["fusion_method", "stages", "fused_loss_weight"],
+    check: (c) =>
+      c.model === "ur4rec" && c.fusion_method === "residual" &&
+        !(c.fused_loss_weight > 0 && c.stages.some((s) => FUSION_STAGES.includes(s)))
+        ? "fusion_method = residual: no stage trains the gate (it needs one of " +
+          `${FUSION_STAGES.join(", ")} and fused_loss_weight > 0), so the gate stays 0 and every score would be ` +
+          "SASRec's exactly (use model: sasrec for that run)"
+        : undefined,
   },
 ];
 

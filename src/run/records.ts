@@ -193,6 +193,7 @@ export interface RunSummary {
   parameters: Record<string, number>;
   steps: number;
   wall_time_s: number;
+  /** Optimiser steps per second of training wall time (`steps` / `wall_time_s`, resumed sessions included). */
   steps_per_s: number;
   /** Training was interrupted and continued from the checkpoint (a `--resume` that only re-evaluates: false). */
   resumed: boolean;

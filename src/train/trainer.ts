@@ -56,7 +56,6 @@ export interface TrainOptions {
  * settings, oom.ts).
  */
 export async function train(config: Config, outDir: string, opts: TrainOptions = {}): Promise<RunSummary> {
-  const started = performance.now();
   const changes = opts.resume ? await checkResume(outDir, config) : [];
   let ctx: RunContext | undefined;
   let writing = false;
@@ -70,7 +69,7 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
     await makeDir(outDir);
     writing = true;
     if (!(await savedConfigIs(outDir, config))) await writeFileAtomic(runPath(outDir, "config"), configToYaml(config));
-    return await runStages(ctx, outDir, { ...opts, changes, recovered }, started);
+    return await runStages(ctx, outDir, { ...opts, changes, recovered });
   } catch (err) {
     const error = explainOutOfMemory(err, config, ctx?.dataset.numItems);
     throw writing ? await recordFailure(outDir, config, error) : error;
@@ -111,7 +110,7 @@ interface StageOptions extends TrainOptions {
 }
 
 /** The loop: stages, each a sequence of epochs (trainEpoch, validate, checkpoint), then `finish`. */
-async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, started: number): Promise<RunSummary> {
+async function runStages(ctx: RunContext, outDir: string, opts: StageOptions): Promise<RunSummary> {
   const run = await startRun(ctx, outDir, opts);
   const { state } = run;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
@@ -124,7 +123,7 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions, st
   }
   // A resume that trains nothing (the checkpoint was past the last epoch) only re-evaluates the best weights.
   const resumed = Boolean(opts.resume) && state.globalStep > stepsBefore;
-  return await finish(run, { started, sessionStart, resumed });
+  return await finish(run, { sessionStart, resumed });
 }
 
 /** The run's optimizer, progress and state: fresh, or restored from the checkpoint on `--resume`. */
@@ -244,7 +243,7 @@ async function checkpoint(run: TrainerRun, stop: boolean, sessionStart: number):
  */
 async function finish(
   run: TrainerRun,
-  clock: { started: number; sessionStart: number; resumed: boolean },
+  clock: { sessionStart: number; resumed: boolean },
 ): Promise<RunSummary> {
   const { state, ctx, outDir } = run;
   const { config, model } = ctx;
@@ -279,7 +278,7 @@ async function finish(
     parameters: model.parameterCounts(),
     steps: state.globalStep,
     wall_time_s: wall,
-    steps_per_s: state.globalStep / Math.max(1e-9, (performance.now() - clock.started) / 1000),
+    steps_per_s: state.globalStep / Math.max(1e-9, wall), // over the whole run, resumed sessions included
     resumed: clock.resumed,
     resume_changes: state.resumeChanges,
     recovered: state.recovered,

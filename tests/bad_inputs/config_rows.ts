@@ -79,6 +79,12 @@ export const CONFIG_ROWS: BadInput[] = [
     /^error: --set retriever_output_dim=30: moe_num_heads = 4 must divide retriever_output_dim = 30$/,
   ),
   train(
+    "residual fusion with no stage that trains the gate (it would score as SASRec exactly)",
+    "model: ur4rec\nfusion_method: residual\nstages: [pretrain_sasrec, pretrain_retriever]\n",
+    [],
+    /c\.yaml:2: fusion_method = residual: no stage trains the gate .* every score would be SASRec's exactly/,
+  ),
+  train(
     "precomputed text encoder without a path",
     "text_encoder: precomputed\n",
     [],
