@@ -117,6 +117,13 @@ Deno.test("summary: main effects average the cells at each level and subtract th
   close(at("b", 2).delta_nan_rate, 1 / 4);
   close(at("b", 2).delta_ndcg10, 0);
   assert.equal(at("b", 2).cells, 2);
+  // without cell (y, 2) (an exclude rule, or an unfinished cell) a = y would be cell (y, 1) alone against the mean
+  // of (x, 1) and (x, 2): no main effects, and the table says why
+  const partial = rows.filter((r) => !(r.values.a === "y" && r.values.b === 2));
+  const summary = summarizeResults(partial, axes);
+  assert.deepEqual(summary.effects, []);
+  assert.equal(summary.cells.length, 3);
+  assert.match(summaryTables(summary, axes), /Main effects left out: 3 of the 4 combinations of the axes' levels/);
 });
 
 Deno.test("summary: CSV and table show the numbers; results CSV quotes ids with commas", () => {

@@ -5,7 +5,8 @@
  *   for test HR@10, NDCG@10 and MRR, the mean and the 95% confidence half-width across seeds,
  *   t_{0.975, n-1} * s / sqrt(n) (null below two seeds).
  * - Main effects: for each axis level, the mean NaN rate and mean NDCG@10 over the cells at that level (each cell
- *   weighs the same), and the difference from the axis's first level.
+ *   weighs the same), and the difference from the axis's first level; only when the cells are a full crossing of the
+ *   axes (else none: a level's mean would mix different cells).
  * Written as `DIR/grid_summary.csv` (cells) and `DIR/grid_summary.json` (cells and effects), atomically (run/files.ts
  * `GRID_FILES`; a run's own summary.json is a different record).
  */
@@ -150,6 +151,19 @@ function summarizeCells(runs: ResultRow[], axes: Record<string, unknown[]>): Cel
     });
 }
 
+/** The number of combinations of the axes' levels. */
+function combinations(axes: Record<string, unknown[]>): number {
+  return Object.values(axes).reduce((n, levels) => n * levels.length, 1);
+}
+
+/**
+ * Whether the cells hold every combination of the axes' levels. Main effects are only computed then: with cells
+ * missing (`exclude` rules, unfinished cells) a level's mean would average different sets of the other axes' levels.
+ */
+function isFullCrossing(cells: CellSummary[], axes: Record<string, unknown[]>): boolean {
+  return cells.length === combinations(axes);
+}
+
 function mainEffects(cells: CellSummary[], axes: Record<string, unknown[]>): MainEffect[] {
   if (cells.length === 0) return [];
   const df = new dfd.DataFrame(cells.map((c) => ({
@@ -184,7 +198,8 @@ function mainEffects(cells: CellSummary[], axes: Record<string, unknown[]>): Mai
 export function summarizeResults(rows: ResultRow[], axes: Record<string, unknown[]>): GridSummary {
   const runs = rows.filter(isFinal);
   const cells = runs.length > 0 ? summarizeCells(runs, axes) : [];
-  return { split: "test", runs: rows.length, final_runs: runs.length, cells, effects: mainEffects(cells, axes) };
+  const effects = isFullCrossing(cells, axes) ? mainEffects(cells, axes) : [];
+  return { split: "test", runs: rows.length, final_runs: runs.length, cells, effects };
 }
 
 /** The CSV text of the per-cell summary. */
@@ -235,7 +250,7 @@ export function summaryTables(summary: GridSummary, axes: Record<string, unknown
       c[m].mean === null ? "-" : `${fixed(c[m].mean)} ± ${c[m].ci95 === null ? "?" : c[m].ci95!.toFixed(4)}`,
     ])),
   })));
-  const effects = renderTable(summary.effects.map((e) => ({
+  const effects = summary.effects.length === 0 ? "" : renderTable(summary.effects.map((e) => ({
     axis: e.axis,
     level: formatValue(e.level),
     cells: String(e.cells),
@@ -244,8 +259,13 @@ export function summaryTables(summary: GridSummary, axes: Record<string, unknown
     "NDCG@10": fixed(e.ndcg10),
     "Δ NDCG@10": fixed(e.delta_ndcg10, true),
   })));
+  const total = combinations(axes);
+  const effectsText = summary.effects.length > 0
+    ? `Main effects (mean over the cells at each level; Δ from the first level):\n${effects}`
+    : `Main effects left out: ${summary.cells.length} of the ${total} combinations of the axes' levels have results ` +
+      "(exclude rules or unfinished cells), so a level's mean would average different cells; compare cells instead.\n";
   return `Per cell (${summary.final_runs} of ${summary.runs} runs finished; mean ± 95% CI across seeds):\n${cells}` +
-    `Main effects (mean over the cells at each level; Δ from the first level):\n${effects}`;
+    effectsText;
 }
 
 /** Writes `out/grid_summary.csv` and `out/grid_summary.json` atomically. */
