@@ -136,7 +136,7 @@ Deno.test("runner: refuses a directory held by a live runner, and a cell whose c
   assert.equal((await runGrid(await loadGrid(gridPath), inProcess(out, []))).ran, 1);
   await assert.rejects(
     runGrid(await loadGrid(gridPath, ["batch_size=7"]), inProcess(out, [])),
-    /loss=bce,seed=1-[0-9a-f]{8} was run here with a different config/,
+    /loss=bce,seed=1-[0-9a-f]{8} was run here with a different config \(batch_size 128 -> 7: base, set or --set changed\)/,
   );
   // A grid.json written before keys were added to the kit (their defaults, then) is the same config.
   const record = JSON.parse(await Deno.readTextFile(`${out}/grid.json`));

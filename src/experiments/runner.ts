@@ -102,12 +102,16 @@ export async function readGridRecord(out: string): Promise<GridRecord> {
 async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<void> {
   const path = join(out, "grid.json");
   const previous = await readJsonIfExists<GridRecord>(path);
-  const before = new Map(previous?.cells.map((c) => [c.id, JSON.stringify(resolveConfig(c.config, path))]));
+  const before = new Map(previous?.cells.map((c) => [c.id, resolveConfig(c.config, path)]));
   for (const cell of cells) {
-    const old = before.get(cell.id);
-    if (old !== undefined && old !== JSON.stringify(cell.config)) {
+    const old = before.get(cell.id) as Record<string, unknown> | undefined;
+    if (old === undefined) continue;
+    const now = cell.config as Record<string, unknown>;
+    const changed = Object.keys(now).filter((k) => JSON.stringify(old[k]) !== JSON.stringify(now[k]));
+    if (changed.length > 0) {
+      const changes = changed.map((k) => `${k} ${JSON.stringify(old[k])} -> ${JSON.stringify(now[k])}`).join(", ");
       throw new UserError(
-        `${out}: cell ${cell.id} was run here with a different config (base, set or --set changed); ` +
+        `${out}: cell ${cell.id} was run here with a different config (${changes}: base, set or --set changed); ` +
           `use a new --out directory or delete ${runDirOf(out, cell.id)}`,
       );
     }
