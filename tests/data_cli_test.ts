@@ -32,6 +32,7 @@ Deno.test("data stats: the report holds every drop count and the warnings, which
   assert.equal(stats.report.ratings_dropped_duplicate, 5);
   assert.equal(stats.interactions, 5);
   assert.equal(stats.tie_order, "item_id"); // the sasrec preset's; timestamps 101..105 tie no target
+  assert.equal(stats.split, "loo");
   assert.equal(stats.report.users_val_or_test_target_tied, 0);
   assert.deepEqual(stats.warnings, [WARNING.slice("warning: ".length)]);
   assert.equal(stderr.trim(), WARNING);
@@ -53,6 +54,7 @@ Deno.test("train: summary.json records the data report and warnings; a degenerat
   assert.equal(summary.data?.report.ratings_dropped_duplicate, 5);
   assert.equal(summary.data?.duplicate_ratings, "drop_keep_first");
   assert.equal(summary.data?.tie_order, "shuffle");
+  assert.equal(summary.data?.split, "loo");
   assert.equal(summary.data?.report.users_test_target_tied, 0);
   assert.deepEqual(summary.data?.warnings, [WARNING.slice("warning: ".length)]);
 

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
     const summary = {
       dataset: name,
       preset: config.preset,
+      split: config.split, // the tie counts of the report depend on it
       tie_order: resolveTieOrder(config.preset, config.tie_order),
       ...stats,
       report: interactions.report,

@@ -105,7 +105,8 @@ export const CONFIG_SECTIONS = {
     ),
     text_embedding_dim: width.default(64).describe("dimension of text vectors"),
     text_embeddings_path: z.string().min(1).nullable().default(null).describe(
-      "JSON or .npy precomputed embeddings (e.g. MiniLM run elsewhere); required by `text_encoder: precomputed`",
+      "directory of precomputed embeddings, items.npy or items.json and users.npy or users.json (e.g. MiniLM run " +
+        "elsewhere); required by `text_encoder: precomputed`",
     ),
     text_use: z.enum(["none", "retriever_fusion", "embedding_init", "side_feature"]).nullable().default(null).describe(
       'how the model uses the item texts; null = its own (see "Ways to use item texts" below)',

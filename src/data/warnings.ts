@@ -75,6 +75,8 @@ export function printWarnings(warnings: string[]): void {
 export interface DataSummary {
   dataset: string;
   preset: string;
+  /** The split the report's tie counts (`users_*_target_tied`) were counted for. */
+  split: string;
   duplicate_ratings: string;
   /** The order given to equal timestamps (`tie_order`, or the preset's when null). */
   tie_order: TieOrder;
@@ -91,13 +93,14 @@ export interface DataSummary {
 
 /** The `DataSummary` of a loaded dataset and (for models with texts) its text vectors. */
 export function dataSummary(
-  config: Pick<Config, "preset" | "duplicate_ratings" | "tie_order">,
+  config: Pick<Config, "preset" | "split" | "duplicate_ratings" | "tie_order">,
   dataset: Pick<Dataset, "name" | "report" | "warnings">,
   texts?: Pick<TextVectors, "report" | "warnings">,
 ): DataSummary {
   return {
     dataset: dataset.name,
     preset: config.preset,
+    split: config.split,
     duplicate_ratings: config.duplicate_ratings,
     tie_order: resolveTieOrder(config.preset, config.tie_order),
     report: dataset.report,
