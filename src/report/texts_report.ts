@@ -17,7 +17,7 @@ import { pairedDifferenceChart } from "../viz/paired_chart.ts";
 import type { Row } from "../viz/tables.ts";
 import type { GridResults } from "./read.ts";
 import type { ReportSection } from "./render.ts";
-import { comparisonRows, gridSubtitle } from "./rows.ts";
+import { comparisonRows, gridSubtitle, protocolLabel } from "./rows.ts";
 import { pairedChartRows, pairedComparisons, type PairedOutcome, pairedSection } from "./paired_section.ts";
 import { gridSection } from "./section.ts";
 import { signedFixed } from "./sentences.ts";
@@ -220,7 +220,8 @@ export async function textSections(
     const name = gridName(results);
     const { sections, outcomes } = await textGridSections(results, `Texts against SASRec: ${name}`, options);
     for (const metric of ["test NDCG@10", "test NDCG@10, pop_tail"]) {
-      const sentence = answerSentence(outcomes, metric, `${name}, ${gridSubtitle(results)}`);
+      const config = results.cells[0]?.config;
+      const sentence = answerSentence(outcomes, metric, config ? `${name}, ${protocolLabel(config)}` : name);
       if (sentence) answer.push(sentence);
     }
     body.push(...sections);
