@@ -22,6 +22,11 @@ export const RUN_FILES = {
   checkpoint: "checkpoint",
   /** The weights of the best validation result (models/checkpoint.ts). */
   best: "best",
+  /**
+   * The weights of the current stage's best validation on its own metric, which the stage hands to the next one under
+   * `fusion_method: residual` (train/trainer.ts).
+   */
+  stageBest: "stage_best",
 } as const;
 
 /** The file the trainer writes last into `checkpoint/` (its presence marks a complete copy; train/checkpoint.ts). */

@@ -93,7 +93,13 @@ export async function restoreCheckpoint(
  */
 export async function recoverRunDirs(outDir: string): Promise<string[]> {
   const repaired: string[] = [];
-  for (const [name, marker] of [[RUN_FILES.checkpoint, CHECKPOINT_MARKER], [RUN_FILES.best, BEST_MARKER]]) {
+  for (
+    const [name, marker] of [
+      [RUN_FILES.checkpoint, CHECKPOINT_MARKER],
+      [RUN_FILES.best, BEST_MARKER],
+      [RUN_FILES.stageBest, BEST_MARKER],
+    ]
+  ) {
     const moved = await recoverDir(`${outDir}/${name}`, marker);
     if (moved) repaired.push(`recovered ${outDir}/${name} from ${moved} (an interrupted checkpoint swap)`);
   }

@@ -37,7 +37,7 @@ export function recordValidation(
   at: { stage: string; epoch: number },
   value: number,
   stageValue: number = value,
-): { state: EarlyStopState; newBest: boolean } {
+): { state: EarlyStopState; newBest: boolean; stageImproved: boolean } {
   const newBest = state.best === null || value > state.best.value;
   const stageImproved = state.stageBest === null || stageValue > state.stageBest;
   const next: EarlyStopState = {
@@ -45,5 +45,5 @@ export function recordValidation(
     stageBest: stageImproved ? stageValue : state.stageBest,
     badEvals: stageImproved ? 0 : state.badEvals + 1,
   };
-  return { state: next, newBest };
+  return { state: next, newBest, stageImproved };
 }

@@ -51,7 +51,7 @@ export async function inspectRunDir(dir: string): Promise<RunDirContents> {
   for (const name of Object.values(RUN_FILES)) {
     if (await exists(`${dir}/${name}`)) files.push(name);
   }
-  for (const name of [RUN_FILES.checkpoint, RUN_FILES.best]) {
+  for (const name of [RUN_FILES.checkpoint, RUN_FILES.best, RUN_FILES.stageBest]) {
     const leftovers = await swapLeftovers(`${dir}/${name}`);
     for (const path of [...leftovers.tmp, ...leftovers.old]) files.push(path.slice(dir.length + 1));
   }

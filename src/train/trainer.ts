@@ -187,6 +187,7 @@ async function runStage(run: TrainerRun, stage: string, sessionStart: number, op
     opts.onEpoch?.(record);
     run.progress.endEpoch(epochLine(record, config.early_stop_metric));
     const stop = state.badEvals >= config.patience; // the stage's own progress (early_stop.ts)
+    if (stop) await handOver(run, stage); // before the checkpoint, which must hold what the next stage starts from
     if (config.checkpoint_every_epoch) await checkpoint(run, stop, sessionStart);
     if (stop) {
       run.progress.log(`early stop: ${config.early_stop_metric} did not improve for ${config.patience} evaluation(s)`);
@@ -194,6 +195,24 @@ async function runStage(run: TrainerRun, stage: string, sessionStart: number, op
     }
     state.epoch++;
   }
+  if (!state.diverged) await handOver(run, stage); // the budget is used up (again on a resume at this point: same)
+}
+
+/**
+ * Whether each stage hands the next one the weights of its best validation on its own metric rather than its last:
+ * the residual recipe's rule (its stages train disjoint modules, so a stage's best weights are its modules' best and
+ * the others' unchanged). Other recipes keep the original's last weights.
+ */
+function handsOverBest(config: Config): boolean {
+  return config.model === "ur4rec" && config.fusion_method === "residual";
+}
+
+/** Ends a stage: under `handsOverBest`, the weights of its best validation (`stage_best/`) are loaded. */
+async function handOver(run: TrainerRun, stage: string): Promise<void> {
+  const dir = runPath(run.outDir, "stageBest");
+  if (!handsOverBest(run.ctx.config) || !(await exists(`${dir}/${BEST_MARKER}`))) return;
+  await loadWeights(run.ctx.model, dir);
+  run.progress.log(`${stage}: the next stage starts from this stage's best validation (${dir})`);
 }
 
 /**
@@ -218,6 +237,9 @@ async function validate(
   const outcome = recordValidation(state, at, result.metrics[metric], own?.metrics[metric]);
   Object.assign(state, outcome.state);
   if (outcome.newBest) await saveWeights(ctx.model, runPath(run.outDir, "best"));
+  if (outcome.stageImproved && handsOverBest(ctx.config)) {
+    await saveWeights(ctx.model, runPath(run.outDir, "stageBest"));
+  }
   return { ...result, stageMetrics: own?.metrics ?? null };
 }
 
