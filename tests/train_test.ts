@@ -88,7 +88,6 @@ Deno.test("train: a run interrupted after an epoch and resumed ends exactly like
   assert.equal(again.resumed, false, "a resume of a finished run trains nothing: it only re-evaluates");
   assert.deepEqual([again.val, again.test, again.steps], [reference.val, reference.test, reference.steps]);
   assert.ok(Math.abs(again.steps_per_s - again.steps / again.wall_time_s) < 1e-9, "steps_per_s over the whole run");
-  assert.ok(again.wall_time_s >= reference.wall_time_s);
 });
 
 const torchConfig = (policy: string) =>
