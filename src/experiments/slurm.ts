@@ -34,8 +34,13 @@ export interface SlurmOptions {
   pollSeconds?: number;
 }
 
-/** Polls in a row that a killed cell's task must be missing from squeue before the cell counts as ended. */
+/**
+ * How long a killed cell's task must stay missing from squeue before the cell counts as ended: this many polls in a
+ * row and at least `ABSENT_SECONDS` (a requeued task can be unlisted for a moment, longer when the controller is
+ * loaded: seen failing with 3 polls of 2 s on a 2-core machine under load).
+ */
 const ABSENT_POLLS = 3;
+const ABSENT_SECONDS = 30;
 
 /** Attempts at a Slurm command that failed for a passing reason (the controller busy or briefly unreachable). */
 const SLURM_ATTEMPTS = 5;
@@ -123,7 +128,8 @@ export function slurmExecutor(options: SlurmOptions): Executor {
       const jobId = submitted.trim().split(";")[0];
       await writeJsonAtomic(join(slurmDir, "job.json"), { job_id: jobId, cells_file: cellsFile });
       const started = new Set<number>(), ended = new Set<number>();
-      const absent = new Map<number, number>(); // interrupted cells whose task squeue no longer lists: polls since
+      // interrupted cells whose task squeue no longer lists: polls and the time since it was first missed
+      const absent = new Map<number, { polls: number; since: number }>();
       for (;;) {
         const states = await taskStates(jobId);
         for (const [i, task] of tasks.entries()) {
@@ -141,8 +147,10 @@ export function slurmExecutor(options: SlurmOptions): Executor {
           if (exit === undefined || exit.signal !== null) {
             // Killed or never reported: a task being requeued can be missing from squeue for a moment, so wait for
             // it to stay gone before calling the cell over.
-            absent.set(i, (absent.get(i) ?? 0) + 1);
-            if (absent.get(i)! < ABSENT_POLLS) continue;
+            const missing = absent.get(i) ?? { polls: 0, since: performance.now() };
+            absent.set(i, { ...missing, polls: missing.polls + 1 });
+            const seconds = (performance.now() - missing.since) / 1000;
+            if (missing.polls + 1 < ABSENT_POLLS || seconds < ABSENT_SECONDS) continue;
             if (exit === undefined) await recordLostTask(task, join(slurmDir, `${jobId}_${i}.out`));
           }
           ended.add(i);
