@@ -204,3 +204,13 @@ Deno.test("results report: earlier reports under archive/ are listed (only folde
   await Deno.writeTextFile(`${dir.path}/archive/b-old/RESULTS.md`, "# old\n");
   assert.deepEqual(archivedReports(dir.path), ["archive/b-old/RESULTS.md"]);
 });
+
+Deno.test("texts report: the leak is paired on the seeds the shipped texts ran (a group run on fewer seeds)", async () => {
+  const grid = texts();
+  const rows = grid.rows.filter((r) => !(r.values.user_text === "shipped" && r.values.seed === 3));
+  const fewer = { ...grid, rows, summary: summarizeResults(rows, AXES) };
+  const sections = await textSections({ texts_loo: fewer }, { root: "/", save: () => Promise.resolve("f.svg") });
+  const leak = reportMarkdown({ title: "t", sections: sections.filter((s) => s.heading.startsWith("The leak")) });
+  // seeds 1 and 2: +0.03 and +0.025
+  assert.match(leak, /UR4Rec \(shipped\) − UR4Rec \(leak_free\) \| test NDCG@10 \| 2 \| \+0\.0275/);
+});

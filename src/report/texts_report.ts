@@ -143,11 +143,23 @@ async function textGridSections(
   return { sections, outcomes };
 }
 
-/** The leak: UR4Rec with the shipped user texts against the leak-free ones, paired; none without both groups. */
+/** The rows of the seeds that the rows matching `selector` have (a group run on fewer seeds), re-summarised. */
+function onSeedsOf(results: Pick<GridResults, "rows" | "axes">, selector: RowSelector) {
+  const seeds = new Set(
+    results.rows.filter((r) => Object.entries(selector).every(([k, v]) => r.values[k] === v)).map((r) => r.values.seed),
+  );
+  const rows = results.rows.filter((r) => seeds.has(r.values.seed));
+  return { rows, axes: results.axes, summary: summarizeResults(rows, results.axes) };
+}
+
+/**
+ * The leak: UR4Rec with the shipped user texts against the leak-free ones, paired on the seeds the shipped texts ran;
+ * none without both groups.
+ */
 function leakSection(results: GridResults): ReportSection | undefined {
   if (!("user_text" in results.axes)) return undefined;
   const outcomes = pairedComparisons(
-    results,
+    onSeedsOf(results, { model: "ur4rec", user_text: "shipped" }),
     { model: "ur4rec", user_text: "leak_free" },
     [splitMetric("NDCG@10"), splitMetric("HR@10")],
     { model: "ur4rec", user_text: "shipped" },
@@ -167,13 +179,15 @@ function leakSection(results: GridResults): ReportSection | undefined {
 
 /**
  * The tie-order grid's rows with the preset's own order added: texts_loo's SASRec baseline, whose configs are those of
- * the grid's cells with `tie_order: null` (= `file_order` under the `original` preset), as `tie_order: file_order`.
+ * the grid's cells with `tie_order: null` (= `file_order` under the `original` preset), as `tie_order: file_order`,
+ * on the seeds the tie-order grid ran.
  */
 export function withPresetOrder(ties: Pick<GridResults, "rows" | "axes">, texts?: Pick<GridResults, "rows" | "axes">) {
   const own = (texts?.rows ?? []).filter((r) =>
     Object.entries(textBaseline(texts!)).every(([k, v]) => r.values[k] === v)
   ).map((r) => ({ ...r, values: { tie_order: "file_order", seed: r.values.seed } }));
-  const rows = [...own, ...ties.rows];
+  const seeds = new Set(ties.rows.map((r) => r.values.seed));
+  const rows = [...own.filter((r) => seeds.has(r.values.seed)), ...ties.rows];
   const axes = { tie_order: [...(own.length > 0 ? ["file_order"] : []), ...(ties.axes.tie_order ?? [])] };
   return { rows, axes, summary: summarizeResults(rows, axes) };
 }
