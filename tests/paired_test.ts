@@ -48,6 +48,10 @@ Deno.test("paired: identical models are not distinguishable (p = 1, interval [0,
   const shifted = comparePaired(bySeed(v.map((x) => x + 0.5)), bySeed(v));
   assert.equal(shifted.verdict, "better");
   assert.equal(shifted.tTest.pValue, 0);
+  // differences +1, +2, -3: T+ = 3 sits at the centre of its exact distribution, P(T+ <= 3) = 5/8, and the doubled
+  // tail (1.25) is capped: a two-sided p-value is at most 1
+  const centred = comparePaired(bySeed([1, 2, -3]), bySeed([0, 0, 0]));
+  assert.equal(centred.wilcoxon.pValue, 1);
 });
 
 Deno.test("paired: a seed one model lacks, a non-finite value or fewer than 2 seeds is an error naming them", () => {
