@@ -8,7 +8,7 @@
  *   evidence for "why" when it does not beat SASRec on test;
  * - how much SASRec's numbers move with the order of equal timestamps.
  */
-import { type RowMetric, type RowSelector, sliceMetric, splitMetric } from "../experiments/paired.ts";
+import { PAIRED_ALPHA, type RowMetric, type RowSelector, sliceMetric, splitMetric } from "../experiments/paired.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { summarizeResults } from "../experiments/summary.ts";
 import type { Chart } from "../viz/chart.ts";
@@ -139,7 +139,14 @@ async function textGridSections(
     ),
     caption: `Paired differences in ${m.name} against ${outcomes[0].b} (${name}), mean and 95% interval`,
   })));
-  sections.push({ ...pairedSection(`Paired comparisons: ${name}`, outcomes, "test NDCG@10"), figures });
+  const paired = pairedSection(`Paired comparisons: ${name}`, outcomes, "test NDCG@10");
+  const tests = outcomes.filter((o) => "paired" in o).length;
+  const chance = `${tests} comparisons (groups × metrics) are tested at p < 0.05 without correction, so about ` +
+    `${
+      (tests * PAIRED_ALPHA).toFixed(1)
+    } of them would come out "better" or "worse" by chance alone: a verdict on one ` +
+    "slice is a lead to retest with more seeds, not a finding.";
+  sections.push({ ...paired, paragraphs: [...paired.paragraphs, chance], figures });
   return { sections, outcomes };
 }
 
