@@ -242,6 +242,17 @@ Deno.test("modelComparison saved as SVG names every model, each metric and the a
     assert.ok(texts.includes(name), `${name} in ${JSON.stringify(texts)}`);
   }
   assert.ok(texts.some((t) => t.startsWith("test metric (mean over 3 seeds, 95% CI)")), "x axis: quantity and unit");
+  const fewer = modelComparison([...rows, {
+    model: "UR4Rec (shipped)",
+    metric: "test HR@10",
+    score: { ...score(0.2, 0.1), n: 2 },
+  }]);
+  const fewerTexts = [...(new DOMParser().parseFromString(standaloneSvg(fewer), "image/svg+xml") as unknown as Document)
+    .querySelectorAll("text")].map((t) => t.textContent ?? "");
+  assert.ok(
+    fewerTexts.some((t) => t.startsWith("test metric (mean over 2-3 seeds, 95% CI)")),
+    "groups with fewer seeds",
+  );
   assert.ok(texts.includes("Test metrics per model") && texts.includes("ML-100K, leave-one-out"), "title, subtitle");
   const legend = mainEffects([{ axis: "padding", level: "left", mean: 0.5 }, { axis: "mask", level: "safe", mean: 1 }]);
   const legendTexts = [

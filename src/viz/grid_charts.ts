@@ -105,8 +105,10 @@ export interface ModelMetricRow {
 
 /** "mean over N seeds" for the intervals drawn (N the largest number of runs with a value), or "mean" without one. */
 function seedsNote(scores: readonly MeanCi[]): string {
-  const n = Math.max(0, ...scores.map((s) => s.n));
-  return n > 1 ? `mean over ${n} seeds, 95% CI` : n === 1 ? "one seed, no interval" : "mean";
+  const counts = scores.map((s) => s.n);
+  const [lo, hi] = [Math.min(...counts), Math.max(0, ...counts)];
+  if (hi <= 1) return hi === 1 ? "one seed, no interval" : "mean";
+  return `mean over ${lo === hi ? hi : `${lo}-${hi}`} seeds, 95% CI`;
 }
 
 /** Options of `modelComparison`. */
