@@ -145,7 +145,15 @@ slurm: {partition: debug, time: "20:00", cpus_per_task: 1, signal_seconds: 60}
           }
           const result = await output;
           const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
-          assert.equal(result.code, 0, text);
+          // on failure, show what each cell and each Slurm task printed
+          const cellLogs = async () =>
+            (await Promise.all([
+              ...runs.map((r) => `${r}/log.txt`),
+              ...[...Deno.readDirSync(`${out}/slurm`)].filter((e) => e.name.endsWith(".out")).map((e) =>
+                `${out}/slurm/${e.name}`
+              ),
+            ].map(async (f) => `--- ${f}\n${await Deno.readTextFile(f).catch(() => "(missing)")}`))).join("\n");
+          if (result.code !== 0) assert.fail(`${text}\n${await cellLogs()}`);
 
           assert.equal(
             comparable(await Deno.readTextFile(`${out}/results.csv`)),
