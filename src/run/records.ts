@@ -195,7 +195,10 @@ export interface RunSummary {
   wall_time_s: number;
   /** Optimiser steps per second of training wall time (`steps` / `wall_time_s`, resumed sessions included). */
   steps_per_s: number;
-  /** Training was interrupted and continued from the checkpoint (a `--resume` that only re-evaluates: false). */
+  /**
+   * The run was interrupted and continued from its checkpoint (false for a `--resume` of a finished run, which only
+   * evaluates it again).
+   */
   resumed: boolean;
   /** Safe config changes made on `--resume`, in order (empty when none). */
   resume_changes: ResumeChange[];

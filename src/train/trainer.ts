@@ -19,7 +19,7 @@ import { runSlices } from "../eval/slices.ts";
 import { loadWeights, saveWeights } from "../models/checkpoint.ts";
 import type { Recommender } from "../models/types.ts";
 import { runPath } from "../run/files.ts";
-import { readNanReport, writeNanReport, writeRunSummary } from "../run/json_files.ts";
+import { readNanReport, readRunSummary, writeNanReport, writeRunSummary } from "../run/json_files.ts";
 import { appendRecord } from "../run/metrics.ts";
 import type { EpochRecord, Metrics, ResumeChange, RunSummary } from "../run/records.ts";
 import { UserError } from "../util/errors.ts";
@@ -62,14 +62,16 @@ export async function train(config: Config, outDir: string, opts: TrainOptions =
   try {
     ctx = await prepareRun(config);
     let recovered: string[] = [];
+    let finished = false;
     if (opts.resume) {
       recovered = await recoverRunDirs(outDir);
+      finished = await hasFinished(outDir);
       await removeFile(runPath(outDir, "summary")); // a run that goes on has no final result yet
     } else await clearRunFiles(outDir);
     await makeDir(outDir);
     writing = true;
     if (!(await savedConfigIs(outDir, config))) await writeFileAtomic(runPath(outDir, "config"), configToYaml(config));
-    return await runStages(ctx, outDir, { ...opts, changes, recovered });
+    return await runStages(ctx, outDir, { ...opts, changes, recovered, finished });
   } catch (err) {
     const error = explainOutOfMemory(err, config, ctx?.dataset.numItems);
     throw writing ? await recordFailure(outDir, config, error) : error;
@@ -107,6 +109,14 @@ interface StageOptions extends TrainOptions {
   changes: ResumeChange[];
   /** Checkpoint folders this resume put back (see `recoverRunDirs`). */
   recovered: string[];
+  /** The run had finished (completed or diverged) before this resume, which then only evaluates it again. */
+  finished: boolean;
+}
+
+/** Whether `outDir/summary.json` records a finished run (completed or diverged). */
+async function hasFinished(outDir: string): Promise<boolean> {
+  const status = (await readRunSummary(outDir).catch(() => undefined))?.status;
+  return status === "completed" || status === "diverged";
 }
 
 /** The loop: stages, each a sequence of epochs (trainEpoch, validate, checkpoint), then `finish`. */
@@ -115,15 +125,13 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions): P
   const { state } = run;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
   const stages = run.moduleNames.length === 0 ? [] : ctx.config.stages;
-  const stepsBefore = state.globalStep;
   while (state.stageIndex < stages.length && !state.diverged) {
     await runStage(run, stages[state.stageIndex], sessionStart, opts);
     state.stageIndex++;
     state.epoch = 0;
   }
-  // A resume that trains nothing (the checkpoint was past the last epoch) only re-evaluates the best weights.
-  const resumed = Boolean(opts.resume) && state.globalStep > stepsBefore;
-  return await finish(run, { sessionStart, resumed });
+  // The resume of a finished run only evaluates its best weights again: it was not interrupted.
+  return await finish(run, { sessionStart, resumed: Boolean(opts.resume) && !opts.finished });
 }
 
 /** The run's optimizer, progress and state: fresh, or restored from the checkpoint on `--resume`. */
