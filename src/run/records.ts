@@ -196,8 +196,8 @@ export interface RunSummary {
   /** Optimiser steps per second of training wall time (`steps` / `wall_time_s`, resumed sessions included). */
   steps_per_s: number;
   /**
-   * The run was interrupted and continued from its checkpoint (false for a `--resume` of a finished run, which only
-   * evaluates it again).
+   * The run was continued from its checkpoint: interrupted, or given a larger budget (false for a `--resume` of a
+   * finished run with nothing left to train, which only evaluates it again).
    */
   resumed: boolean;
   /** Safe config changes made on `--resume`, in order (empty when none). */

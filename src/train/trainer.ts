@@ -125,13 +125,16 @@ async function runStages(ctx: RunContext, outDir: string, opts: StageOptions): P
   const { state } = run;
   const sessionStart = performance.now() - state.wallSeconds * 1000;
   const stages = run.moduleNames.length === 0 ? [] : ctx.config.stages;
+  const stepsBefore = state.globalStep;
   while (state.stageIndex < stages.length && !state.diverged) {
     await runStage(run, stages[state.stageIndex], sessionStart, opts);
     state.stageIndex++;
     state.epoch = 0;
   }
-  // The resume of a finished run only evaluates its best weights again: it was not interrupted.
-  return await finish(run, { sessionStart, resumed: Boolean(opts.resume) && !opts.finished });
+  // A finished run resumed with nothing left to train only evaluates its best weights again: it was not interrupted
+  // and did not continue (a finished run given a larger budget, the next rung of a sweep, does continue).
+  const continued = !opts.finished || state.globalStep > stepsBefore;
+  return await finish(run, { sessionStart, resumed: Boolean(opts.resume) && continued });
 }
 
 /** The run's optimizer, progress and state: fresh, or restored from the checkpoint on `--resume`. */
