@@ -147,6 +147,11 @@ function signedRank(d: number[]): PairedComparison["wilcoxon"] {
 /** Which rows of results.csv are one model: every key given must equal the row's value (e.g. `{ model: "sasrec" }`). */
 export type RowSelector = Record<string, unknown>;
 
+/** Whether axis values (a row's or a cell's) match `selector`: every key of it equal (`===`). */
+export function matchesSelector(values: Record<string, unknown>, selector: RowSelector): boolean {
+  return Object.entries(selector).every(([k, v]) => values[k] === v);
+}
+
 /**
  * A metric read from a results row: its name in messages and tables (e.g. "test NDCG@10") and its value, null when
  * the row has none. Any per-row number plugs in (a split's metric, a slice of the test users, ...).
@@ -182,7 +187,7 @@ export function pairRowsBySeed(
 ): { a: Map<number, number>; b: Map<number, number> } {
   const pick = (selector: RowSelector): Map<number, number> => {
     const label = JSON.stringify(selector);
-    const matching = rows.filter((r) => Object.entries(selector).every(([k, v]) => r.values[k] === v));
+    const matching = rows.filter((r) => matchesSelector(r.values, selector));
     if (matching.length === 0) throw new UserError(`paired comparison: no results row matches ${label}`);
     const values = new Map<number, number>();
     const seen = new Set<number>();

@@ -7,6 +7,7 @@
  */
 import {
   comparePaired,
+  matchesSelector,
   type PairedComparison,
   pairRowsBySeed,
   type RowMetric,
@@ -62,14 +63,12 @@ export function pairedComparisons(
   among: RowSelector = {},
 ): PairedOutcome[] | undefined {
   const { rows, axes } = results;
-  const matches = (values: Record<string, unknown>, selector: RowSelector) =>
-    Object.entries(selector).every(([k, v]) => values[k] === v);
   const groups = results.summary.cells.map((c) => c.values);
-  const seedsOf = (group: Record<string, unknown>) => rows.filter((r) => matches(r.values, group)).length;
-  const baselines = groups.filter((g) => matches(g, baseline));
+  const seedsOf = (group: Record<string, unknown>) => rows.filter((r) => matchesSelector(r.values, group)).length;
+  const baselines = groups.filter((g) => matchesSelector(g, baseline));
   if (baselines.length !== 1 || groups.some((g) => seedsOf(g) < 2)) return undefined;
   const b = groupLabel(baselines[0], axes);
-  return groups.filter((g) => g !== baselines[0] && matches(g, among)).flatMap((group) => {
+  return groups.filter((g) => g !== baselines[0] && matchesSelector(g, among)).flatMap((group) => {
     const a = groupLabel(group, axes);
     return metrics.map((metric): PairedOutcome => {
       const head = { comparison: `${a} − ${b}`, a, b, metric: metric.name };

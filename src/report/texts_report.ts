@@ -8,7 +8,14 @@
  *   evidence for "why" when it does not beat SASRec on test;
  * - how much SASRec's numbers move with the order of equal timestamps.
  */
-import { PAIRED_ALPHA, type RowMetric, type RowSelector, sliceMetric, splitMetric } from "../experiments/paired.ts";
+import {
+  matchesSelector,
+  PAIRED_ALPHA,
+  type RowMetric,
+  type RowSelector,
+  sliceMetric,
+  splitMetric,
+} from "../experiments/paired.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { summarizeResults } from "../experiments/summary.ts";
 import type { Chart } from "../viz/chart.ts";
@@ -73,15 +80,15 @@ export function answerSentence(outcomes: readonly PairedOutcome[], metric: strin
  * improved validation.
  */
 export function stageRows(results: Pick<GridResults, "rows">, baseline: RowSelector): Row[] {
-  const matches = (r: ResultRow, s: RowSelector) => Object.entries(s).every(([k, v]) => r.values[k] === v);
   const ur4rec = results.rows.filter((r) =>
-    matches(r, { model: "ur4rec" }) && (r.values.user_text ?? "leak_free") === "leak_free" && r.status === "completed"
+    matchesSelector(r.values, { model: "ur4rec" }) && (r.values.user_text ?? "leak_free") === "leak_free" &&
+    r.status === "completed"
   );
   const ndcg = (r: ResultRow | undefined, split: "val" | "test") => r?.[split]?.["NDCG@10"] ?? null;
   const fixed = (x: number | null) => x === null ? "-" : x.toFixed(4);
   const delta = (a: number | null, b: number | null) => a === null || b === null ? "-" : signedFixed(a - b);
   return ur4rec.sort((a, b) => Number(a.values.seed) - Number(b.values.seed)).map((u) => {
-    const s = results.rows.find((r) => matches(r, baseline) && r.values.seed === u.values.seed);
+    const s = results.rows.find((r) => matchesSelector(r.values, baseline) && r.values.seed === u.values.seed);
     return {
       seed: Number(u.values.seed),
       "SASRec val": fixed(ndcg(s, "val")),
@@ -153,7 +160,7 @@ async function textGridSections(
 /** The rows of the seeds that the rows matching `selector` have (a group run on fewer seeds), re-summarised. */
 function onSeedsOf(results: Pick<GridResults, "rows" | "axes">, selector: RowSelector) {
   const seeds = new Set(
-    results.rows.filter((r) => Object.entries(selector).every(([k, v]) => r.values[k] === v)).map((r) => r.values.seed),
+    results.rows.filter((r) => matchesSelector(r.values, selector)).map((r) => r.values.seed),
   );
   const rows = results.rows.filter((r) => seeds.has(r.values.seed));
   return { rows, axes: results.axes, summary: summarizeResults(rows, results.axes) };
@@ -190,9 +197,10 @@ function leakSection(results: GridResults): ReportSection | undefined {
  * on the seeds the tie-order grid ran.
  */
 export function withPresetOrder(ties: Pick<GridResults, "rows" | "axes">, texts?: Pick<GridResults, "rows" | "axes">) {
-  const own = (texts?.rows ?? []).filter((r) =>
-    Object.entries(textBaseline(texts!)).every(([k, v]) => r.values[k] === v)
-  ).map((r) => ({ ...r, values: { tie_order: "file_order", seed: r.values.seed } }));
+  const own = (texts?.rows ?? []).filter((r) => matchesSelector(r.values, textBaseline(texts!))).map((r) => ({
+    ...r,
+    values: { tie_order: "file_order", seed: r.values.seed },
+  }));
   const seeds = new Set(ties.rows.map((r) => r.values.seed));
   const rows = [...own.filter((r) => seeds.has(r.values.seed)), ...ties.rows];
   const axes = { tie_order: [...(own.length > 0 ? ["file_order"] : []), ...(ties.axes.tie_order ?? [])] };
