@@ -1,20 +1,15 @@
 /**
  * A faster BatchMatMul for tfjs-backend-wasm 4.22. The stock kernel sends a product to XNNPACK only when it is a
- * plain 2-D `a @ b` (no transpose flag, batch 1); everything else runs a scalar C++ loop at ~1 GFLOP/s
- * (docs/performance.md#batchmatmul-xnnpack). This kernel materialises transposed operands once (the Transpose kernel)
- * and then runs one XNNPACK product per batch slice on views into the wasm heap: each slice is registered with the C++
- * side as a tensor at an offset inside its parent's buffer, multiplied straight into its place in the preallocated
- * output, and unregistered again (no copies). A broadcast `b` (batch 1, e.g. `[B, T, d] @ W`) becomes one [B·T, d]
- * product. Products whose slices are too small to amortise the per-slice calls go to the stock kernel.
+ * plain 2-D `a @ b` (no transpose flag, batch 1), packing the right operand on every call; everything else runs a
+ * scalar C++ loop at ~1 GFLOP/s (docs/performance.md#batchmatmul-xnnpack). This kernel runs every float32 product
+ * through the project's SIMD product (`heapGemm`, ./gemm.ts) on the tensors in place: one call per batch slice,
+ * written straight into its place in the preallocated output; a transposed `a` is read through strides (the weight
+ * gradient xᵀ·dy costs no transpose), a transposed `b` is materialised once (the Transpose kernel), and a broadcast
+ * `b` (batch 1, e.g. `[B, T, d] @ W`) with an untransposed `a` becomes one [B·T, d] product.
  */
 import * as tf from "@tensorflow/tfjs";
-import { heapView, type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
-
-/** Slices with fewer multiply-adds than this go to the stock kernel (the per-slice calls would cost more). */
-export const MIN_SLICE_MACS = 4096;
-
-/** Per backend instance: a 6-int scratch area in the heap for the two [1, rows, cols] shapes. */
-const shapeScratch = new WeakMap<object, number>();
+import { heapGemm } from "./gemm.ts";
+import { type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
 
 /** Product of a shape's entries. */
 function size(shape: number[]): number {
@@ -50,8 +45,8 @@ function swapLastAxes(backend: WasmBackend, x: tf.TensorInfo, batch: number, row
 }
 
 /**
- * out[m, n] = a[m, k] @ b[k, n] by one XNNPACK product on row-major float32 matrices at byte offsets of the wasm heap
- * (inside tensors or scratch memory; `out` must not overlap the operands). May grow the heap: re-read heap views after.
+ * out[m, n] = a[m, k] @ b[k, n] on row-major float32 matrices at byte offsets of the wasm heap (inside tensors or
+ * scratch memory; `out` must not overlap the operands).
  */
 export function heapMatMul(
   backend: WasmBackend,
@@ -62,44 +57,40 @@ export function heapMatMul(
   k: number,
   n: number,
 ): void {
-  let scratch = shapeScratch.get(backend);
-  if (scratch === undefined) {
-    scratch = backend.wasm._malloc(24);
-    shapeScratch.set(backend, scratch);
-  }
-  backend.wasm.HEAP32.set([1, m, k, 1, k, n], scratch / 4);
-  const idA = heapView(backend, offsetA, m * k), idB = heapView(backend, offsetB, k * n);
-  const idOut = heapView(backend, offsetOut, m * n);
-  backend.wasm._BatchMatMul(idA, scratch, 3, idB, scratch + 12, 3, 0, 0, idOut);
-  // Unregistering also drops the XNNPACK operator cached on idB (it holds b's packed copy).
-  for (const id of [idA, idB, idOut]) backend.wasm.tfjs.disposeData(id);
+  heapGemm(backend, m, n, k, { at: offsetA, rowStride: k }, { at: offsetB, rowStride: n }, {
+    at: offsetOut,
+    rowStride: n,
+  });
 }
 
-/** One operand of the per-slice products, laid out [batch, rows, cols] in `data`. */
+/** One operand of the per-slice products: [batch, rows, cols] in `data`, or its transpose when `transposed`. */
 interface Operand {
   data: tf.TensorInfo;
   dims: number[];
   rows: number;
   cols: number;
+  transposed: boolean;
 }
 
 /**
- * `left @ right` per broadcast batch slice into a new [...outDims, left.rows, right.cols] tensor. When `right` is
- * shared by every slice, `left`'s slices are contiguous rows of one matrix and a single product does them all.
+ * `left @ right` per broadcast batch slice into a new [...outDims, left.rows, right.cols] tensor (`right` stored
+ * untransposed). When `right` is shared by every slice and `left` is untransposed, `left`'s slices are contiguous
+ * rows of one matrix and a single product does them all.
  */
 function slicedProducts(backend: WasmBackend, left: Operand, right: Operand, outDims: number[]): tf.TensorInfo {
   const [m, k, n] = [left.rows, left.cols, right.cols];
   const batch = size(outDims);
   const out = backend.makeOutput([...outDims, m, n], "float32");
-  const merged = size(right.dims) === 1 && size(left.dims) === batch;
-  const rows = merged ? batch * m : m;
+  const merged = size(right.dims) === 1 && size(left.dims) === batch && !left.transposed;
   const offsetL = backend.dataIdMap.get(left.data.dataId).memoryOffset;
   const offsetR = backend.dataIdMap.get(right.data.dataId).memoryOffset;
   const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
   const indexL = broadcastBatchIndex(left.dims, outDims), indexR = broadcastBatchIndex(right.dims, outDims);
+  const [rowStride, colStride] = left.transposed ? [1, m] : [k, 1];
   for (let s = 0; s < (merged ? 1 : batch); s++) {
-    const a = offsetL + indexL[s] * m * k * 4, b = offsetR + indexR[s] * k * n * 4;
-    heapMatMul(backend, a, b, offsetOut + s * m * n * 4, rows, k, n);
+    const a = { at: offsetL + indexL[s] * m * k * 4, rowStride, colStride };
+    const b = { at: offsetR + indexR[s] * k * n * 4, rowStride: n };
+    heapGemm(backend, merged ? batch * m : m, n, k, a, b, { at: offsetOut + s * m * n * 4, rowStride: n });
   }
   return out;
 }
@@ -113,25 +104,21 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
   const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
   const dimsA = a.shape.slice(0, -2), dimsB = b.shape.slice(0, -2);
-  const batchA = size(dimsA), batchB = size(dimsB);
-  const plain = !transposeA && !transposeB && batchA === 1 && batchB === 1;
   const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-  if (plain || a.dtype !== "float32" || b.dtype !== "float32" || k !== kb || m * n * k < MIN_SLICE_MACS) return null;
+  if (a.dtype !== "float32" || b.dtype !== "float32" || k !== kb) return null;
   const outDims = tf.broadcast_util.assertAndGetBroadcastShape(dimsA, dimsB);
   if (size(outDims) === 0) return null;
 
-  // XNNPACK wants both operands untransposed: materialise the flagged ones. (Computing (bᵀ·aᵀ)ᵀ instead saves no
-  // time: XNNPACK packs each slice's right operand, a transpose-like copy, so the swap only moves the copying.)
-  const temps: tf.TensorInfo[] = [];
-  const operand = (x: tf.TensorInfo, dims: number[], rows: number, cols: number, transpose: boolean): Operand => {
-    if (!transpose) return { data: x, dims, rows, cols };
-    const data = swapLastAxes(backend, x, size(dims), cols, rows);
-    temps.push(data);
-    return { data, dims, rows, cols };
-  };
-  const left = operand(a, dimsA, m, k, transposeA);
-  const out = slicedProducts(backend, left, operand(b, dimsB, k, n, transposeB), outDims);
-  for (const t of temps) backend.disposeData(t.dataId);
+  // The product reads B's rows contiguously: materialise a transposed b ([n, k] per slice, usually a small weight or
+  // an attention slice).
+  const right = transposeB ? swapLastAxes(backend, b, size(dimsB), n, k) : b;
+  const out = slicedProducts(
+    backend,
+    { data: a, dims: dimsA, rows: m, cols: k, transposed: transposeA },
+    { data: right, dims: dimsB, rows: k, cols: n, transposed: false },
+    outDims,
+  );
+  if (transposeB) backend.disposeData(right.dataId);
   return out;
 }
 

@@ -18,6 +18,8 @@ export interface WasmBackend {
   disposeData(dataId: unknown): boolean;
   incRef(dataId: unknown): void;
   wasm: {
+    /** The module's exports; `memory` is the heap that every tensor lives in. */
+    asm: { memory: WebAssembly.Memory };
     HEAP32: Int32Array;
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
