@@ -63,19 +63,6 @@ export const LN_EPS = 1e-5;
 
 type Args = (tf.Tensor | tf.GradSaveFunc)[];
 
-/** `x @ w` for 2-D tensors; the backward multiplies by materialised transposes so both products stay on XNNPACK. */
-export const matMulFast: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D = tf.customGrad((...args: Args) => {
-  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-  save([x, w]);
-  return {
-    value: tf.matMul(x, w),
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as tf.Tensor2D[];
-      return [tf.matMul(dy, ws.transpose()), tf.matMul(xs.transpose(), dy)];
-    },
-  };
-}) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-
 /**
  * LayerNorm over the last axis of a 2-D `x` with a hand-written backward (xh = normalised input, r = 1/std):
  * dx = (dxh - mean(dxh) - xh * mean(dxh * xh)) * r with dxh = dy * gamma; dgamma = Σ dy * xh; dbeta = Σ dy.
@@ -197,7 +184,7 @@ export class Dense {
   /** Applies the layer to x [..., inDim]. */
   apply(x: tf.Tensor): tf.Tensor {
     const lead = x.shape.slice(0, -1);
-    const y = matMulFast(x.reshape([-1, this.inDim]), this.w as tf.Tensor2D).add(this.b);
+    const y = tf.matMul(x.reshape([-1, this.inDim]), this.w as tf.Tensor2D).add(this.b);
     return y.reshape([...lead, this.outDim]);
   }
 }

@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { normal } from "./init.ts";
-import { Dense, dropout, type ForwardContext, gelu, LayerNorm, LN_EPS, matMulFast } from "./layers.ts";
+import { Dense, dropout, type ForwardContext, gelu, LayerNorm, LN_EPS } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
 import { tap } from "./probe.ts";
 
@@ -88,10 +88,10 @@ export class Router {
     const rstd = tf.rsqrt(tf.relu(meanSquare.sub(mean.square())).add(LN_EPS));
     const projected = total(parts.map((p, i) => {
       const scaled = p.mul(gamma.slice(i * d, d)).reshape([-1, d]) as tf.Tensor2D;
-      return matMulFast(scaled, w.slice([i * d, 0], [d, d])).reshape([...p.shape.slice(0, 2), d]);
+      return tf.matMul(scaled, w.slice([i * d, 0], [d, d])).reshape([...p.shape.slice(0, 2), d]);
     }));
-    const gammaW = matMulFast(gamma.reshape([1, width]), w);
-    const betaW = matMulFast(beta.reshape([1, width]), w).add(this.hidden.b);
+    const gammaW = tf.matMul(gamma.reshape([1, width]), w);
+    const betaW = tf.matMul(beta.reshape([1, width]), w).add(this.hidden.b);
     const hidden = projected.sub(mean.mul(gammaW)).mul(rstd).add(betaW);
     return tf.softmax(this.logits.apply(gelu(hidden)).div(this.temperature));
   }
@@ -141,7 +141,7 @@ class ProxyAttention {
     const kBlocks = tf.tile(kProxy.transpose(), [1, heads]).mul(headBlockMask(heads, dk, p)) as tf.Tensor2D;
     const vBlocks = tf.tile(vProxy, [heads, 1]).mul(headBlockMask(heads, p, dk)) as tf.Tensor2D;
     const selfScores = q.mul(kSelf).reshape([rows, heads, dk]).sum(-1, true);
-    const proxyScores = matMulFast(q, kBlocks).reshape([rows, heads, p]);
+    const proxyScores = tf.matMul(q, kBlocks).reshape([rows, heads, p]);
     const probs = tap(
       ctx.probe,
       "retriever.proxy_attn",
@@ -150,7 +150,7 @@ class ProxyAttention {
     );
     const kept = dropout(ctx, probs, rate);
     const selfPart = kept.slice([0, 0, 0], [rows, heads, 1]).mul(vSelf.reshape([rows, heads, dk]));
-    const proxyPart = matMulFast(kept.slice([0, 0, 1], [rows, heads, p]).reshape([rows, heads * p]), vBlocks);
+    const proxyPart = tf.matMul(kept.slice([0, 0, 1], [rows, heads, p]).reshape([rows, heads * p]), vBlocks);
     const attended = this.o.apply(selfPart.reshape([rows, dim]).add(proxyPart));
     return this.ln.apply(ctx, m.add(dropout(ctx, attended, rate)));
   }
