@@ -9,4 +9,9 @@ for source in src/backend/simd/*.as.ts; do
   name=$(basename "$source" .as.ts)
   tools/node_modules/.bin/asc "$source" -O3 --runtime stub --importMemory --noExportMemory --initialMemory 0 \
     --use abort= --noAssert --enable simd --enable relaxed-simd -o "$out_dir/$name.wasm"
+  # Instantiating must not write into tfjs's heap nor keep state: no data segments, globals or start function.
+  if tools/node_modules/.bin/wasm-dis "$out_dir/$name.wasm" | grep -qE '^ \((data|global|start|memory) '; then
+    echo "build_simd.sh: $name.wasm has a data segment, global, start function or memory of its own" >&2
+    exit 1
+  fi
 done

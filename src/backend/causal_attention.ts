@@ -4,20 +4,22 @@
  * s <= positions[b, t] and key s is an item (items[b, s] = 1). Per slice (batch · head) the query rows go in tiles
  * of `TILE_ROWS`, from the first row that sees any key; a tile attends only keys from the sequence's first item to
  * its rows' last position, so tiles above the diagonal, pad query rows before the first item and pad keys cost
- * nothing. Per tile, in scratch memory: the transposed scores Sᵀ = K Qᵀ by one XNNPACK product (`heapMatMul`), the
- * masked scores (−Infinity where masked) by one JS pass, the probabilities by one XNNPACK softmax over the tile's
- * rows, the dropout multipliers drawn per element from the same counter-based hash as `bernoulliMultipliers` (so the
- * masks equal the materialised ones; two elements per hash), and the output P̃ V by one more product. Nothing of
- * size [T, T] outlives a tile: the backward recomputes each tile's softmax from q and k (the row statistics are
- * recomputed inside XNNPACK's softmax, which measured faster than a scalar exp(S − logsumexp) pass from a saved
- * logsumexp) and runs dV = P̃ᵀ dO, dP = (dO Vᵀ) ⊙ keep, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = dS K, dK = dSᵀ Q
- * (P̃ = P ⊙ keep) as five products per tile. Rows without a visible key give output 0 and gradient 0, as the safe
- * mode's row mask does.
+ * nothing. Kᵀ (and, for the backward, Vᵀ) is transposed once per slice; per tile, in scratch memory: the scores
+ * S = Q Kᵀ by one product of the project's SIMD product (`heapGemm`), the mask (−Infinity for pads and past each
+ * row's position) and the dropout by the tile passes of `simd/attention.wasm`, the probabilities by one XNNPACK
+ * softmax over the tile's rows, and the output P̃ V by one more product. The dropout multipliers come from the same
+ * counter-based hash as `bernoulliMultipliers`, evaluated per element, so the masks equal the materialised ones.
+ * Nothing of size [T, T] outlives a tile: the backward recomputes each tile's softmax from q and k (XNNPACK's softmax
+ * measured faster than a scalar exp(S − logsumexp) pass from a saved logsumexp) and runs dP = dO Vᵀ,
+ * dS = P ⊙ (dP ⊙ keep − rowsum(dO ⊙ O)), dV += P̃ᵀ dO, dK += dSᵀ Q, dQ = dS K (P̃ = P ⊙ keep): four products per tile,
+ * the transposed operands read through strides and the sums accumulated in place. Rows without a visible key give
+ * output 0 and gradient 0, as the safe mode's row mask does.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapMatMul } from "./batch_matmul.ts";
-import { keepThreshold, pairHash, uniform16 } from "./dropout_hash.ts";
+import { keepThreshold } from "./dropout_hash.ts";
+import { heapGemm } from "./gemm.ts";
 import { heapIndex, heapView, type KernelArgs, type WasmBackend, wasmBackend } from "./override.ts";
+import { simdModule } from "./simd.ts";
 
 /** Name of the forward kernel: inputs q [BH, Tq, dk] (already scaled), k, v [BH, T, dk]; output [BH, Tq, dk]. */
 export const CAUSAL_ATTENTION = "Ur4recCausalAttention";
@@ -64,6 +66,8 @@ class Tiling {
   private readonly first: Int32Array;
   private readonly end: Int32Array;
   private readonly skip: Int32Array;
+  /** Per sequence b: at [b·(keys + 1) + s], how many of its keys before s are items. */
+  private readonly itemsBefore: Int32Array;
 
   constructor(q: tf.TensorInfo, k: tf.TensorInfo, readonly attrs: CausalAttentionAttrs) {
     [this.slices, this.rows, this.dk] = q.shape;
@@ -73,8 +77,11 @@ class Tiling {
     this.first = new Int32Array(sequences).fill(this.keys);
     this.end = new Int32Array(sequences);
     this.skip = new Int32Array(sequences);
+    this.itemsBefore = new Int32Array(sequences * (this.keys + 1));
     for (let b = 0; b < sequences; b++) {
       for (let s = 0; s < this.keys; s++) {
+        const before = b * (this.keys + 1) + s;
+        this.itemsBefore[before + 1] = this.itemsBefore[before] + (attrs.items[b * this.keys + s] ? 1 : 0);
         if (!attrs.items[b * this.keys + s]) continue;
         this.first[b] = Math.min(this.first[b], s);
         this.end[b] = s + 1;
@@ -106,64 +113,66 @@ class Tiling {
   }
 
   /**
-   * Copies row r of the tile's transposed scores (`sT`, float index, [n, m]) into `heap[at..at+n)` with masked keys
-   * at −Infinity; returns whether any key is visible.
+   * Per sequence b, the keys' additive mask (0 for items, −Infinity for pads) as floats at `heap[at..at+keys)`.
    */
-  maskedScores(slice: number, row: number, lo: number, n: number, src: Source, at: number): boolean {
-    const { heap, sT, m, r } = src;
-    const count = this.reach(slice, row, lo, n);
-    const items = this.attrs.items, base = Math.floor(slice / this.attrs.heads) * this.keys + lo;
-    let any = false;
-    for (let j = 0; j < count; j++) {
-      const item = items[base + j] !== 0;
-      heap[at + j] = item ? heap[sT + j * m + r] : -Infinity;
-      any ||= item;
-    }
-    heap.fill(-Infinity, at + count, at + n);
-    return any;
+  keyMask(b: number, heap: Float32Array, at: number): void {
+    for (let s = 0; s < this.keys; s++) heap[at + s] = this.attrs.items[b * this.keys + s] ? 0 : -Infinity;
   }
 
   /**
-   * Writes into `heap[at..at+n)` the dropout multipliers (1/keep or 0; 1 without dropout) of row `row` of slice
-   * `slice` over keys lo, lo + 1, ..., and 0 past the row's position. Hashes two keys at a time, as
-   * `bernoulliMultipliers` does.
+   * Writes each tile row's reach (how many of keys lo.. it may see) as int32 at `heap[at..at+m)`; returns the tile
+   * rows that see no item (their probabilities and gradients are 0).
    */
-  multipliers(slice: number, row: number, lo: number, n: number, heap: Float32Array, at: number): void {
-    const { seed, keep } = this.attrs;
-    const count = this.reach(slice, row, lo, n);
-    heap.fill(0, at + count, at + n);
-    if (keep === 1) {
-      heap.fill(1, at, at + count);
-      return;
+  tileRows(slice: number, r0: number, m: number, lo: number, n: number, heap: Int32Array, at: number): number[] {
+    const b = Math.floor(slice / this.attrs.heads), empty = [];
+    for (let r = 0; r < m; r++) {
+      const count = this.reach(slice, r0 + r, lo, n);
+      heap[at + r] = count;
+      if (this.itemsBefore[b * (this.keys + 1) + lo + count] === this.itemsBefore[b * (this.keys + 1) + lo]) {
+        empty.push(r);
+      }
     }
-    const scale = 1 / keep, threshold = this.threshold;
-    const start = (slice * this.rows + row) * this.keys + lo, stop = start + count;
-    let i = start;
-    if (i & 1 && i < stop) heap[at + i++ - start] = uniform16(seed, start) < threshold ? scale : 0;
-    for (; i + 1 < stop; i += 2) {
-      const z = pairHash(seed, i >>> 1);
-      heap[at + i - start] = (z & 0xffff) < threshold ? scale : 0;
-      heap[at + i + 1 - start] = z >>> 16 < threshold ? scale : 0;
-    }
-    if (i < stop) heap[at + i - start] = uniform16(seed, i) < threshold ? scale : 0;
+    return empty;
+  }
+
+  /** The dropout arguments of `simd/attention.wasm` for tile rows r0.. of `slice` over keys lo..: base, row stride,
+   * seed, threshold and scale (threshold 65536 and scale 1 without dropout). */
+  dropout(slice: number, r0: number, lo: number): [number, number, number, number, number] {
+    const base = (slice * this.rows + r0) * this.keys + lo;
+    return [base >>> 0, this.keys, this.attrs.seed >>> 0, this.threshold, 1 / this.attrs.keep];
   }
 }
 
-/** Where `maskedScores` reads row r of a tile's transposed scores: float index `sT` of an [n, m] matrix. */
-interface Source {
-  heap: Float32Array;
-  sT: number;
-  m: number;
-  r: number;
-}
-
-/** Copies rows [r0, r1) of the [rows, dk] matrix at float index `src` transposed into [dk, r1 - r0] at `dst`. */
-function transposeRows(heap: Float32Array, src: number, dst: number, r0: number, r1: number, dk: number): void {
-  const m = r1 - r0;
-  for (let r = r0; r < r1; r++) {
-    const row = src + r * dk;
-    for (let d = 0; d < dk; d++) heap[dst + d * m + r - r0] = heap[row + d];
-  }
+/** The exports of `simd/attention.wasm` (see its source, `simd/attention.as.ts`); offsets in bytes. */
+interface TileKernels {
+  transpose(src: number, rows: number, cols: number, dst: number): void;
+  rowDots(a: number, b: number, m: number, d: number, out: number): void;
+  maskScores(s: number, m: number, n: number, reach: number, keyMask: number): void;
+  dropoutRows(
+    p: number,
+    m: number,
+    n: number,
+    reach: number,
+    base: number,
+    rowStride: number,
+    seed: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  gradRows(
+    p: number,
+    dp: number,
+    pDropped: number,
+    m: number,
+    n: number,
+    reach: number,
+    delta: number,
+    base: number,
+    rowStride: number,
+    seed: number,
+    threshold: number,
+    scale: number,
+  ): void;
 }
 
 /** Scratch memory of one kernel call: `count` regions of `floats` floats each, as byte offsets. */
@@ -176,115 +185,97 @@ function scratch(backend: WasmBackend, count: number, floats: number): { regions
 }
 
 /**
- * The probabilities P [m, n] (row-major at byte offset `p`) of tile rows r0.. over keys lo.. of slice `slice`, from
- * its transposed scores at byte offset `sT` ([n, m], from one product Sᵀ = K Qᵀ): masked scores, then one XNNPACK
- * softmax over the tile's rows (in place); rows without a visible key are 0.
+ * The probabilities P [m, n] (row-major at byte offset `p`) of a tile from its scores there: the mask (`reach` and
+ * the key mask at `mask`, byte offsets), then one XNNPACK softmax over the tile's rows, in place; `empty` rows are 0.
  */
 function tileProbabilities(
   backend: WasmBackend,
-  g: Tiling,
-  slice: number,
-  r0: number,
+  tiles: TileKernels,
+  at: { p: number; reach: number; mask: number },
   m: number,
-  lo: number,
   n: number,
-  sT: number,
-  p: number,
+  empty: number[],
 ): void {
-  const heap = backend.wasm.HEAPF32;
-  const empty: number[] = [];
-  for (let r = 0; r < m; r++) {
-    const row = (p >> 2) + r * n;
-    if (!g.maskedScores(slice, r0 + r, lo, n, { heap, sT: sT >> 2, m, r }, row)) empty.push(row);
-  }
-  for (const row of empty) heap.fill(0, row, row + n); // softmax of −Infinity everywhere would be NaN
-  const id = heapView(backend, p, m * n);
+  tiles.maskScores(at.p, m, n, at.reach, at.mask);
+  const zero = () => {
+    for (const r of empty) backend.wasm.HEAPF32.fill(0, (at.p >> 2) + r * n, (at.p >> 2) + (r + 1) * n);
+  };
+  zero(); // softmax of −Infinity everywhere would be NaN
+  const id = heapView(backend, at.p, m * n);
   backend.wasm._Softmax(id, id, n, m);
   backend.wasm.tfjs.disposeData(id);
-  for (const row of empty) backend.wasm.HEAPF32.fill(0, row, row + n);
+  zero();
 }
 
 function forward(args: KernelArgs): tf.TensorInfo {
   const { q, k, v } = args.inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
   const backend = wasmBackend(args);
+  const tiles = simdModule<TileKernels>(backend, "attention");
   const g = new Tiling(q, k, args.attrs as unknown as CausalAttentionAttrs);
   const out = backend.makeOutput([g.slices, g.rows, g.dk], "float32");
-  const { regions: [qT, sT, p, drop], free } = scratch(backend, 4, Math.max(g.dk, g.keys) * TILE_ROWS);
+  const { regions: [p, kT, mask, reach], free } = scratch(backend, 4, g.keys * Math.max(g.dk, TILE_ROWS));
   const [qAt, kAt, vAt, outAt] = [q, k, v, out].map((t) => offsetOf(backend, t));
   backend.wasm.HEAPF32.fill(0, outAt >> 2, (outAt >> 2) + g.slices * g.rows * g.dk);
   for (let slice = 0; slice < g.slices; slice++) {
     const sliceQ = slice * g.rows * g.dk * 4, sliceKV = slice * g.keys * g.dk * 4;
+    if (slice % g.attrs.heads === 0) g.keyMask(slice / g.attrs.heads, backend.wasm.HEAPF32, mask >> 2);
+    tiles.transpose(kAt + sliceKV, g.keys, g.dk, kT); // Kᵀ [dk, keys]
     for (const { r0, r1, lo, hi } of g.tilesOf(slice)) {
-      const m = r1 - r0, n = hi - lo, keysAt = sliceKV + lo * g.dk * 4;
-      transposeRows(backend.wasm.HEAPF32, (qAt + sliceQ) >> 2, qT >> 2, r0, r1, g.dk);
-      heapMatMul(backend, kAt + keysAt, qT, sT, n, g.dk, m); // Sᵀ [n, m]
-      tileProbabilities(backend, g, slice, r0, m, lo, n, sT, p);
-      if (g.attrs.keep !== 1) {
-        const heap = backend.wasm.HEAPF32, keep = drop >> 2;
-        for (let r = 0; r < m; r++) {
-          const row = (p >> 2) + r * n;
-          g.multipliers(slice, r0 + r, lo, n, heap, keep);
-          for (let j = 0; j < n; j++) heap[row + j] *= heap[keep + j];
-        }
-      }
-      heapMatMul(backend, p, vAt + keysAt, outAt + sliceQ + r0 * g.dk * 4, m, n, g.dk); // P̃ V
+      const m = r1 - r0, n = hi - lo, rowsAt = sliceQ + r0 * g.dk * 4;
+      const empty = g.tileRows(slice, r0, m, lo, n, backend.wasm.HEAP32, reach >> 2);
+      heapGemm(backend, m, n, g.dk, { at: qAt + rowsAt, rowStride: g.dk }, { at: kT + lo * 4, rowStride: g.keys }, {
+        at: p,
+        rowStride: n,
+      }); // S = Q Kᵀ
+      tileProbabilities(backend, tiles, { p, reach, mask: mask + lo * 4 }, m, n, empty);
+      if (g.attrs.keep !== 1) tiles.dropoutRows(p, m, n, reach, ...g.dropout(slice, r0, lo));
+      const keysAt = sliceKV + lo * g.dk * 4;
+      heapGemm(backend, m, g.dk, n, { at: p, rowStride: n }, { at: vAt + keysAt, rowStride: g.dk }, {
+        at: outAt + rowsAt,
+        rowStride: g.dk,
+      }); // P̃ V
     }
   }
   free();
   return out;
 }
 
-/** heap[dst + i] += heap[src + i] for i < count. */
-function addInto(heap: Float32Array, dst: number, src: number, count: number): void {
-  for (let i = 0; i < count; i++) heap[dst + i] += heap[src + i];
-}
-
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { q, k, v, out, dy } = args.inputs as Record<string, tf.TensorInfo>;
   const backend = wasmBackend(args);
+  const tiles = simdModule<TileKernels>(backend, "attention");
   const g = new Tiling(q, k, args.attrs as unknown as CausalAttentionAttrs);
   const grads = [q, k, v].map((x) => backend.makeOutput(x.shape, "float32"));
-  const tileFloats = Math.max(g.dk, g.keys) * Math.max(TILE_ROWS, g.dk); // [dk, m], [n, m] and [n, dk]
-  const { regions: [qT, dyT, sT, dpT, p, ds, drop, part], free } = scratch(backend, 8, tileFloats);
+  const { regions: [p, dp, pDropped, kT, vT, mask, reach, delta], free } = scratch(
+    backend,
+    8,
+    g.keys * Math.max(g.dk, TILE_ROWS),
+  );
   for (const t of grads) {
     backend.wasm.HEAPF32.fill(0, heapIndex(backend, t), heapIndex(backend, t) + g.slices * t.shape[1] * g.dk);
   }
   const [at, dAt] = [[q, k, v, out, dy], grads].map((ts) => ts.map((t) => offsetOf(backend, t)));
   const [qAt, kAt, vAt, outAt, dyAt] = at, [dqAt, dkAt, dvAt] = dAt;
-  const delta = new Float64Array(TILE_ROWS);
   for (let slice = 0; slice < g.slices; slice++) {
     const sliceQ = slice * g.rows * g.dk * 4, sliceKV = slice * g.keys * g.dk * 4;
+    if (slice % g.attrs.heads === 0) g.keyMask(slice / g.attrs.heads, backend.wasm.HEAPF32, mask >> 2);
+    tiles.transpose(kAt + sliceKV, g.keys, g.dk, kT);
+    tiles.transpose(vAt + sliceKV, g.keys, g.dk, vT);
     for (const { r0, r1, lo, hi } of g.tilesOf(slice)) {
       const m = r1 - r0, n = hi - lo, rowsAt = sliceQ + r0 * g.dk * 4, keysAt = sliceKV + lo * g.dk * 4;
-      let heap = backend.wasm.HEAPF32;
-      transposeRows(heap, (qAt + sliceQ) >> 2, qT >> 2, r0, r1, g.dk);
-      transposeRows(heap, (dyAt + sliceQ) >> 2, dyT >> 2, r0, r1, g.dk);
-      for (let r = 0, o = (outAt + rowsAt) >> 2, d = (dyAt + rowsAt) >> 2; r < m; r++, o += g.dk, d += g.dk) {
-        let sum = 0;
-        for (let c = 0; c < g.dk; c++) sum += heap[o + c] * heap[d + c];
-        delta[r] = sum; // rowsum(dO ⊙ O) = Σ_s P dP, dropout included
-      }
-      heapMatMul(backend, kAt + keysAt, qT, sT, n, g.dk, m); // Sᵀ [n, m]
-      heapMatMul(backend, vAt + keysAt, dyT, dpT, n, g.dk, m); // (dO Vᵀ)ᵀ [n, m]
-      tileProbabilities(backend, g, slice, r0, m, lo, n, sT, p);
-      heap = backend.wasm.HEAPF32;
-      const [pT, gT, keep] = [sT >> 2, dpT >> 2, drop >> 2];
-      for (let r = 0; r < m; r++) {
-        const pRow = (p >> 2) + r * n, dsRow = (ds >> 2) + r * n;
-        g.multipliers(slice, r0 + r, lo, n, heap, keep);
-        for (let j = 0, t = r; j < n; j++, t += m) {
-          const prob = heap[pRow + j], multiplier = heap[keep + j];
-          const grad = prob * (heap[gT + t] * multiplier - delta[r]);
-          heap[pT + t] = prob * multiplier; // P̃ᵀ
-          heap[gT + t] = grad; // dSᵀ
-          heap[dsRow + j] = grad; // dS
-        }
-      }
-      heapMatMul(backend, sT, dyAt + rowsAt, part, n, m, g.dk); // P̃ᵀ dO
-      addInto(backend.wasm.HEAPF32, (dvAt + keysAt) >> 2, part >> 2, n * g.dk);
-      heapMatMul(backend, dpT, qAt + rowsAt, part, n, m, g.dk); // dSᵀ Q
-      addInto(backend.wasm.HEAPF32, (dkAt + keysAt) >> 2, part >> 2, n * g.dk);
-      heapMatMul(backend, ds, kAt + keysAt, dqAt + rowsAt, m, n, g.dk); // dS K
+      const empty = g.tileRows(slice, r0, m, lo, n, backend.wasm.HEAP32, reach >> 2);
+      const rows = (base: number) => ({ at: base + rowsAt, rowStride: g.dk }); // a tile's rows of q, dy, dq
+      const keys = (base: number) => ({ at: base + keysAt, rowStride: g.dk }); // its keys' rows of k, v, dk, dv
+      const transposed = (base: number) => ({ at: base + lo * 4, rowStride: g.keys }); // Kᵀ, Vᵀ from key lo
+      tiles.rowDots(outAt + rowsAt, dyAt + rowsAt, m, g.dk, delta); // rowsum(dO ⊙ O) = Σ_s P dP, dropout included
+      heapGemm(backend, m, n, g.dk, rows(qAt), transposed(kT), { at: p, rowStride: n }); // S = Q Kᵀ
+      heapGemm(backend, m, n, g.dk, rows(dyAt), transposed(vT), { at: dp, rowStride: n }); // dP = dO Vᵀ
+      tileProbabilities(backend, tiles, { p, reach, mask: mask + lo * 4 }, m, n, empty);
+      tiles.gradRows(p, dp, pDropped, m, n, reach, delta, ...g.dropout(slice, r0, lo)); // P̃, and dS in dp
+      const byColumns = (base: number) => ({ at: base, rowStride: 1, colStride: n }); // [m, n] read as [n, m]
+      heapGemm(backend, n, g.dk, m, byColumns(pDropped), rows(dyAt), keys(dvAt), true); // dV += P̃ᵀ dO
+      heapGemm(backend, n, g.dk, m, byColumns(dp), rows(qAt), keys(dkAt), true); // dK += dSᵀ Q
+      heapGemm(backend, m, g.dk, n, { at: dp, rowStride: n }, keys(kAt), rows(dqAt)); // dQ = dS K
     }
   }
   free();

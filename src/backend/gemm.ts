@@ -1,12 +1,12 @@
 /**
  * The project's SIMD matrix product on the wasm heap: `simd/gemm.wasm` (AssemblyScript source `simd/gemm.as.ts`),
- * instantiated once per wasm backend on the backend's own `WebAssembly.Memory`, so that it reads and writes tensors
- * in place. Against XNNPACK through tfjs (which packs the right operand on every call, and takes no transposed or
+ * working on tensors in place (./simd.ts). Against XNNPACK through tfjs (which packs the right operand on every call, and takes no transposed or
  * strided operand) it skips the packing, reads Aᵀ through strides and fuses the accumulation into C, and it uses fused
  * multiply-adds (relaxed SIMD), which tfjs's XNNPACK build does not; measured in docs/performance.md "Own SIMD
  * product".
  */
 import type { WasmBackend } from "./override.ts";
+import { simdModule } from "./simd.ts";
 
 /** The module's exports (see `simd/gemm.as.ts`). */
 interface GemmExports {
@@ -23,22 +23,6 @@ interface GemmExports {
     ldc: number,
     accumulate: number,
   ): void;
-}
-
-const MODULE_URL = new URL("./simd/gemm.wasm", import.meta.url);
-let compiled: WebAssembly.Module | undefined;
-const instances = new WeakMap<object, GemmExports>();
-
-/** The module instantiated on `backend`'s memory (compiled on first use; a few kB, synchronous). */
-function gemmOf(backend: WasmBackend): GemmExports {
-  let exports = instances.get(backend);
-  if (exports === undefined) {
-    compiled ??= new WebAssembly.Module(Deno.readFileSync(MODULE_URL));
-    const memory = backend.wasm.asm.memory;
-    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as GemmExports;
-    instances.set(backend, exports);
-  }
-  return exports;
 }
 
 /** Where one operand of `heapGemm` lies: a byte offset in the heap and element strides. */
@@ -67,5 +51,17 @@ export function heapGemm(
   c: StridedMatrix,
   accumulate = false,
 ): void {
-  gemmOf(backend).gemm(m, n, k, a.at, a.rowStride, a.colStride ?? 1, b.at, b.rowStride, c.at, c.rowStride, +accumulate);
+  simdModule<GemmExports>(backend, "gemm").gemm(
+    m,
+    n,
+    k,
+    a.at,
+    a.rowStride,
+    a.colStride ?? 1,
+    b.at,
+    b.rowStride,
+    c.at,
+    c.rowStride,
+    +accumulate,
+  );
 }

@@ -1,0 +1,103 @@
+// AssemblyScript source of src/backend/simd/attention.wasm (build: `bash scripts/build_simd.sh`): the element-wise
+// passes of one tile of the tiled causal attention (src/backend/causal_attention.ts), on tfjs-backend-wasm's memory
+// like gemm.wasm. A tile is m query rows × n keys, row-major, at byte offsets; `reach` (int32 per row) is how many of
+// the tile's keys the row may see (causality), `keyMask` (float per key) is 0 for items and −Infinity for pads. Dropout
+// multipliers are those of `bernoulliMultipliers` (src/models/layers.ts, src/backend/dropout_hash.ts): element e of a
+// mask drawn with `seed` is kept when 16 bits of the splitmix32 hash of pair e >> 1 (the low half for even e, the high
+// half for odd e) are below `threshold`; element [r, j] of a tile is e = base + r·rowStride + j.
+
+/** The splitmix32 finaliser of seed + (pair + 1)·golden ratio (mod 2^32): `pairHash` of dropout_hash.ts. */
+@inline function pairHash(seed: u32, pair: u32): u32 {
+  const state = seed + (pair + 1) * 0x9e3779b9;
+  let z = (state ^ (state >>> 16)) * 0x85ebca6b;
+  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
+  return z ^ (z >>> 16);
+}
+
+/** The dropout multiplier (`scale` or 0) of mask element e; `scale` when nothing is dropped (threshold 65536). */
+@inline function multiplier(seed: u32, e: u32, threshold: u32, scale: f32): f32 {
+  if (threshold >= 65536) return scale;
+  const z = pairHash(seed, e >>> 1);
+  return ((e & 1 ? z >>> 16 : z & 0xffff) < threshold) ? scale : 0;
+}
+
+/** dst[c·rows + r] = src[r·cols + c]: a [rows, cols] float matrix transposed. */
+export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const from = src + (<usize>(r * cols) << 2);
+    for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(from + (<usize>c << 2)));
+  }
+}
+
+/** out[r] = Σ_c a[r, c] · b[r, c] for r < m, over d columns (row stride d): the row sums of O ⊙ dO. */
+export function rowDots(a: usize, b: usize, m: i32, d: i32, out: usize): void {
+  for (let r = 0; r < m; r++) {
+    const pa = a + (<usize>(r * d) << 2), pb = b + (<usize>(r * d) << 2);
+    let sum = f32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= d; c += 4) sum = f32x4.relaxed_madd(v128.load(pa + (<usize>c << 2)), v128.load(pb + (<usize>c << 2)), sum);
+    let total = f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3);
+    for (; c < d; c++) total += load<f32>(pa + (<usize>c << 2)) * load<f32>(pb + (<usize>c << 2));
+    store<f32>(out + (<usize>r << 2), total);
+  }
+}
+
+/**
+ * The masked scores, in place: s[r, j] + keyMask[j] where j < reach[r], −Infinity past it. Returns the number of rows
+ * with no visible item (every entry −Infinity).
+ */
+export function maskScores(s: usize, m: i32, n: i32, reach: usize, keyMask: usize): i32 {
+  const minusInf = f32x4.splat(-Infinity);
+  let empty = 0;
+  for (let r = 0; r < m; r++) {
+    const row = s + (<usize>(r * n) << 2), count = load<i32>(reach + (<usize>r << 2));
+    let seen = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= count; j += 4) {
+      const at = row + (<usize>j << 2), mask = v128.load(keyMask + (<usize>j << 2));
+      seen = f32x4.max(seen, mask);
+      v128.store(at, f32x4.add(v128.load(at), mask));
+    }
+    let any = f32x4.extract_lane(seen, 0) == 0 || f32x4.extract_lane(seen, 1) == 0 ||
+      f32x4.extract_lane(seen, 2) == 0 || f32x4.extract_lane(seen, 3) == 0;
+    for (; j < count; j++) {
+      const at = row + (<usize>j << 2), mask = load<f32>(keyMask + (<usize>j << 2));
+      any = any || mask == 0;
+      store<f32>(at, load<f32>(at) + mask);
+    }
+    for (; j + 4 <= n; j += 4) v128.store(row + (<usize>j << 2), minusInf);
+    for (; j < n; j++) store<f32>(row + (<usize>j << 2), -Infinity);
+    if (!any) empty++;
+  }
+  return empty;
+}
+
+/** P̃ = P ⊙ multipliers in place (0 past each row's reach): the forward's dropout on a tile's probabilities. */
+export function dropoutRows(p: usize, m: i32, n: i32, reach: usize, base: u32, rowStride: u32, seed: u32, threshold: u32, scale: f32): void {
+  for (let r = 0; r < m; r++) {
+    const row = p + (<usize>(r * n) << 2), count = load<i32>(reach + (<usize>r << 2));
+    const e0 = base + <u32>r * rowStride;
+    for (let j = 0; j < n; j++) {
+      const at = row + (<usize>j << 2);
+      store<f32>(at, load<f32>(at) * (j < count ? multiplier(seed, e0 + <u32>j, threshold, scale) : 0));
+    }
+  }
+}
+
+/**
+ * The backward's element-wise step of a tile, with K̃ the dropout multipliers (0 past each row's reach):
+ * pDropped = P ⊙ K̃ and, in place of dP, dS = P ⊙ (dP ⊙ K̃ − delta[r]) (delta: float per row, rowsum(dO ⊙ O)).
+ */
+export function gradRows(p: usize, dp: usize, pDropped: usize, m: i32, n: i32, reach: usize, delta: usize, base: u32, rowStride: u32, seed: u32, threshold: u32, scale: f32): void {
+  for (let r = 0; r < m; r++) {
+    const offset = <usize>(r * n) << 2, count = load<i32>(reach + (<usize>r << 2));
+    const d = load<f32>(delta + (<usize>r << 2)), e0 = base + <u32>r * rowStride;
+    for (let j = 0; j < n; j++) {
+      const at = offset + (<usize>j << 2);
+      const keep = j < count ? multiplier(seed, e0 + <u32>j, threshold, scale) : <f32>0;
+      const prob = load<f32>(p + at);
+      store<f32>(pDropped + at, prob * keep);
+      store<f32>(dp + at, prob * (load<f32>(dp + at) * keep - d));
+    }
+  }
+}
