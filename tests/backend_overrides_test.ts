@@ -141,6 +141,8 @@ Deno.test("Sum on wasm equals cpu over leading, inner and all axes, with keepDim
   }
   const { wasm } = await both(() => tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), 0, true));
   assert.deepEqual(wasm[0], [9, 12]);
+  const rows = [[1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60], [0.5, -2, NaN, 4, -5, 0]]; // a vector and a tail of 2
+  assert.deepEqual((await both(() => tf.sum(tf.tensor2d(rows), 0))).wasm[0], [11.5, 20, NaN, 48, 50, 66]);
 });
 
 Deno.test("Transpose on wasm equals cpu: tall block swaps (the fast path) and other permutations (float32, int32)", async () => {
@@ -181,7 +183,7 @@ Deno.test("Identity on wasm shares the buffer: a clone outlives its source, and 
 });
 
 Deno.test("Maximum against 0 and GreaterEqual against a scalar on wasm equal cpu (both orders, NaN, infinities, broadcast)", async () => {
-  const x = [...values([3, 4], 12), NaN, -Infinity, Infinity, 0];
+  const x = [...values([3, 5], 12), NaN, -Infinity, Infinity, 0]; // 19: a block of 16 and a tail of 3
   const cases: [string, () => tf.Tensor][] = [
     ["max(x, 0)", () => tf.maximum(tf.tensor1d(x), 0)],
     ["max(0, x)", () => tf.maximum(tf.scalar(0), tf.tensor1d(x))],

@@ -1,20 +1,28 @@
 /**
- * Plain-JS replacements of stock wasm kernels that profiling showed slow at the models' shapes, working on the wasm
- * heap in place (before/after timings in README "Performance"):
+ * Replacements of stock wasm kernels that profiling showed slow at the models' shapes, working on the wasm heap in
+ * place, in JS or through `simd/elementwise.wasm` (before/after timings in docs/performance.md):
  * - Identity (the engine clones every tensor it saves for the backward pass): shares the buffer by reference count,
  *   as the cpu backend does, where the stock kernel copies it. Tensors are immutable and every kernel writes only
  *   into its own fresh output, so sharing is safe.
  * - GatherV2 (any axis, batchDims): row copies instead of a per-element strided loop (~15x).
- * - Sum over leading axes (a bias/LayerNorm gradient, [B·T, d] -> [d]): one pass of row adds in float64, where the
- *   stock kernel first transposes the input so that the reduced axes come last (~10x).
+ * - Sum over leading axes (a bias/LayerNorm gradient, [B·T, d] -> [d]): one SIMD pass of row adds in float64, where
+ *   the stock kernel first transposes the input so that the reduced axes come last.
  * - Transpose of a tall [R, C] (or [B, R, C]) to [C, R], R >= 16 C (e.g. xᵀ of a dense layer's [B·T, d] input for its
  *   weight gradient): a cache-blocked copy (~2.5-5x).
  * - Maximum against a scalar 0 (ReLU as max(x, 0), which keeps NaN) and GreaterEqual against a scalar (its
- *   gradient): one branch-free pass instead of the stock broadcast loops (~5-15x).
+ *   gradient): one SIMD pass instead of the stock broadcast loops.
  * Anything else returns null and runs the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapIndex, type KernelArgs, overrideKernel, wasmBackend } from "./override.ts";
+import { simdModule } from "./simd.ts";
+
+/** The exports of `simd/elementwise.wasm` (see its source, `simd/elementwise.as.ts`); offsets in bytes. */
+interface ElementwiseKernels {
+  sumRows(x: number, rows: number, cols: number, acc: number): void;
+  greaterEqualScalar(x: number, n: number, value: number, scalarFirst: boolean, out: number): void;
+  maximumZero(x: number, n: number, out: number): void;
+}
 
 /** Elements of 4 bytes whose bits are copied as they are. */
 const COPYABLE: readonly tf.DataType[] = ["float32", "int32"];
@@ -79,14 +87,11 @@ function sumFast(args: KernelArgs): tf.TensorInfo | null {
   const backend = wasmBackend(args);
   const outShape = keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...x.shape.slice(lead)] : x.shape.slice(lead);
   const out = backend.makeOutput(outShape, "float32");
-  const heap = backend.wasm.HEAPF32;
-  const src = heapIndex(backend, x);
-  const acc = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const row = src + r * cols;
-    for (let c = 0; c < cols; c++) acc[c] += heap[row + c];
-  }
-  heap.set(acc, heapIndex(backend, out));
+  const acc = backend.wasm._malloc(cols * 8);
+  new Float64Array(backend.wasm.HEAPF32.buffer, acc, cols).fill(0);
+  simdModule<ElementwiseKernels>(backend, "elementwise").sumRows(heapIndex(backend, x) * 4, rows, cols, acc);
+  backend.wasm.HEAPF32.set(new Float64Array(backend.wasm.HEAPF32.buffer, acc, cols), heapIndex(backend, out));
+  backend.wasm._free(acc);
   return out;
 }
 
@@ -159,33 +164,33 @@ function withScalar(
   return { x: scalarFirst ? b : a, value, scalarFirst, shape };
 }
 
-/** max(x, 0) (either order) on the float bits, branch-free: negative non-NaN values become +0, NaN stays NaN. */
+/** max(x, 0) (either order): negative numbers become +0, NaN stays NaN. */
 function maximumZero(args: KernelArgs): tf.TensorInfo | null {
   const operands = withScalar(args);
   if (!operands || !Object.is(operands.value, 0)) return null; // max(x, -0) keeps -0: the stock kernel
   const backend = wasmBackend(args);
   const out = backend.makeOutput(operands.shape, "float32");
-  const n = size(operands.shape), heap = backend.wasm.HEAP32;
-  const src = heap.subarray(heapIndex(backend, operands.x), heapIndex(backend, operands.x) + n);
-  const dst = heap.subarray(heapIndex(backend, out), heapIndex(backend, out) + n);
-  for (let i = 0; i < n; i++) {
-    const bits = src[i];
-    dst[i] = bits & (~(bits >> 31) | ((bits & 0x7fffffff) > 0x7f800000 ? -1 : 0));
-  }
+  simdModule<ElementwiseKernels>(backend, "elementwise").maximumZero(
+    heapIndex(backend, operands.x) * 4,
+    size(operands.shape),
+    heapIndex(backend, out) * 4,
+  );
   return out;
 }
 
-/** x >= c or c >= x for a scalar c, branch-free. */
+/** x >= c or c >= x for a scalar c. */
 function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
   const operands = withScalar(args);
   if (!operands) return null;
   const backend = wasmBackend(args);
   const out = backend.makeOutput(operands.shape, "bool");
-  const n = size(operands.shape), start = heapIndex(backend, operands.x), v = operands.value;
-  const src = backend.wasm.HEAPF32.subarray(start, start + n);
-  const dst = new Uint8Array(src.buffer, backend.dataIdMap.get(out.dataId).memoryOffset, n);
-  const first = operands.scalarFirst;
-  for (let i = 0; i < n; i++) dst[i] = first ? +(v >= src[i]) : +(src[i] >= v);
+  simdModule<ElementwiseKernels>(backend, "elementwise").greaterEqualScalar(
+    heapIndex(backend, operands.x) * 4,
+    size(operands.shape),
+    operands.value,
+    operands.scalarFirst,
+    backend.dataIdMap.get(out.dataId).memoryOffset,
+  );
   return out;
 }
 

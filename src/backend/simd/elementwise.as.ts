@@ -1,0 +1,50 @@
+// AssemblyScript source of src/backend/simd/elementwise.wasm (build: `bash scripts/build_simd.sh`): single-pass
+// kernels of src/backend/heap_kernels.ts, on tfjs-backend-wasm's memory like gemm.wasm. Offsets are in bytes.
+
+/**
+ * acc[c] += Σ_r x[r, c] for an x of [rows, cols] floats and float64 accumulators acc[cols]: each column summed in
+ * row order in float64, the same additions, in the same order, as a scalar loop over the rows.
+ */
+export function sumRows(x: usize, rows: i32, cols: i32, acc: usize): void {
+  const vectors = cols & ~3;
+  for (let r = 0; r < rows; r++) {
+    const row = x + (<usize>(r * cols) << 2);
+    let c = 0;
+    for (; c < vectors; c += 4) {
+      const v = v128.load(row + (<usize>c << 2)), at = acc + (<usize>c << 3);
+      v128.store(at, f64x2.add(v128.load(at), f64x2.promote_low_f32x4(v)));
+      const high = i32x4.shuffle(v, v, 2, 3, 0, 1);
+      v128.store(at, f64x2.add(v128.load(at, 16), f64x2.promote_low_f32x4(high)), 16);
+    }
+    for (; c < cols; c++) {
+      const at = acc + (<usize>c << 3);
+      store<f64>(at, load<f64>(at) + <f64>load<f32>(row + (<usize>c << 2)));
+    }
+  }
+}
+
+/** out[i] = x[i] >= value (1 or 0, one byte each) or, with `scalarFirst`, value >= x[i]; NaN compares false. */
+export function greaterEqualScalar(x: usize, n: i32, value: f32, scalarFirst: bool, out: usize): void {
+  const v = f32x4.splat(value), one = i8x16.splat(1);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const at = x + (<usize>i << 2);
+    const a = v128.load(at), b = v128.load(at, 16), c = v128.load(at, 32), d = v128.load(at, 48);
+    const ma = scalarFirst ? f32x4.ge(v, a) : f32x4.ge(a, v), mb = scalarFirst ? f32x4.ge(v, b) : f32x4.ge(b, v);
+    const mc = scalarFirst ? f32x4.ge(v, c) : f32x4.ge(c, v), md = scalarFirst ? f32x4.ge(v, d) : f32x4.ge(d, v);
+    const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(ma, mb), i16x8.narrow_i32x4_s(mc, md));
+    v128.store(out + <usize>i, v128.and(bytes, one));
+  }
+  for (; i < n; i++) {
+    const a = load<f32>(x + (<usize>i << 2));
+    store<u8>(out + <usize>i, scalarFirst ? <u8>(value >= a) : <u8>(a >= value));
+  }
+}
+
+/** out[i] = max(x[i], 0): negative numbers and −0 become +0, NaN stays NaN (ReLU that keeps NaN). */
+export function maximumZero(x: usize, n: i32, out: usize): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), max(load<f32>(x + (<usize>i << 2)), <f32>0));
+}
