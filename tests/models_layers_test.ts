@@ -85,6 +85,40 @@ Deno.test("layer norm: hand-computed values and hand-written backward equal to a
   });
 });
 
+Deno.test("layer norm on wasm: the kernels equal the tfjs ops (values, three gradients; d with and without a tail)", async () => {
+  await onBackend("wasm", () => {
+    const r = 1 / Math.sqrt(1.25 + LN_EPS);
+    const hand = layerNormFast(
+      tf.tensor2d([[1, 2, 3, 4]]),
+      tf.ones([4]) as tf.Tensor1D,
+      tf.zeros([4]) as tf.Tensor1D,
+      true,
+    );
+    assertClose(hand.dataSync(), [-1.5 * r, -0.5 * r, 0.5 * r, 1.5 * r], 1e-6, "LN([1,2,3,4]) by the kernel");
+    const rng = new Rng(6);
+    for (const d of [3, 5, 8, 50, 64]) {
+      const [x, g, b, dy] = [randn(rng, [7, d], 3), randn(rng, [d]), randn(rng, [d]), randn(rng, [7, d])];
+      const run = (useKernels: boolean) => {
+        const f = (xs: tf.Tensor, gs: tf.Tensor, bs: tf.Tensor) =>
+          layerNormFast(xs as tf.Tensor2D, gs as tf.Tensor1D, bs as tf.Tensor1D, useKernels).mul(dy).sum();
+        const y = layerNormFast(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, useKernels);
+        return [y, ...tf.grads(f)([x, g, b])].map((t) => t.dataSync());
+      };
+      const [kernels, ops] = [run(true), run(false)];
+      ["y", "dx", "dgamma", "dbeta"].forEach((what, i) => assertClose(kernels[i], ops[i], 1e-4, `d=${d} ${what}`));
+    }
+    const nanRow = layerNormFast(
+      tf.tensor2d([[1, NaN, 3], [1, 2, 3]]),
+      tf.ones([3]) as tf.Tensor1D,
+      tf.zeros([3]) as tf.Tensor1D,
+      true,
+    );
+    const values = Array.from(nanRow.dataSync());
+    assert.ok(values.slice(0, 3).every(Number.isNaN), "a NaN input makes its whole row NaN");
+    assertClose(values.slice(3), [-Math.sqrt(1.5), 0, Math.sqrt(1.5)], 1e-4, "the other row is untouched");
+  });
+});
+
 Deno.test("attention masks: hand-checked causal + key-padding values for left and right padding", () => {
   // left padding [0, 5, 6]: row 0 sees nothing; row 1 sees key 1; row 2 sees keys 1, 2
   const left = maskValues({ inputs: Int32Array.from([0, 5, 6]), batchSize: 1, seqLen: 3 }, "torch");

@@ -105,3 +105,8 @@ export function setFastKernels(enabled: boolean): void {
 export function fastKernelsEnabled(): boolean {
   return fastEnabled;
 }
+
+/** Whether this project's own wasm kernels run: the wasm backend is active and the fast kernels are on. */
+export function ownWasmKernels(): boolean {
+  return fastEnabled && tf.getBackend() === "wasm";
+}

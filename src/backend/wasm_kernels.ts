@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fastBatchMatMul } from "./batch_matmul.ts";
 import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
+import { layerNormGradKernel, layerNormKernel } from "./layer_norm.ts";
 import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
 import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
 import { rankCountsKernel } from "./rank_counts.ts";
@@ -52,11 +53,14 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
 ];
 
 /** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against
- * the tfjs attention path in tests/attention_tiled_test.ts), and full ranking's rank counts (tested against the
- * evaluator's tensor path in tests/evaluate_test.ts). */
+ * the tfjs attention path in tests/attention_tiled_test.ts), LayerNorm, forward and backward (tested against its tfjs
+ * ops in tests/models_layers_test.ts), and full ranking's rank counts (tested against the evaluator's tensor path in
+ * tests/evaluate_test.ts). */
 export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [
   causalAttentionKernel,
   causalAttentionGradKernel,
+  layerNormKernel,
+  layerNormGradKernel,
   rankCountsKernel,
 ];
 

@@ -19,7 +19,7 @@ import {
   type CausalAttentionAttrs,
   MIN_TILED_KEYS,
 } from "../backend/causal_attention.ts";
-import { fastKernelsEnabled } from "../backend/override.ts";
+import { ownWasmKernels } from "../backend/override.ts";
 import { Dense, dropoutMask, dropoutSeed, type ForwardContext } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
 import { tap } from "./probe.ts";
@@ -188,8 +188,8 @@ export function setTiledAttention(mode: TiledMode): void {
  * probe, kernels switched on, and the `TiledMode` (auto: at least `MIN_TILED_KEYS` keys; fewer measured faster on
  * the tfjs path). Then `sequenceMasks` can skip the dense masks (`MaskOptions.tiled`). */
 export function usesTiledAttention(ctx: ForwardContext, mode: AttentionMaskMode, keys: number): boolean {
-  if (mode !== "safe" || ctx.probe || tiledMode === "never" || !fastKernelsEnabled()) return false;
-  return tf.getBackend() === "wasm" && (tiledMode === "always" || keys >= MIN_TILED_KEYS);
+  if (mode !== "safe" || ctx.probe || tiledMode === "never" || !ownWasmKernels()) return false;
+  return tiledMode === "always" || keys >= MIN_TILED_KEYS;
 }
 
 /**

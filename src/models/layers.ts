@@ -6,6 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { keepThreshold, pairHash } from "../backend/dropout_hash.ts";
+import { LAYER_NORM, LAYER_NORM_GRAD } from "../backend/layer_norm.ts";
+import { ownWasmKernels } from "../backend/override.ts";
 import { Rng } from "../rng.ts";
 import { fanInUniform, xavierUniform } from "./init.ts";
 import type { ParamStore } from "./params.ts";
@@ -66,25 +68,42 @@ type Args = (tf.Tensor | tf.GradSaveFunc)[];
 /**
  * LayerNorm over the last axis of a 2-D `x` with a hand-written backward (xh = normalised input, r = 1/std):
  * dx = (dxh - mean(dxh) - xh * mean(dxh * xh)) * r with dxh = dy * gamma; dgamma = Σ dy * xh; dbeta = Σ dy.
+ * On wasm with the fast kernels on, forward and backward are one kernel each (src/backend/layer_norm.ts); elsewhere
+ * tfjs ops (`useKernels` false forces those, for tests).
  */
-export const layerNormFast: (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D = tf.customGrad(
-  (...args: Args) => {
-    const [x, gamma, beta, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(x, -1, true);
-    const rstd = tf.rsqrt(variance.add(LN_EPS));
-    const xhat = x.sub(mean).mul(rstd);
-    save([xhat, rstd, gamma]);
+export function layerNormFast(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  useKernels = ownWasmKernels(),
+): tf.Tensor2D {
+  const normalise = tf.customGrad((...args: Args) => {
+    const [xs, g, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    let y: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor;
+    if (useKernels) {
+      [y, xhat, rstd] = tf.engine().runKernel(LAYER_NORM, { x: xs, gamma: g, beta: b }, { eps: LN_EPS }) as tf.Tensor[];
+    } else {
+      const { mean, variance } = tf.moments(xs, -1, true);
+      rstd = tf.rsqrt(variance.add(LN_EPS));
+      xhat = xs.sub(mean).mul(rstd);
+      y = xhat.mul(g).add(b);
+    }
+    save([xhat, rstd, g]);
     return {
-      value: xhat.mul(gamma).add(beta),
+      value: y as tf.Tensor2D,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-        const [xh, r, g] = saved;
-        const dxhat = dy.mul(g);
+        const [xh, r, gs] = saved;
+        if (useKernels) {
+          return tf.engine().runKernel(LAYER_NORM_GRAD, { dy, xhat: xh, rstd: r, gamma: gs }) as tf.Tensor[];
+        }
+        const dxhat = dy.mul(gs);
         const dx = dxhat.sub(dxhat.mean(-1, true)).sub(xh.mul(dxhat.mul(xh).mean(-1, true))).mul(r);
         return [dx, dy.mul(xh).sum(0), dy.sum(0)];
       },
     };
-  },
-) as (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
+  });
+  return normalise(x, gamma, beta) as tf.Tensor2D;
+}
 
 /**
  * `count` dropout multipliers, each 1/keep with probability keep (to 1/65536) and otherwise 0, from a counter-based
