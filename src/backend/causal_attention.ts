@@ -30,11 +30,11 @@ export const CAUSAL_ATTENTION_GRAD = "Ur4recCausalAttentionGrad";
 export const TILE_ROWS = 32;
 
 /**
- * Shorter sequences stay on the tfjs attention path: one layer's forward + backward at B128 with 1/4 padding, CPU ms,
- * tfjs path vs tiled (README "Tiled causal attention"): T50/H2/dk32 36.8 vs 40.5, T100/H2/dk32 97 vs 107,
- * T100/H1/dk50 75 vs 70, T200/H1/dk50 222 vs 159, T200/H2/dk32 319 vs 239.
+ * Shorter sequences stay on the tfjs attention path: one layer's forward + backward at B128, dropout 0.2, a quarter
+ * of pads, process CPU ms, tfjs path vs tiled, alternated (docs/performance.md "Own SIMD kernels"): T10/H2/dk32 3 vs
+ * 5, T20/H2/dk32 6 vs 4, T30/H1/dk50 7 vs 7, T50/H1/dk50 13 vs 9, T50/H2/dk32 16 vs 12, T100/H2/dk32 74 vs 45.
  */
-export const MIN_TILED_KEYS = 128;
+export const MIN_TILED_KEYS = 32;
 
 /**
  * The attributes of both kernels. `positions` [B·Tq]: the sequence position of each query row; `items` [B·T]: 1

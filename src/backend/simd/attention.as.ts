@@ -21,11 +21,29 @@
   return ((e & 1 ? z >>> 16 : z & 0xffff) < threshold) ? scale : 0;
 }
 
-/** dst[c·rows + r] = src[r·cols + c]: a [rows, cols] float matrix transposed. */
+/** dst[c·rows + r] = src[r·cols + c]: a [rows, cols] float matrix transposed, in 4 × 4 blocks of shuffles. */
 export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const from = src + (<usize>(r * cols) << 2);
-    for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(from + (<usize>c << 2)));
+  const rows4 = rows & ~3, cols4 = cols & ~3, rowBytes = <usize>cols << 2, colBytes = <usize>rows << 2;
+  for (let r = 0; r < rows4; r += 4) {
+    const from = src + <usize>r * rowBytes;
+    for (let c = 0; c < cols4; c += 4) {
+      const at = from + (<usize>c << 2);
+      const a = v128.load(at), b = v128.load(at + rowBytes), x = v128.load(at + 2 * rowBytes);
+      const y = v128.load(at + 3 * rowBytes);
+      const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+      const xy0 = i32x4.shuffle(x, y, 0, 4, 1, 5), xy1 = i32x4.shuffle(x, y, 2, 6, 3, 7);
+      const to = dst + <usize>c * colBytes + (<usize>r << 2);
+      v128.store(to, i64x2.shuffle(ab0, xy0, 0, 2));
+      v128.store(to + colBytes, i64x2.shuffle(ab0, xy0, 1, 3));
+      v128.store(to + 2 * colBytes, i64x2.shuffle(ab1, xy1, 0, 2));
+      v128.store(to + 3 * colBytes, i64x2.shuffle(ab1, xy1, 1, 3));
+    }
+    for (let c = cols4; c < cols; c++) {
+      for (let i = r; i < r + 4; i++) store<f32>(dst + <usize>c * colBytes + (<usize>i << 2), load<f32>(src + <usize>i * rowBytes + (<usize>c << 2)));
+    }
+  }
+  for (let r = rows4; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(dst + <usize>c * colBytes + (<usize>r << 2), load<f32>(src + <usize>r * rowBytes + (<usize>c << 2)));
   }
 }
 
@@ -72,12 +90,38 @@ export function maskScores(s: usize, m: i32, n: i32, reach: usize, keyMask: usiz
   return empty;
 }
 
+/**
+ * The dropout multipliers (`scale` or 0) of mask elements e, e + 1, e + 2, e + 3: four lanes of `pairHash` (each
+ * lane hashes its own pair, so a pair is hashed twice) and the low or high 16 bits by the lane's parity.
+ */
+@inline function multipliers4(seed: u32, e: u32, threshold: u32, scale: f32): v128 {
+  const index = i32x4.add(i32x4.splat(e), i32x4(0, 1, 2, 3));
+  const state = i32x4.add(i32x4.splat(seed), i32x4.mul(i32x4.add(i32x4.shr_u(index, 1), i32x4.splat(1)), i32x4.splat(0x9e3779b9)));
+  let z = i32x4.mul(v128.xor(state, i32x4.shr_u(state, 16)), i32x4.splat(0x85ebca6b));
+  z = i32x4.mul(v128.xor(z, i32x4.shr_u(z, 13)), i32x4.splat(0xc2b2ae35));
+  z = v128.xor(z, i32x4.shr_u(z, 16));
+  const odd = i32x4.eq(v128.and(index, i32x4.splat(1)), i32x4.splat(1));
+  const uniform = v128.bitselect(i32x4.shr_u(z, 16), v128.and(z, i32x4.splat(0xffff)), odd);
+  return v128.and(i32x4.lt_s(uniform, i32x4.splat(threshold)), f32x4.splat(scale));
+}
+
+/** The multipliers of a row's elements j.. (j + 4 <= count: all visible): `multipliers4`, or `scale` everywhere
+ * without dropout (threshold 65536). */
+@inline function rowMultipliers4(seed: u32, e: u32, threshold: u32, scale: f32): v128 {
+  return threshold >= 65536 ? f32x4.splat(scale) : multipliers4(seed, e, threshold, scale);
+}
+
 /** P̃ = P ⊙ multipliers in place (0 past each row's reach): the forward's dropout on a tile's probabilities. */
 export function dropoutRows(p: usize, m: i32, n: i32, reach: usize, base: u32, rowStride: u32, seed: u32, threshold: u32, scale: f32): void {
   for (let r = 0; r < m; r++) {
     const row = p + (<usize>(r * n) << 2), count = load<i32>(reach + (<usize>r << 2));
     const e0 = base + <u32>r * rowStride;
-    for (let j = 0; j < n; j++) {
+    let j = 0;
+    for (; j + 4 <= count; j += 4) {
+      const at = row + (<usize>j << 2);
+      v128.store(at, f32x4.mul(v128.load(at), rowMultipliers4(seed, e0 + <u32>j, threshold, scale)));
+    }
+    for (; j < n; j++) {
       const at = row + (<usize>j << 2);
       store<f32>(at, load<f32>(at) * (j < count ? multiplier(seed, e0 + <u32>j, threshold, scale) : 0));
     }
@@ -91,8 +135,15 @@ export function dropoutRows(p: usize, m: i32, n: i32, reach: usize, base: u32, r
 export function gradRows(p: usize, dp: usize, pDropped: usize, m: i32, n: i32, reach: usize, delta: usize, base: u32, rowStride: u32, seed: u32, threshold: u32, scale: f32): void {
   for (let r = 0; r < m; r++) {
     const offset = <usize>(r * n) << 2, count = load<i32>(reach + (<usize>r << 2));
-    const d = load<f32>(delta + (<usize>r << 2)), e0 = base + <u32>r * rowStride;
-    for (let j = 0; j < n; j++) {
+    const d = load<f32>(delta + (<usize>r << 2)), e0 = base + <u32>r * rowStride, vd = f32x4.splat(d);
+    let j = 0;
+    for (; j + 4 <= count; j += 4) {
+      const at = offset + (<usize>j << 2), keep = rowMultipliers4(seed, e0 + <u32>j, threshold, scale);
+      const prob = v128.load(p + at);
+      v128.store(pDropped + at, f32x4.mul(prob, keep));
+      v128.store(dp + at, f32x4.mul(prob, f32x4.sub(f32x4.mul(v128.load(dp + at), keep), vd)));
+    }
+    for (; j < n; j++) {
       const at = offset + (<usize>j << 2);
       const keep = j < count ? multiplier(seed, e0 + <u32>j, threshold, scale) : <f32>0;
       const prob = load<f32>(p + at);
