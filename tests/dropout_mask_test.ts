@@ -1,4 +1,7 @@
+import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/backend.ts";
+import { DROPOUT_MASK } from "../src/backend/dropout_mask.ts";
 import { bernoulliMultipliers } from "../src/models/layers.ts";
 
 Deno.test("bernoulliMultipliers: values 0 or 1/keep, kept share = keep within 4 sigma, seeded, odd counts filled", () => {
@@ -23,4 +26,13 @@ Deno.test("bernoulliMultipliers: values 0 or 1/keep, kept share = keep within 4 
   let both = 0;
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i] && pairs[i + 1]) both++;
   assert.ok(Math.abs(both / (pairs.length / 2) - 0.25) < 4 * Math.sqrt(0.1875 / (pairs.length / 2)));
+});
+
+Deno.test("the wasm dropout-mask kernel equals bernoulliMultipliers (SIMD blocks and a tail, seeds past 2^31)", async () => {
+  await initBackend("wasm");
+  for (const [seed, count, keep] of [[7, 1003, 0.8], [0xfffffff0, 17, 0.5], [3, 4, 0.1], [5, 1, 0.9]]) {
+    const mask = tf.engine().runKernel(DROPOUT_MASK, {}, { shape: [count], seed, keep }) as tf.Tensor;
+    assert.deepEqual(Array.from(mask.dataSync()), Array.from(bernoulliMultipliers(seed, count, keep)), `${seed}`);
+    mask.dispose();
+  }
 });

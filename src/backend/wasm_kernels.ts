@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fastBatchMatMul } from "./batch_matmul.ts";
 import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
+import { dropoutMaskKernel } from "./dropout_mask.ts";
 import { layerNormGradKernel, layerNormKernel } from "./layer_norm.ts";
 import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
 import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
@@ -54,13 +55,15 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
 
 /** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against
  * the tfjs attention path in tests/attention_tiled_test.ts), LayerNorm, forward and backward (tested against its tfjs
- * ops in tests/models_layers_test.ts), and full ranking's rank counts (tested against the evaluator's tensor path in
+ * ops in tests/models_layers_test.ts), dropout masks (tested against `bernoulliMultipliers` in
+ * tests/dropout_mask_test.ts), and full ranking's rank counts (tested against the evaluator's tensor path in
  * tests/evaluate_test.ts). */
 export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [
   causalAttentionKernel,
   causalAttentionGradKernel,
   layerNormKernel,
   layerNormGradKernel,
+  dropoutMaskKernel,
   rankCountsKernel,
 ];
 

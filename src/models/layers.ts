@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { keepThreshold, pairHash } from "../backend/dropout_hash.ts";
+import { DROPOUT_MASK } from "../backend/dropout_mask.ts";
 import { LAYER_NORM, LAYER_NORM_GRAD } from "../backend/layer_norm.ts";
 import { ownWasmKernels } from "../backend/override.ts";
 import { Rng } from "../rng.ts";
@@ -127,6 +128,7 @@ export function bernoulliMultipliers(seed: number, count: number, keep: number):
 export function dropoutMask(ctx: ForwardContext, shape: number[], rate: number): tf.Tensor | null {
   const seed = dropoutSeed(ctx, rate);
   if (seed === null) return null;
+  if (ownWasmKernels()) return tf.engine().runKernel(DROPOUT_MASK, {}, { shape, seed, keep: 1 - rate }) as tf.Tensor;
   const count = shape.reduce((a, b) => a * b, 1);
   return tf.tensor(bernoulliMultipliers(seed, count, 1 - rate), shape);
 }
