@@ -33,7 +33,7 @@ function reference(
   return out;
 }
 
-Deno.test("heapGemm equals a float64 product: every edge of the 6 x 8 tiles, blocks of k, Aᵀ, strides, accumulate", async () => {
+Deno.test("heapGemm equals a float64 product: every edge of the 6 x 8 tiles, blocks of k, Aᵀ, strides, C or bias start", async () => {
   await initBackend("wasm");
   const backend = tf.backend() as unknown as WasmBackend;
   const rng = new Rng(11);
@@ -42,15 +42,15 @@ Deno.test("heapGemm equals a float64 product: every edge of the 6 x 8 tiles, blo
     for (const n of [1, 3, 4, 5, 8, 9, 12, 17, 19]) {
       for (const k of [0, 1, 5, 130, 300]) {
         for (const transposed of [false, true]) {
-          for (const accumulate of [false, true]) {
+          for (const start of ["zero", "accumulate", "bias"] as const) {
             const ldb = n + (k % 3), ldc = n + 2; // padded rows: only the first n columns are read / written
             const a = onHeap(backend, m * k, rng), b = onHeap(backend, Math.max(1, k * ldb), rng);
-            const c = onHeap(backend, m * ldc, rng);
+            const c = onHeap(backend, m * ldc, rng), bias = onHeap(backend, n, rng);
             const [sai, sap] = transposed ? [1, m] : [k, 1];
             heapGemm(backend, m, n, k, { at: a.at, rowStride: sai, colStride: sap }, { at: b.at, rowStride: ldb }, {
               at: c.at,
               rowStride: ldc,
-            }, accumulate);
+            }, { accumulate: start === "accumulate", bias: start === "bias" ? bias.at : 0 });
             const got = c.t.dataSync();
             const want = reference(
               m,
@@ -59,23 +59,23 @@ Deno.test("heapGemm equals a float64 product: every edge of the 6 x 8 tiles, blo
               (i, p) => a.values[i * sai + p * sap],
               b.values,
               ldb,
-              (i, j) => accumulate ? c.values[i * ldc + j] : 0,
+              (i, j) => start === "accumulate" ? c.values[i * ldc + j] : start === "bias" ? bias.values[j] : 0,
             );
             for (let i = 0; i < m; i++) {
               for (let j = 0; j < ldc; j++) {
-                const at = `m${m} n${n} k${k} Aᵀ ${transposed} acc ${accumulate} [${i}, ${j}]`;
+                const at = `m${m} n${n} k${k} Aᵀ ${transposed} from ${start} [${i}, ${j}]`;
                 if (j >= n) assert.equal(got[i * ldc + j], c.values[i * ldc + j], `${at}: padding untouched`);
                 else assert.ok(Math.abs(got[i * ldc + j] - want[i * n + j]) <= 1e-4 * (1 + Math.sqrt(k)), at);
               }
             }
-            tf.dispose([a.t, b.t, c.t]);
+            tf.dispose([a.t, b.t, c.t, bias.t]);
             cases++;
           }
         }
       }
     }
   }
-  assert.equal(cases, 9 * 9 * 5 * 4);
+  assert.equal(cases, 9 * 9 * 5 * 2 * 3);
 });
 
 Deno.test("heapGemm: hand-computed 2 x 2 product, NaN and Infinity propagate as in any product", async () => {

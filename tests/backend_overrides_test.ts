@@ -72,6 +72,31 @@ Deno.test("BatchMatMul on wasm equals cpu for every transpose flag combination a
   }
 });
 
+Deno.test("_FusedMatMul (x W + b) on wasm equals cpu: bias or none, transposes, batches; values and gradients", async () => {
+  // (tfjs 4.22's fused matMul gradient does not reduce a broadcast b, on any backend: no [6, 17, 23] x [23, 13] here)
+  for (const [sa, sb] of [[[37, 29], [29, 41]], [[5, 17, 23], [5, 23, 13]]]) {
+    const n = sb[sb.length - 1];
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      for (const withBias of [true, false]) {
+        const [shapeA, shapeB] = [stored(sa, ta), stored(sb, tb)];
+        const [va, vb, vbias] = [values(shapeA, 6), values(shapeB, 7), values([n], 8)];
+        const { wasm, cpu } = await both(() => {
+          const [a, b, bias] = [tf.tensor(va, shapeA), tf.tensor(vb, shapeB), tf.tensor1d(vbias)];
+          const fused = (x: tf.Tensor, w: tf.Tensor, c?: tf.Tensor) =>
+            tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, bias: c });
+          const f = (...xs: tf.Tensor[]) => fused(xs[0], xs[1], xs[2]).square().sum();
+          return [fused(a, b, withBias ? bias : undefined), ...tf.grads(f)(withBias ? [a, b, bias] : [a, b])];
+        });
+        const what = `[${shapeA}] x [${shapeB}] tA=${ta} tB=${tb} bias=${withBias}`;
+        assert.equal(wasm.length, withBias ? 4 : 3);
+        ["y", "da", "db", "dbias"].slice(0, wasm.length).forEach((name, i) =>
+          assertClose(wasm[i], cpu[i], 2e-3, `${what} ${name}`)
+        );
+      }
+    }
+  }
+});
+
 Deno.test("BatchMatMul gradients on wasm equal cpu (attention-like shapes, all flags)", async () => {
   for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
     const [shapeA, shapeB] = [stored([6, 21, 16], ta), stored([6, 16, 21], tb)];

@@ -5,7 +5,8 @@
  * through the project's SIMD product (`heapGemm`, ./gemm.ts) on the tensors in place: one call per batch slice,
  * written straight into its place in the preallocated output; a transposed `a` is read through strides (the weight
  * gradient xᵀ·dy costs no transpose), a transposed `b` is materialised once (the Transpose kernel), and a broadcast
- * `b` (batch 1, e.g. `[B, T, d] @ W`) with an untransposed `a` becomes one [B·T, d] product.
+ * `b` (batch 1, e.g. `[B, T, d] @ W`) with an untransposed `a` becomes one [B·T, d] product. `_FusedMatMul`
+ * (`tf.fused.matMul`, a dense layer's `x W + b`) without activation starts the product from the bias.
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapGemm } from "./gemm.ts";
@@ -77,7 +78,13 @@ interface Operand {
  * untransposed). When `right` is shared by every slice and `left` is untransposed, `left`'s slices are contiguous
  * rows of one matrix and a single product does them all.
  */
-function slicedProducts(backend: WasmBackend, left: Operand, right: Operand, outDims: number[]): tf.TensorInfo {
+function slicedProducts(
+  backend: WasmBackend,
+  left: Operand,
+  right: Operand,
+  outDims: number[],
+  bias: tf.TensorInfo | null,
+): tf.TensorInfo {
   const [m, k, n] = [left.rows, left.cols, right.cols];
   const batch = size(outDims);
   const out = backend.makeOutput([...outDims, m, n], "float32");
@@ -85,17 +92,20 @@ function slicedProducts(backend: WasmBackend, left: Operand, right: Operand, out
   const offsetL = backend.dataIdMap.get(left.data.dataId).memoryOffset;
   const offsetR = backend.dataIdMap.get(right.data.dataId).memoryOffset;
   const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const options = { bias: bias ? backend.dataIdMap.get(bias.dataId).memoryOffset : 0 };
   const indexL = broadcastBatchIndex(left.dims, outDims), indexR = broadcastBatchIndex(right.dims, outDims);
   const [rowStride, colStride] = left.transposed ? [1, m] : [k, 1];
   for (let s = 0; s < (merged ? 1 : batch); s++) {
     const a = { at: offsetL + indexL[s] * m * k * 4, rowStride, colStride };
     const b = { at: offsetR + indexR[s] * k * n * 4, rowStride: n };
-    heapGemm(backend, merged ? batch * m : m, n, k, a, b, { at: offsetOut + s * m * n * 4, rowStride: n });
+    heapGemm(backend, merged ? batch * m : m, n, k, a, b, { at: offsetOut + s * m * n * 4, rowStride: n }, options);
   }
   return out;
 }
 
-function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
+/** `a @ b` (+ `bias` [n] on every row) per the transpose flags of `args`, or null for inputs this kernel leaves to the
+ * stock kernel (not float32). */
+function products(args: KernelArgs, bias: tf.TensorInfo | null): tf.TensorInfo | null {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const backend = wasmBackend(args);
@@ -117,10 +127,25 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo | null {
     { data: a, dims: dimsA, rows: m, cols: k, transposed: transposeA },
     { data: right, dims: dimsB, rows: k, cols: n, transposed: false },
     outDims,
+    bias,
   );
   if (transposeB) backend.disposeData(right.dataId);
   return out;
 }
 
+/** `_FusedMatMul` (`tf.fused.matMul`) with a float32 bias [n] or none and no activation; else null. */
+function fusedMatMulFast(args: KernelArgs): tf.TensorInfo | null {
+  const { bias = null, preluActivationWeights = null } = args.inputs as Record<string, tf.TensorInfo | null>;
+  const { activation } = args.attrs as unknown as { activation?: string };
+  if ((activation ?? "linear") !== "linear" || preluActivationWeights !== null) return null;
+  const { b } = args.inputs as { b: tf.TensorInfo };
+  const { transposeB } = args.attrs as unknown as { transposeB: boolean };
+  const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  if (bias !== null && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
+  return products(args, bias);
+}
+
 /** The override of wasm's BatchMatMul (see the module comment). */
-export const fastBatchMatMul: tf.KernelConfig = overrideKernel("BatchMatMul", batchMatMulFast);
+export const fastBatchMatMul: tf.KernelConfig = overrideKernel("BatchMatMul", (args) => products(args, null));
+/** The override of wasm's _FusedMatMul without activation: the bias starts each row of the product. */
+export const fastFusedMatMul: tf.KernelConfig = overrideKernel("_FusedMatMul", fusedMatMulFast);

@@ -273,8 +273,8 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
       tileProbabilities(backend, tiles, { p, reach, mask: mask + lo * 4 }, m, n, empty);
       tiles.gradRows(p, dp, pDropped, m, n, reach, delta, ...g.dropout(slice, r0, lo)); // P̃, and dS in dp
       const byColumns = (base: number) => ({ at: base, rowStride: 1, colStride: n }); // [m, n] read as [n, m]
-      heapGemm(backend, n, g.dk, m, byColumns(pDropped), rows(dyAt), keys(dvAt), true); // dV += P̃ᵀ dO
-      heapGemm(backend, n, g.dk, m, byColumns(dp), rows(qAt), keys(dkAt), true); // dK += dSᵀ Q
+      heapGemm(backend, n, g.dk, m, byColumns(pDropped), rows(dyAt), keys(dvAt), { accumulate: true }); // dV += P̃ᵀ dO
+      heapGemm(backend, n, g.dk, m, byColumns(dp), rows(qAt), keys(dkAt), { accumulate: true }); // dK += dSᵀ Q
       heapGemm(backend, m, g.dk, n, { at: dp, rowStride: n }, keys(kAt), rows(dqAt)); // dQ = dS K
     }
   }

@@ -1,9 +1,9 @@
 /**
  * The project's SIMD matrix product on the wasm heap: `simd/gemm.wasm` (AssemblyScript source `simd/gemm.as.ts`),
- * working on tensors in place (./simd.ts). Against XNNPACK through tfjs (which packs the right operand on every call, and takes no transposed or
- * strided operand) it skips the packing, reads Aᵀ through strides and fuses the accumulation into C, and it uses fused
- * multiply-adds (relaxed SIMD), which tfjs's XNNPACK build does not; measured in docs/performance.md "Own SIMD
- * product".
+ * working on tensors in place (./simd.ts). Against XNNPACK through tfjs (which packs the right operand on every call
+ * and takes no transposed or strided operand) it skips the packing, reads Aᵀ through strides, fuses the accumulation
+ * or the bias into C, and uses fused multiply-adds (relaxed SIMD), which tfjs's XNNPACK build does not; measured in
+ * docs/performance.md "Own SIMD kernels".
  */
 import type { WasmBackend } from "./override.ts";
 import { simdModule } from "./simd.ts";
@@ -22,6 +22,7 @@ interface GemmExports {
     c: number,
     ldc: number,
     accumulate: number,
+    bias: number,
   ): void;
 }
 
@@ -36,10 +37,11 @@ export interface StridedMatrix {
 }
 
 /**
- * C[m, n] = A[m, k] · B[k, n] (or C += A · B with `accumulate`), float32 on the wasm heap of `backend`. A may be
- * strided both ways (`colStride` defaults to 1; `{ rowStride: 1, colStride: m }` reads a row-major [k, m] as its
- * transpose); B and C are row-major with row strides `rowStride`. C must not overlap A or B. Throws nothing; shapes
- * are the caller's to check (an offset outside the heap traps).
+ * C[m, n] = A[m, k] · B[k, n] (+ bias[n] on every row, `bias` a byte offset), or C += A · B with `accumulate`,
+ * float32 on the wasm heap of `backend`. A may be strided both ways (`colStride` defaults to 1;
+ * `{ rowStride: 1, colStride: m }` reads a row-major [k, m] as its transpose); B and C are row-major with row strides
+ * `rowStride`. C must not overlap A, B or the bias. Throws nothing; shapes are the caller's to check (an offset
+ * outside the heap traps).
  */
 export function heapGemm(
   backend: WasmBackend,
@@ -49,8 +51,9 @@ export function heapGemm(
   a: StridedMatrix,
   b: StridedMatrix,
   c: StridedMatrix,
-  accumulate = false,
+  options: { accumulate?: boolean; bias?: number } = {},
 ): void {
+  const { accumulate = false, bias = 0 } = options;
   simdModule<GemmExports>(backend, "gemm").gemm(
     m,
     n,
@@ -63,5 +66,6 @@ export function heapGemm(
     c.at,
     c.rowStride,
     +accumulate,
+    bias,
   );
 }

@@ -5,7 +5,7 @@
  * backend (tests/backend_test.ts, tests/backend_overrides_test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { fastBatchMatMul } from "./batch_matmul.ts";
+import { fastBatchMatMul, fastFusedMatMul } from "./batch_matmul.ts";
 import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
 import { dropoutMaskKernel } from "./dropout_mask.ts";
 import { layerNormGradKernel, layerNormKernel } from "./layer_norm.ts";
@@ -45,6 +45,7 @@ export const WASM_POLYFILLS: readonly tf.KernelConfig[] = [unsortedSegmentSum];
 /** Stock wasm kernels this project replaces by faster ones (each falls back to the stock kernel where it loses). */
 export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
   fastBatchMatMul,
+  fastFusedMatMul,
   fastGatherV2,
   fastSum,
   fastTranspose,

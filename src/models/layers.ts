@@ -205,7 +205,7 @@ export class Dense {
   /** Applies the layer to x [..., inDim]. */
   apply(x: tf.Tensor): tf.Tensor {
     const lead = x.shape.slice(0, -1);
-    const y = tf.matMul(x.reshape([-1, this.inDim]), this.w as tf.Tensor2D).add(this.b);
+    const y = tf.fused.matMul({ a: x.reshape([-1, this.inDim]), b: this.w as tf.Tensor2D, bias: this.b });
     return y.reshape([...lead, this.outDim]);
   }
 }
