@@ -207,6 +207,24 @@ Deno.test("Identity on wasm shares the buffer: a clone outlives its source, and 
   assert.equal(liveBuffers(), buffers);
 });
 
+Deno.test("Cast on wasm: to its own dtype shares the buffer; bool to float32 (a block of 16 and a tail) equals cpu", async () => {
+  await initBackend("wasm");
+  const buffers = liveBuffers();
+  const x = tf.tensor1d([1.5, -2, NaN]);
+  const y = tf.cast(x, "float32");
+  assert.equal(liveBuffers(), buffers + 1, "no copy");
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, NaN]);
+  y.dispose();
+  assert.equal(liveBuffers(), buffers);
+  const flags = Array.from({ length: 19 }, (_, i) => (i * 7) % 3 === 0);
+  const { wasm, cpu } = await both(
+    () => [tf.cast(tf.tensor1d(flags, "bool"), "float32"), tf.cast(tf.tensor1d(flags, "bool"), "int32")],
+  );
+  assert.deepEqual(wasm, cpu);
+  assert.deepEqual(wasm[0], flags.map(Number));
+});
+
 Deno.test("Maximum against 0 and GreaterEqual against a scalar on wasm equal cpu (both orders, NaN, infinities, broadcast)", async () => {
   const x = [...values([3, 5], 12), NaN, -Infinity, Infinity, 0]; // 19: a block of 16 and a tail of 3
   const cases: [string, () => tf.Tensor][] = [

@@ -1,9 +1,10 @@
 /**
  * Replacements of stock wasm kernels that profiling showed slow at the models' shapes, working on the wasm heap in
  * place, in JS or through `simd/elementwise.wasm` (before/after timings in docs/performance.md):
- * - Identity (the engine clones every tensor it saves for the backward pass): shares the buffer by reference count,
- *   as the cpu backend does, where the stock kernel copies it. Tensors are immutable and every kernel writes only
- *   into its own fresh output, so sharing is safe.
+ * - Identity (the engine clones every tensor it saves for the backward pass) and Cast to the tensor's own dtype (the
+ *   gradient of Multiply casts its operands): share the buffer by reference count, as the cpu backend does, where the
+ *   stock kernels copy it. Tensors are immutable and every kernel writes only into its own fresh output, so sharing
+ *   is safe. Cast of bool to float32 (the gradient of Maximum) is one SIMD pass.
  * - GatherV2 (any axis, batchDims): row copies instead of a per-element strided loop (~15x).
  * - Sum over leading axes (a bias/LayerNorm gradient, [B·T, d] -> [d]): one SIMD pass of row adds in float64, where
  *   the stock kernel first transposes the input so that the reduced axes come last.
@@ -22,6 +23,7 @@ interface ElementwiseKernels {
   sumRows(x: number, rows: number, cols: number, acc: number): void;
   greaterEqualScalar(x: number, n: number, value: number, scalarFirst: boolean, out: number): void;
   maximumZero(x: number, n: number, out: number): void;
+  boolToFloat(x: number, n: number, out: number): void;
 }
 
 /** Elements of 4 bytes whose bits are copied as they are. */
@@ -37,6 +39,18 @@ function identityShared(args: KernelArgs): tf.TensorInfo | null {
   if (x.dtype === "string") return null;
   wasmBackend(args).incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+function castFast(args: KernelArgs): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+  if (dtype === x.dtype) return identityShared(args);
+  if (x.dtype !== "bool" || dtype !== "float32") return null;
+  const backend = wasmBackend(args);
+  const out = backend.makeOutput(x.shape, "float32");
+  const from = backend.dataIdMap.get(x.dataId).memoryOffset;
+  simdModule<ElementwiseKernels>(backend, "elementwise").boolToFloat(from, size(x.shape), heapIndex(backend, out) * 4);
+  return out;
 }
 
 function gatherFast(args: KernelArgs): tf.TensorInfo | null {
@@ -196,6 +210,8 @@ function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
 
 /** Identity without a copy. */
 export const fastIdentity: tf.KernelConfig = overrideKernel("Identity", identityShared);
+/** Cast to the same dtype without a copy; bool to float32 in one pass. */
+export const fastCast: tf.KernelConfig = overrideKernel("Cast", castFast);
 /** GatherV2 by row copies on the heap. */
 export const fastGatherV2: tf.KernelConfig = overrideKernel("GatherV2", gatherFast);
 /** Sum over leading axes in one pass. */

@@ -9,7 +9,15 @@ import { fastBatchMatMul, fastFusedMatMul } from "./batch_matmul.ts";
 import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
 import { dropoutMaskKernel } from "./dropout_mask.ts";
 import { layerNormGradKernel, layerNormKernel } from "./layer_norm.ts";
-import { fastGatherV2, fastGreaterEqual, fastIdentity, fastMaximum, fastSum, fastTranspose } from "./heap_kernels.ts";
+import {
+  fastCast,
+  fastGatherV2,
+  fastGreaterEqual,
+  fastIdentity,
+  fastMaximum,
+  fastSum,
+  fastTranspose,
+} from "./heap_kernels.ts";
 import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
 import { rankCountsKernel } from "./rank_counts.ts";
 
@@ -50,6 +58,7 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
   fastSum,
   fastTranspose,
   fastIdentity,
+  fastCast,
   fastMaximum,
   fastGreaterEqual,
 ];

@@ -40,9 +40,28 @@
   return threshold >= 65536 ? f32x4.splat(scale) : multipliers4(seed, e, threshold, scale);
 }
 
+/**
+ * The multipliers of mask elements 2q .. 2q + 7 (four whole pairs from pair q): each pair hashed once, its low and
+ * high halves interleaved into elements 2q + 2i and 2q + 2i + 1.
+ */
+@inline function pairMultipliers8(seed: u32, q: u32, threshold: u32, scale: f32, out: usize): void {
+  const pair = i32x4.add(i32x4.splat(q), i32x4(0, 1, 2, 3));
+  const state = i32x4.add(i32x4.splat(seed), i32x4.mul(i32x4.add(pair, i32x4.splat(1)), i32x4.splat(0x9e3779b9)));
+  let z = i32x4.mul(v128.xor(state, i32x4.shr_u(state, 16)), i32x4.splat(0x85ebca6b));
+  z = i32x4.mul(v128.xor(z, i32x4.shr_u(z, 13)), i32x4.splat(0xc2b2ae35));
+  z = v128.xor(z, i32x4.shr_u(z, 16));
+  const limit = i32x4.splat(threshold), value = f32x4.splat(scale);
+  const low = v128.and(i32x4.lt_s(v128.and(z, i32x4.splat(0xffff)), limit), value);
+  const high = v128.and(i32x4.lt_s(i32x4.shr_u(z, 16), limit), value);
+  v128.store(out, i32x4.shuffle(low, high, 0, 4, 1, 5));
+  v128.store(out, i32x4.shuffle(low, high, 2, 6, 3, 7), 16);
+}
+
 /** out[i] = the multiplier (`scale` or 0) of mask element i, for i < count: `bernoulliMultipliers` of layers.ts. */
 export function fillMultipliers(out: usize, count: i32, seed: u32, threshold: u32, scale: f32): void {
   let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), rowMultipliers4(seed, <u32>i, threshold, scale));
+  if (threshold < 65536) {
+    for (; i + 8 <= count; i += 8) pairMultipliers8(seed, <u32>i >>> 1, threshold, scale, out + (<usize>i << 2));
+  }
   for (; i < count; i++) store<f32>(out + (<usize>i << 2), multiplier(seed, <u32>i, threshold, scale));
 }

@@ -48,3 +48,17 @@ export function maximumZero(x: usize, n: i32, out: usize): void {
   for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
   for (; i < n; i++) store<f32>(out + (<usize>i << 2), max(load<f32>(x + (<usize>i << 2)), <f32>0));
 }
+
+/** out[i] = x[i] (a bool byte, 0 or 1) as a float. */
+export function boolToFloat(x: usize, n: i32, out: usize): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const bytes = v128.load(x + <usize>i), low = i16x8.extend_low_i8x16_u(bytes), high = i16x8.extend_high_i8x16_u(bytes);
+    const at = out + (<usize>i << 2);
+    v128.store(at, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(low)));
+    v128.store(at, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(low)), 16);
+    v128.store(at, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(high)), 32);
+    v128.store(at, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(high)), 48);
+  }
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), <f32>load<u8>(x + <usize>i));
+}
