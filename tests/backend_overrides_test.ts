@@ -181,6 +181,10 @@ Deno.test("Transpose on wasm equals cpu: tall block swaps (the fast path) and ot
     [[3, 4, 5, 2], [2, 3, 0, 1]],
     [[3, 4, 5, 2], [3, 2, 1, 0]],
     [[3, 4, 5, 2], [1, 0, 2, 3]],
+    [[4, 6, 1, 5], [0, 2, 1, 3]], // only a unit axis moves: the buffer is shared
+    [[4, 1, 6, 5], [0, 2, 1, 3]],
+    [[1, 6, 1, 5], [2, 1, 3, 0]],
+    [[4, 6, 1, 5], [1, 2, 0, 3]], // a unit axis and a real swap: a copy
   ];
   for (const [shape, perm] of cases) {
     const x = values(shape, 11);

@@ -9,7 +9,8 @@
  * - Sum over leading axes (a bias/LayerNorm gradient, [B·T, d] -> [d]): one SIMD pass of row adds in float64, where
  *   the stock kernel first transposes the input so that the reduced axes come last.
  * - Transpose of a tall [R, C] (or [B, R, C]) to [C, R], R >= 16 C (e.g. xᵀ of a dense layer's [B·T, d] input for its
- *   weight gradient): a cache-blocked copy (~2.5-5x).
+ *   weight gradient): a cache-blocked copy (~2.5-5x). A transpose that moves only axes of size 1 (splitting one
+ *   attention head off [B, T, 1·d]) keeps the data in order: it shares the buffer.
  * - Maximum against a scalar 0 (ReLU as max(x, 0), which keeps NaN) and GreaterEqual against a scalar (its
  *   gradient): one SIMD pass instead of the stock broadcast loops.
  * Anything else returns null and runs the stock kernel.
@@ -140,6 +141,11 @@ function transposeFast(args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { perm } = args.attrs as unknown as { perm: number[] };
   if (!COPYABLE.includes(x.dtype) || size(x.shape) === 0) return null;
+  const moved = perm.filter((axis) => x.shape[axis] !== 1);
+  if (moved.every((axis, i) => i === 0 || moved[i - 1] < axis)) { // only unit axes move: the data stays in order
+    const shared = identityShared(args)!;
+    return { ...shared, shape: perm.map((axis) => x.shape[axis]) };
+  }
   const swap = blockSwap(x.shape, perm);
   if (!swap || swap[2] === 1 || swap[1] < TALL * swap[2]) return null;
   const [batch, rows, cols] = swap;
