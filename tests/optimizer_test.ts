@@ -243,3 +243,23 @@ Deno.test("optimizer: no tensors leak across 20 steps; dispose frees the moments
   assert.equal(tf.memory().numTensors, before);
   disposeModules(modules);
 });
+
+Deno.test("optimizer: on wasm the AdamW kernel gives the tfjs ops' numbers bit for bit (clip, weight decay, 4 steps)", async () => {
+  await initBackend("wasm");
+  const config = { ...baseConfig, weight_decay: 0.05, grad_clip: 0.5 };
+  const results = [true, false].map(async (fused) => {
+    const modules = {
+      sasrec: [tf.variable(tf.linspace(-2, 3, 37)), tf.variable(tf.tensor2d([[0.5, 0, 1], [-1, 3, 2]]))],
+      retriever: [tf.variable(tf.tensor1d([0.2, 0.4, -0.6, 7, -7, 0.01, 1e-6]))],
+    };
+    const opt = new ModuleOptimizer(modules, optimizerOptions(config));
+    opt.fusedUpdate = fused;
+    await run(opt, modules, ["sasrec", "retriever"], 0, 4);
+    const out = [...values(modules), ...Object.values(opt.getState().tensors).map(flat)];
+    opt.dispose();
+    disposeModules(modules);
+    return out;
+  });
+  const [fused, ops] = await Promise.all(results);
+  assert.deepEqual(fused, ops);
+});

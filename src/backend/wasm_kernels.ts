@@ -5,6 +5,7 @@
  * backend (tests/backend_test.ts, tests/backend_overrides_test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
+import { adamwKernel } from "./adamw.ts";
 import { fastBatchMatMul, fastFusedMatMul } from "./batch_matmul.ts";
 import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_attention.ts";
 import { dropoutMaskKernel } from "./dropout_mask.ts";
@@ -66,7 +67,8 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
 /** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against
  * the tfjs attention path in tests/attention_tiled_test.ts), LayerNorm, forward and backward (tested against its tfjs
  * ops in tests/models_layers_test.ts), dropout masks (tested against `bernoulliMultipliers` in
- * tests/dropout_mask_test.ts), and full ranking's rank counts (tested against the evaluator's tensor path in
+ * tests/dropout_mask_test.ts), the AdamW update (tested against its tfjs ops in tests/train_optimizer_test.ts), and
+ * full ranking's rank counts (tested against the evaluator's tensor path in
  * tests/evaluate_test.ts). */
 export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [
   causalAttentionKernel,
@@ -74,6 +76,7 @@ export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [
   layerNormKernel,
   layerNormGradKernel,
   dropoutMaskKernel,
+  adamwKernel,
   rankCountsKernel,
 ];
 

@@ -8,6 +8,8 @@
  * keep their own Adam step count (PyTorch's per-parameter state), so bias correction stays exact.
  */
 import * as tf from "@tensorflow/tfjs";
+import { ADAMW, type AdamwAttrs } from "../backend/adamw.ts";
+import { ownWasmKernels } from "../backend/override.ts";
 import type { OptimizerOptions } from "../config/resolve.ts";
 import { UserError } from "../util/errors.ts";
 import { learningRate } from "./schedule.ts";
@@ -49,6 +51,9 @@ interface Slot {
 export class ModuleOptimizer {
   private readonly slots: Record<string, Slot[]> = {};
   private readonly totalSteps?: number;
+  /** Whether updates may go through the AdamW kernel where it runs (wasm, fast kernels on); false forces the tfjs
+   * ops (tests compare the two). */
+  fusedUpdate = true;
 
   /** `totalSteps` (the run's planned number of steps) is needed by `lr_schedule: cosine`. */
   constructor(
@@ -147,11 +152,31 @@ export class ModuleOptimizer {
   }
 
   /** AdamW on one variable. Decay and Adam update are one decrement, p - lr * (update + wd * p), equal to
-   * PyTorch's (1 - lr wd) p - lr update but without rounding 1 - lr wd to 1 in float32. */
+   * PyTorch's (1 - lr wd) p - lr update but without rounding 1 - lr wd to 1 in float32. On wasm with the fast kernels
+   * on (`fusedUpdate`), one kernel does the same float32 operations (src/backend/adamw.ts). */
   private update(slot: Slot, grad: tf.Tensor, lr: number, scale: number): void {
     slot.steps += 1;
     const correction1 = 1 - ADAM_BETA1 ** slot.steps;
     const correction2 = 1 - ADAM_BETA2 ** slot.steps;
+    if (this.fusedUpdate && ownWasmKernels()) {
+      const attrs: AdamwAttrs = {
+        scale,
+        beta1: ADAM_BETA1,
+        beta2: ADAM_BETA2,
+        correction1,
+        correction2,
+        eps: ADAM_EPS,
+        weightDecay: this.options.weightDecay,
+        lr,
+      };
+      const inputs = { variable: slot.variable, m: slot.m, v: slot.v, grad };
+      const [p, m, v] = tf.engine().runKernel(ADAMW, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      [[slot.variable, p], [slot.m, m], [slot.v, v]].forEach(([target, value]) => {
+        (target as tf.Variable).assign(value);
+        value.dispose();
+      });
+      return;
+    }
     tf.tidy(() => {
       const g = scale === 1 ? grad : tf.mul(grad, scale);
       const m = tf.add(tf.mul(slot.m, ADAM_BETA1), tf.mul(g, 1 - ADAM_BETA1));
