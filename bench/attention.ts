@@ -30,7 +30,7 @@ export function attentionCase(name: string, shape: AttentionShape): BenchCase {
   const ids = Int32Array.from({ length: batch * len }, (_, cell) => cell % len < Math.floor(len / 4) ? 0 : 1);
   const masks = sequenceMasks({ inputs: ids, batchSize: batch, seqLen: len }, "safe");
   const normal = () =>
-    tf.tensor3d(Float32Array.from({ length: batch * heads * len * dk }, () => rng.normal()), [batch * heads, len, dk]);
+    tf.tensor3d(Float32Array.from({ length: batch * heads * len * dk }, () => rng.normal()), [batch, len, heads * dk]);
   const [q, k, v, dy] = [normal(), normal(), normal(), normal()];
   let step = 0;
   return {

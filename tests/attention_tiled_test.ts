@@ -8,7 +8,14 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { CAUSAL_ATTENTION, CAUSAL_ATTENTION_GRAD, MIN_TILED_KEYS, TILE_ROWS } from "../src/backend/causal_attention.ts";
 import { sasRecOptions } from "../src/config/resolve.ts";
-import { attentionCore, sequenceMasks, setTiledAttention, tiledAttention } from "../src/models/attention.ts";
+import {
+  attentionCore,
+  mergeHeads,
+  sequenceMasks,
+  setTiledAttention,
+  splitHeads,
+  tiledAttention,
+} from "../src/models/attention.ts";
 import { bernoulliMultipliers } from "../src/models/layers.ts";
 import { SasRec } from "../src/models/sasrec.ts";
 import { statePositions } from "../src/models/sequence.ts";
@@ -44,8 +51,8 @@ function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[];
     const inputs = inputRows(), b = 4, tq = queries ? 1 : T;
     const masks = sequenceMasks({ inputs, batchSize: b, seqLen: T }, "safe", { queries });
     const rng = new Rng(3);
-    const [q, k, v] = [randn(rng, [b * H, tq, DK]), randn(rng, [b * H, T, DK]), randn(rng, [b * H, T, DK])];
-    const dOut = randn(rng, [b * H, tq, DK]);
+    const [q, k, v] = [randn(rng, [b, tq, H * DK]), randn(rng, [b, T, H * DK]), randn(rng, [b, T, H * DK])];
+    const dOut = randn(rng, [b, tq, H * DK]);
     const seed = 12345;
     const drop = rate > 0 ? tf.tensor(bernoulliMultipliers(seed, b * H * tq * T, 1 - rate), [b, H, tq, T]) : null;
     const keep = drop ? drop.mul(masks.rowKeep!) : masks.rowKeep;
@@ -59,7 +66,10 @@ function bothPaths(rate: number, queries?: Int32Array): { tiled: Float32Array[];
     };
     return {
       tiled: run((qs, ks, vs) => tiledAttention(qs, ks, vs, attrs)),
-      plain: run((qs, ks, vs) => attentionCore(qs, ks, vs, { additive: masks.additive!, keep, heads: H }, true)),
+      plain: run((qs, ks, vs) => {
+        const [sq, sk, sv] = [qs, ks, vs].map((x) => splitHeads(x, H));
+        return mergeHeads(attentionCore(sq, sk, sv, { additive: masks.additive!, keep, heads: H }, true), H);
+      }),
     };
   });
 }
@@ -72,9 +82,9 @@ Deno.test("tiled attention equals the tfjs path on wasm: values and gradients, p
     for (const rate of [0, 0.3]) {
       const { tiled, plain } = bothPaths(rate);
       PARTS.forEach((part, i) => assertClose(tiled[i], plain[i], 2e-5, `rate ${rate} ${part}`));
-      // the all-pad sequence (slices 6, 7) attends nothing: output and gradients exactly 0
-      for (const i of [0, 1]) assert.deepEqual([...new Set(tiled[i].slice(6 * T * DK))], [0]);
-      assert.ok(tiled[0].slice(0, 6 * T * DK).some((x) => Math.abs(x) > 0.1), "other outputs are not all zero");
+      // the all-pad sequence (the last of 4) attends nothing: output and gradients exactly 0
+      for (const i of [0, 1]) assert.deepEqual([...new Set(tiled[i].slice(3 * T * H * DK))], [0]);
+      assert.ok(tiled[0].slice(0, 3 * T * H * DK).some((x) => Math.abs(x) > 0.1), "other outputs are not all zero");
     }
   });
 });
@@ -193,7 +203,7 @@ Deno.test("the tiled kernels leave no tensors or backend buffers behind (forward
     const masks = sequenceMasks({ inputs: inputRows(), batchSize: 4, seqLen: T }, "safe");
     const attrs = { ...masks.layout!, heads: H, seed: 1, keep: 0.8 };
     const rng = new Rng(4);
-    const [q, k, v] = [0, 1, 2].map(() => randn(rng, [4 * H, T, DK]));
+    const [q, k, v] = [0, 1, 2].map(() => randn(rng, [4, T, H * DK]));
     const [tensors, buffers] = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
     const attend = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
       tiledAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, attrs).sum();

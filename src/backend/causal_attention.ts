@@ -21,7 +21,8 @@ import { heapGemm } from "./gemm.ts";
 import { heapIndex, heapView, type KernelArgs, type WasmBackend, wasmBackend } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
-/** Name of the forward kernel: inputs q [BH, Tq, dk] (already scaled), k, v [BH, T, dk]; output [BH, Tq, dk]. */
+/** Name of the forward kernel: inputs q [B, Tq, H·dk] (already scaled), k, v [B, T, H·dk], heads packed along the
+ * last axis as the projections make them (no split into [B·H, T, dk]); output [B, Tq, H·dk]. */
 export const CAUSAL_ATTENTION = "Ur4recCausalAttention";
 /** Name of the backward kernel: inputs q, k, v, out (the forward's output), dy (dL/dout); outputs dq, dk, dv. */
 export const CAUSAL_ATTENTION_GRAD = "Ur4recCausalAttentionGrad";
@@ -60,6 +61,8 @@ class Tiling {
   readonly rows: number;
   readonly keys: number;
   readonly dk: number;
+  /** H·dk: the floats between consecutive positions of one head in the packed [B, T, H·dk] layout. */
+  readonly width: number;
   private readonly threshold: number;
   /** Per sequence: first item position (keys before it are pads), one past the last item, and the number of
    * leading query rows that see no key (their position is before the first item). */
@@ -70,7 +73,8 @@ class Tiling {
   private readonly itemsBefore: Int32Array;
 
   constructor(q: tf.TensorInfo, k: tf.TensorInfo, readonly attrs: CausalAttentionAttrs) {
-    [this.slices, this.rows, this.dk] = q.shape;
+    const [batch, rows, width] = q.shape;
+    [this.slices, this.rows, this.dk, this.width] = [batch * attrs.heads, rows, width / attrs.heads, width];
     this.keys = k.shape[1];
     this.threshold = keepThreshold(attrs.keep);
     const sequences = this.slices / attrs.heads;
@@ -112,6 +116,12 @@ class Tiling {
     return Math.max(0, Math.min(n, position + 1 - lo));
   }
 
+  /** Byte offset, from a packed [B, count, H·dk] tensor's start, of position `t` of slice `slice`'s head. */
+  at(slice: number, t: number, count: number): number {
+    const b = Math.floor(slice / this.attrs.heads), h = slice % this.attrs.heads;
+    return ((b * count + t) * this.width + h * this.dk) * 4;
+  }
+
   /**
    * Per sequence b, the keys' additive mask (0 for items, −Infinity for pads) as floats at `heap[at..at+keys)`.
    */
@@ -145,8 +155,8 @@ class Tiling {
 
 /** The exports of `simd/attention.wasm` (see its source, `simd/attention.as.ts`); offsets in bytes. */
 interface TileKernels {
-  transpose(src: number, rows: number, cols: number, dst: number): void;
-  rowDots(a: number, b: number, m: number, d: number, out: number): void;
+  transpose(src: number, rows: number, cols: number, srcStride: number, dst: number): void;
+  rowDots(a: number, b: number, m: number, d: number, stride: number, out: number): void;
   maskScores(s: number, m: number, n: number, reach: number, keyMask: number): void;
   dropoutRows(
     p: number,
@@ -212,28 +222,22 @@ function forward(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args);
   const tiles = simdModule<TileKernels>(backend, "attention");
   const g = new Tiling(q, k, args.attrs as unknown as CausalAttentionAttrs);
-  const out = backend.makeOutput([g.slices, g.rows, g.dk], "float32");
+  const out = backend.makeOutput(q.shape, "float32");
   const { regions: [p, kT, mask, reach], free } = scratch(backend, 4, g.keys * Math.max(g.dk, TILE_ROWS));
   const [qAt, kAt, vAt, outAt] = [q, k, v, out].map((t) => offsetOf(backend, t));
   backend.wasm.HEAPF32.fill(0, outAt >> 2, (outAt >> 2) + g.slices * g.rows * g.dk);
   for (let slice = 0; slice < g.slices; slice++) {
-    const sliceQ = slice * g.rows * g.dk * 4, sliceKV = slice * g.keys * g.dk * 4;
     if (slice % g.attrs.heads === 0) g.keyMask(slice / g.attrs.heads, backend.wasm.HEAPF32, mask >> 2);
-    tiles.transpose(kAt + sliceKV, g.keys, g.dk, kT); // Kᵀ [dk, keys]
+    tiles.transpose(kAt + g.at(slice, 0, g.keys), g.keys, g.dk, g.width, kT); // Kᵀ [dk, keys]
     for (const { r0, r1, lo, hi } of g.tilesOf(slice)) {
-      const m = r1 - r0, n = hi - lo, rowsAt = sliceQ + r0 * g.dk * 4;
+      const m = r1 - r0, n = hi - lo, rowsAt = g.at(slice, r0, g.rows);
       const empty = g.tileRows(slice, r0, m, lo, n, backend.wasm.HEAP32, reach >> 2);
-      heapGemm(backend, m, n, g.dk, { at: qAt + rowsAt, rowStride: g.dk }, { at: kT + lo * 4, rowStride: g.keys }, {
-        at: p,
-        rowStride: n,
-      }); // S = Q Kᵀ
+      const qRows = { at: qAt + rowsAt, rowStride: g.width };
+      heapGemm(backend, m, n, g.dk, qRows, { at: kT + lo * 4, rowStride: g.keys }, { at: p, rowStride: n }); // S = Q Kᵀ
       tileProbabilities(backend, tiles, { p, reach, mask: mask + lo * 4 }, m, n, empty);
       if (g.attrs.keep !== 1) tiles.dropoutRows(p, m, n, reach, ...g.dropout(slice, r0, lo));
-      const keysAt = sliceKV + lo * g.dk * 4;
-      heapGemm(backend, m, g.dk, n, { at: p, rowStride: n }, { at: vAt + keysAt, rowStride: g.dk }, {
-        at: outAt + rowsAt,
-        rowStride: g.dk,
-      }); // P̃ V
+      const vKeys = { at: vAt + g.at(slice, lo, g.keys), rowStride: g.width };
+      heapGemm(backend, m, g.dk, n, { at: p, rowStride: n }, vKeys, { at: outAt + rowsAt, rowStride: g.width }); // P̃ V
     }
   }
   free();
@@ -257,17 +261,16 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const [at, dAt] = [[q, k, v, out, dy], grads].map((ts) => ts.map((t) => offsetOf(backend, t)));
   const [qAt, kAt, vAt, outAt, dyAt] = at, [dqAt, dkAt, dvAt] = dAt;
   for (let slice = 0; slice < g.slices; slice++) {
-    const sliceQ = slice * g.rows * g.dk * 4, sliceKV = slice * g.keys * g.dk * 4;
     if (slice % g.attrs.heads === 0) g.keyMask(slice / g.attrs.heads, backend.wasm.HEAPF32, mask >> 2);
-    tiles.transpose(kAt + sliceKV, g.keys, g.dk, kT);
-    tiles.transpose(vAt + sliceKV, g.keys, g.dk, vT);
+    tiles.transpose(kAt + g.at(slice, 0, g.keys), g.keys, g.dk, g.width, kT);
+    tiles.transpose(vAt + g.at(slice, 0, g.keys), g.keys, g.dk, g.width, vT);
     for (const { r0, r1, lo, hi } of g.tilesOf(slice)) {
-      const m = r1 - r0, n = hi - lo, rowsAt = sliceQ + r0 * g.dk * 4, keysAt = sliceKV + lo * g.dk * 4;
+      const m = r1 - r0, n = hi - lo, rowsAt = g.at(slice, r0, g.rows), keysAt = g.at(slice, lo, g.keys);
       const empty = g.tileRows(slice, r0, m, lo, n, backend.wasm.HEAP32, reach >> 2);
-      const rows = (base: number) => ({ at: base + rowsAt, rowStride: g.dk }); // a tile's rows of q, dy, dq
-      const keys = (base: number) => ({ at: base + keysAt, rowStride: g.dk }); // its keys' rows of k, v, dk, dv
+      const rows = (base: number) => ({ at: base + rowsAt, rowStride: g.width }); // a tile's rows of q, dy, dq
+      const keys = (base: number) => ({ at: base + keysAt, rowStride: g.width }); // its keys' rows of k, v, dk, dv
       const transposed = (base: number) => ({ at: base + lo * 4, rowStride: g.keys }); // Kᵀ, Vᵀ from key lo
-      tiles.rowDots(outAt + rowsAt, dyAt + rowsAt, m, g.dk, delta); // rowsum(dO ⊙ O) = Σ_s P dP, dropout included
+      tiles.rowDots(outAt + rowsAt, dyAt + rowsAt, m, g.dk, g.width, delta); // rowsum(dO ⊙ O) = Σ_s P dP
       heapGemm(backend, m, n, g.dk, rows(qAt), transposed(kT), { at: p, rowStride: n }); // S = Q Kᵀ
       heapGemm(backend, m, n, g.dk, rows(dyAt), transposed(vT), { at: dp, rowStride: n }); // dP = dO Vᵀ
       tileProbabilities(backend, tiles, { p, reach, mask: mask + lo * 4 }, m, n, empty);

@@ -194,7 +194,8 @@ export function usesTiledAttention(ctx: ForwardContext, mode: AttentionMaskMode,
 
 /**
  * softmax(q kᵀ + mask) · v by the tiled kernels (src/backend/causal_attention.ts), with the backward kernel as its
- * gradient: q [B·H, Tq, dk] already scaled, k, v [B·H, T, dk]; the mask and dropout come in `attrs`.
+ * gradient: q [B, Tq, H·dk] already scaled, k, v [B, T, H·dk] (heads packed along the last axis, as the projections
+ * make them); output [B, Tq, H·dk]. The mask and dropout come in `attrs`.
  */
 export function tiledAttention(
   q: tf.Tensor3D,
@@ -220,9 +221,11 @@ export function tiledAttention(
 }
 
 /**
- * Attention of q [B·H, Tq, dk] (already scaled) over k, v [B·H, T, dk] under `masks`, with attention-probability
- * dropout at `rate` drawn from `ctx`: the tiled kernels where `useTiled` says so, else `attentionCore` (autodiff
- * under a probe that watches gradients). Both draw one dropout seed, so the masks and the seed stream are the same.
+ * Attention of q [B, Tq, H·dk] (already scaled) over k, v [B, T, H·dk] (heads packed along the last axis) under
+ * `masks`, with attention-probability dropout at `rate` drawn from `ctx`; output [B, Tq, H·dk]. The tiled kernels take
+ * the packed layout as it is where `usesTiledAttention` says so; else `attentionCore` on the heads split into
+ * [B·H, T, dk] (autodiff under a probe that watches gradients). Both draw one dropout seed, so the masks and the seed
+ * stream are the same.
  */
 export function causalAttention(
   ctx: ForwardContext,
@@ -234,26 +237,28 @@ export function causalAttention(
   rate: number,
   report: Tap = (_op, t) => t,
 ): tf.Tensor3D {
-  const [bh, queryRows] = q.shape, seqLen = k.shape[1];
+  const [batch, queryRows] = q.shape, seqLen = k.shape[1];
   if (usesTiledAttention(ctx, masks.layout ? "safe" : "torch", seqLen)) {
     const seed = dropoutSeed(ctx, rate); // the seed dropoutMask would draw
     const dropout = { seed: seed ?? 0, keep: seed === null ? 1 : 1 - rate };
     return tiledAttention(q, k, v, { ...masks.layout!, heads, ...dropout });
   }
   if (!masks.additive) throw new Error("causalAttention: masks built for the tiled kernels, which do not run here");
-  const drop = dropoutMask(ctx, [bh / heads, heads, queryRows, seqLen], rate);
+  const drop = dropoutMask(ctx, [batch, heads, queryRows, seqLen], rate);
   const keep = drop && masks.rowKeep ? drop.mul(masks.rowKeep) : drop ?? masks.rowKeep;
-  return attentionCore(q, k, v, { additive: masks.additive, keep, heads }, !ctx.probe?.watchBackward, report);
+  const [qs, ks, vs] = [q, k, v].map((x) => splitHeads(x, heads));
+  const out = attentionCore(qs, ks, vs, { additive: masks.additive, keep, heads }, !ctx.probe?.watchBackward, report);
+  return mergeHeads(out, heads);
 }
 
 /** [B, T, H·dk] -> [B·H, T, dk] */
-function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
+export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
   const [b, t, d] = x.shape;
   return x.reshape([b, t, heads, d / heads]).transpose([0, 2, 1, 3]).reshape([b * heads, t, d / heads]);
 }
 
 /** [B·H, T, dk] -> [B, T, H·dk] */
-function mergeHeads(x: tf.Tensor3D, heads: number): tf.Tensor3D {
+export function mergeHeads(x: tf.Tensor3D, heads: number): tf.Tensor3D {
   const [bh, t, dk] = x.shape;
   return x.reshape([bh / heads, heads, t, dk]).transpose([0, 2, 1, 3]).reshape([bh / heads, t, heads * dk]);
 }
@@ -291,11 +296,10 @@ export class MultiHeadSelfAttention {
    */
   apply(ctx: ForwardContext, x: tf.Tensor3D, masks: SequenceMasks, queries = x): tf.Tensor3D {
     const scale = 1 / Math.sqrt(this.dim / this.heads);
-    const q = splitHeads(this.q.apply(queries), this.heads).mul(scale) as tf.Tensor3D;
-    const k = splitHeads(this.k.apply(x), this.heads);
-    const v = splitHeads(this.v.apply(x), this.heads);
+    const q = this.q.apply(queries).mul(scale) as tf.Tensor3D;
+    const [k, v] = [this.k.apply(x), this.v.apply(x)] as tf.Tensor3D[];
     const report: Tap = (op, t) => tap(ctx.probe, this.probeLayer, op, t);
     const out = causalAttention(ctx, q, k, v, masks, this.heads, this.dropoutRate, report);
-    return ctx.patch(report("out", this.o.apply(mergeHeads(out, this.heads)) as tf.Tensor3D));
+    return ctx.patch(report("out", this.o.apply(out) as tf.Tensor3D));
   }
 }

@@ -8,9 +8,12 @@
 
 import { multiplier, rowMultipliers4 } from "./dropout.as";
 
-/** dst[c·rows + r] = src[r·cols + c]: a [rows, cols] float matrix transposed, in 4 × 4 blocks of shuffles. */
-export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
-  const rows4 = rows & ~3, cols4 = cols & ~3, rowBytes = <usize>cols << 2, colBytes = <usize>rows << 2;
+/**
+ * dst[c·rows + r] = src[r·srcStride + c]: a [rows, cols] float matrix (rows `srcStride` floats apart) transposed into
+ * a dense [cols, rows], in 4 × 4 blocks of shuffles.
+ */
+export function transpose(src: usize, rows: i32, cols: i32, srcStride: i32, dst: usize): void {
+  const rows4 = rows & ~3, cols4 = cols & ~3, rowBytes = <usize>srcStride << 2, colBytes = <usize>rows << 2;
   for (let r = 0; r < rows4; r += 4) {
     const from = src + <usize>r * rowBytes;
     for (let c = 0; c < cols4; c += 4) {
@@ -34,10 +37,10 @@ export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
   }
 }
 
-/** out[r] = Σ_c a[r, c] · b[r, c] for r < m, over d columns (row stride d): the row sums of O ⊙ dO. */
-export function rowDots(a: usize, b: usize, m: i32, d: i32, out: usize): void {
+/** out[r] = Σ_c a[r, c] · b[r, c] for r < m, over d columns (rows `stride` floats apart): the row sums of O ⊙ dO. */
+export function rowDots(a: usize, b: usize, m: i32, d: i32, stride: i32, out: usize): void {
   for (let r = 0; r < m; r++) {
-    const pa = a + (<usize>(r * d) << 2), pb = b + (<usize>(r * d) << 2);
+    const pa = a + (<usize>(r * stride) << 2), pb = b + (<usize>(r * stride) << 2);
     let sum = f32x4.splat(0);
     let c = 0;
     for (; c + 4 <= d; c += 4) sum = f32x4.relaxed_madd(v128.load(pa + (<usize>c << 2)), v128.load(pb + (<usize>c << 2)), sum);
