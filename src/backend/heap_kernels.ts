@@ -20,11 +20,13 @@ import { heapIndex, type KernelArgs, overrideKernel, wasmBackend } from "./overr
 import { simdModule } from "./simd.ts";
 
 /** The exports of `simd/elementwise.wasm` (see its source, `simd/elementwise.as.ts`); offsets in bytes. */
-interface ElementwiseKernels {
+export interface ElementwiseKernels {
   sumRows(x: number, rows: number, cols: number, acc: number): void;
   greaterEqualScalar(x: number, n: number, value: number, scalarFirst: boolean, out: number): void;
   maximumZero(x: number, n: number, out: number): void;
   boolToFloat(x: number, n: number, out: number): void;
+  gatherRows(x: number, ids: number, count: number, rowFloats: number, out: number): void;
+  segmentSumRows(x: number, ids: number, count: number, rowFloats: number, segments: number, out: number): void;
 }
 
 /** Elements of 4 bytes whose bits are copied as they are. */
@@ -78,6 +80,11 @@ function gatherFast(args: KernelArgs): tf.TensorInfo | null {
     }
   }
   const src = heapIndex(backend, x), dst = heapIndex(backend, out);
+  if (batchSize === 1 && outerSize === 1) { // an embedding lookup: one row copy per id, in wasm
+    const idsAt = heapIndex(backend, indices) * 4;
+    simdModule<ElementwiseKernels>(backend, "elementwise").gatherRows(src * 4, idsAt, perBatch, sliceSize, dst * 4);
+    return out;
+  }
   let o = dst;
   for (let b = 0; b < batchSize; b++) {
     for (let outer = 0; outer < outerSize; outer++) {

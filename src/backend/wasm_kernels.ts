@@ -11,6 +11,7 @@ import { causalAttentionGradKernel, causalAttentionKernel } from "./causal_atten
 import { dropoutMaskKernel } from "./dropout_mask.ts";
 import { layerNormGradKernel, layerNormKernel } from "./layer_norm.ts";
 import {
+  type ElementwiseKernels,
   fastCast,
   fastGatherV2,
   fastGreaterEqual,
@@ -20,9 +21,11 @@ import {
   fastTranspose,
 } from "./heap_kernels.ts";
 import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
+import { simdModule } from "./simd.ts";
 import { rankCountsKernel } from "./rank_counts.ts";
 
-/** Sums rows of `x` into `numSegments` buckets by `segmentIds` (the gradient of gather), on the wasm heap. */
+/** Sums rows of `x` into `numSegments` buckets by `segmentIds` (the gradient of gather), on the wasm heap: float32
+ * by `simd/elementwise.wasm`, int32 in JS. */
 const unsortedSegmentSum: tf.KernelConfig = {
   kernelName: "UnsortedSegmentSum",
   backendName: "wasm",
@@ -33,13 +36,17 @@ const unsortedSegmentSum: tf.KernelConfig = {
     const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
     const inner = outShape.slice(1).reduce((a, b) => a * b, 1);
     const out = backend.makeOutput(outShape, x.dtype);
-    const heap = x.dtype === "int32" ? backend.wasm.HEAP32 : backend.wasm.HEAPF32; // after makeOutput (heap growth)
     const count = segmentIds.shape.reduce((a, b) => a * b, 1);
-    const ids = backend.wasm.HEAP32.subarray(heapIndex(backend, segmentIds), heapIndex(backend, segmentIds) + count);
-    const xs = heapIndex(backend, x), dst = heapIndex(backend, out);
+    const [ids, xs, dst] = [segmentIds, x, out].map((t) => heapIndex(backend, t));
+    if (x.dtype === "float32") {
+      const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
+      kernels.segmentSumRows(xs * 4, ids * 4, count, inner, numSegments, dst * 4);
+      return out;
+    }
+    const heap = backend.wasm.HEAP32; // after makeOutput (heap growth)
     heap.fill(0, dst, dst + numSegments * inner);
     for (let i = 0; i < count; i++) {
-      const seg = ids[i];
+      const seg = heap[ids + i];
       if (seg < 0 || seg >= numSegments) continue; // tf semantics: out-of-range ids are dropped
       const from = xs + i * inner, to = dst + seg * inner;
       for (let j = 0; j < inner; j++) heap[to + j] += heap[from + j];

@@ -62,3 +62,34 @@ export function boolToFloat(x: usize, n: i32, out: usize): void {
   }
   for (; i < n; i++) store<f32>(out + (<usize>i << 2), <f32>load<u8>(x + <usize>i));
 }
+
+/** Copies row ids[i] of `x` (rows of `rowFloats` floats) to row i of `out`, for i < count; ids are in range. */
+export function gatherRows(x: usize, ids: usize, count: i32, rowFloats: i32, out: usize): void {
+  const rowBytes = <usize>rowFloats << 2;
+  for (let i = 0; i < count; i++) {
+    memory.copy(out + <usize>i * rowBytes, x + <usize>load<i32>(ids + (<usize>i << 2)) * rowBytes, rowBytes);
+  }
+}
+
+/**
+ * out[s] = Σ_{i: ids[i] = s} x[i] over rows of `rowFloats` floats, for s < segments (the gradient of a gather); rows
+ * whose id is out of range are dropped, as in TensorFlow. `out` is overwritten.
+ */
+export function segmentSumRows(x: usize, ids: usize, count: i32, rowFloats: i32, segments: i32, out: usize): void {
+  const rowBytes = <usize>rowFloats << 2, vectors = rowFloats & ~3;
+  memory.fill(out, 0, <usize>segments * rowBytes);
+  for (let i = 0; i < count; i++) {
+    const segment = load<i32>(ids + (<usize>i << 2));
+    if (segment < 0 || segment >= segments) continue;
+    const from = x + <usize>i * rowBytes, to = out + <usize>segment * rowBytes;
+    let c = 0;
+    for (; c < vectors; c += 4) {
+      const at = <usize>c << 2;
+      v128.store(to + at, f32x4.add(v128.load(to + at), v128.load(from + at)));
+    }
+    for (; c < rowFloats; c++) {
+      const at = <usize>c << 2;
+      store<f32>(to + at, load<f32>(to + at) + load<f32>(from + at));
+    }
+  }
+}
