@@ -33,7 +33,7 @@ Deno.test("every committed notebook has no outputs and starts with the parameter
     for (const name of ["PROFILE", "DATA_DIR", "OUT_DIR"]) {
       assert.match(
         first,
-        new RegExp(`const ${name} = Deno\\.env\\.get\\("UR4REC_${name}"\\) \\?\\? `),
+        new RegExp(`const ${name} = Deno\\.env\\.get\\("UR4REC_${name}"\\) \\|\\| `), // empty = unset, as for the CLIs
         `${path}: ${name}`,
       );
     }

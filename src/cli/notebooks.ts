@@ -4,9 +4,9 @@
  * Notebook conventions (also in notebooks/README.md):
  * - The FIRST code cell is the parameters cell, read from the environment this command sets:
  *   ```ts
- *   const PROFILE = Deno.env.get("UR4REC_PROFILE") ?? "smoke";
- *   const DATA_DIR = Deno.env.get("UR4REC_DATA_DIR") ?? "../data";
- *   const OUT_DIR = Deno.env.get("UR4REC_OUT_DIR") ?? "../runs/notebooks/<name>";
+ *   const PROFILE = Deno.env.get("UR4REC_PROFILE") || "smoke";
+ *   const DATA_DIR = Deno.env.get("UR4REC_DATA_DIR") || "../data";
+ *   const OUT_DIR = Deno.env.get("UR4REC_OUT_DIR") || "../runs/notebooks/<name>";
  *   ```
  *   This command sets UR4REC_PROFILE and UR4REC_OUT_DIR (`<out>/<name>`); UR4REC_DATA_DIR passes through.
  * - The kernel runs in notebooks/, so the kit is imported with relative paths (`../src/...`) and the repository's
