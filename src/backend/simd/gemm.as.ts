@@ -168,8 +168,8 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, sai: i32, sap: i32, b: us
     const ap = a + <usize>p0 * sapB, bp = b + <usize>p0 * ldbB;
     for (let j0 = 0; j0 < n; j0 += nb) {
       const j1 = min(n, j0 + nb), j8 = j0 + ((j1 - j0) & ~7);
-      for (let i = 0; i < m; i += 6) {
-        const rows = min(6, m - i);
+      for (let i = 0; i < m; ) {
+        const rows = m - i == 8 ? 4 : min(6, m - i); // 8 rows as 4 + 4, not 6 + an edge of 2
         const ai = ap + <usize>i * saiB, ci = c + <usize>i * ldcB;
         let j = j0;
         if (rows >= 4) {
@@ -193,6 +193,7 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, sai: i32, sap: i32, b: us
             tileEdge(min(4, rows - r), lanes, kc, ai + <usize>r * saiB, saiB, sapB, bj, ldbB, cj + <usize>r * ldcB, ldcB, keep, biasJ);
           }
         }
+        i += rows;
       }
     }
   }
