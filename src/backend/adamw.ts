@@ -4,7 +4,7 @@
  * so the same numbers (tested bit for bit in tests/train_optimizer_test.ts). Used on wasm with the fast kernels on.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, wasmBackend } from "./override.ts";
+import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Inputs variable, m, v, grad (one shape); attrs `AdamwAttrs`; outputs the new variable, m and v. */
@@ -57,8 +57,4 @@ function adamw(args: KernelArgs): tf.TensorInfo[] {
 }
 
 /** The AdamW kernel on wasm. */
-export const adamwKernel: tf.KernelConfig = {
-  kernelName: ADAMW,
-  backendName: "wasm",
-  kernelFunc: adamw as unknown as tf.KernelFunc,
-};
+export const adamwKernel: tf.KernelConfig = wasmKernel(ADAMW, adamw);

@@ -18,7 +18,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { keepThreshold } from "./dropout_hash.ts";
 import { heapGemm } from "./gemm.ts";
-import { heapIndex, heapView, type KernelArgs, type WasmBackend, wasmBackend } from "./override.ts";
+import { heapIndex, heapView, type KernelArgs, type WasmBackend, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Name of the forward kernel: inputs q [B, Tq, H·dk] (already scaled), k, v [B, T, H·dk], heads packed along the
@@ -286,14 +286,6 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
 }
 
 /** The forward kernel on wasm (see the module comment). */
-export const causalAttentionKernel: tf.KernelConfig = {
-  kernelName: CAUSAL_ATTENTION,
-  backendName: "wasm",
-  kernelFunc: forward as unknown as tf.KernelFunc,
-};
+export const causalAttentionKernel: tf.KernelConfig = wasmKernel(CAUSAL_ATTENTION, forward);
 /** The backward kernel on wasm. */
-export const causalAttentionGradKernel: tf.KernelConfig = {
-  kernelName: CAUSAL_ATTENTION_GRAD,
-  backendName: "wasm",
-  kernelFunc: backward as unknown as tf.KernelFunc,
-};
+export const causalAttentionGradKernel: tf.KernelConfig = wasmKernel(CAUSAL_ATTENTION_GRAD, backward);

@@ -5,7 +5,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { keepThreshold } from "./dropout_hash.ts";
-import { heapIndex, type KernelArgs, wasmBackend } from "./override.ts";
+import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** No inputs; attrs `shape`, `seed` (uint32), `keep` (0 < keep <= 1); output: float32 multipliers of `shape`. */
@@ -27,8 +27,4 @@ function dropoutMask(args: KernelArgs): tf.TensorInfo {
 }
 
 /** The mask kernel on wasm. */
-export const dropoutMaskKernel: tf.KernelConfig = {
-  kernelName: DROPOUT_MASK,
-  backendName: "wasm",
-  kernelFunc: dropoutMask as unknown as tf.KernelFunc,
-};
+export const dropoutMaskKernel: tf.KernelConfig = wasmKernel(DROPOUT_MASK, dropoutMask);

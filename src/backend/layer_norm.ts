@@ -5,7 +5,7 @@
  * backward as in layerNormFast), float32 row statistics, float64 sums over rows for dgamma and dbeta.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, wasmBackend } from "./override.ts";
+import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Forward: inputs x [rows, d], gamma, beta [d]; attr eps; outputs y [rows, d], xhat [rows, d], rstd [rows]. */
@@ -88,14 +88,6 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
 }
 
 /** The forward kernel on wasm. */
-export const layerNormKernel: tf.KernelConfig = {
-  kernelName: LAYER_NORM,
-  backendName: "wasm",
-  kernelFunc: forward as unknown as tf.KernelFunc,
-};
+export const layerNormKernel: tf.KernelConfig = wasmKernel(LAYER_NORM, forward);
 /** The backward kernel on wasm. */
-export const layerNormGradKernel: tf.KernelConfig = {
-  kernelName: LAYER_NORM_GRAD,
-  backendName: "wasm",
-  kernelFunc: backward as unknown as tf.KernelFunc,
-};
+export const layerNormGradKernel: tf.KernelConfig = wasmKernel(LAYER_NORM_GRAD, backward);

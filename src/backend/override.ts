@@ -51,6 +51,14 @@ export function heapView(backend: WasmBackend, offset: number, count: number): n
   return id;
 }
 
+/** A kernel of this project's own on wasm: `run` computes the output(s) of one call. */
+export function wasmKernel(
+  kernelName: string,
+  run: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[],
+): tf.KernelConfig {
+  return { kernelName, backendName: "wasm", kernelFunc: run as unknown as tf.KernelFunc };
+}
+
 /** The kernel's backend as the wasm backend. */
 export function wasmBackend(args: KernelArgs): WasmBackend {
   return args.backend as unknown as WasmBackend;

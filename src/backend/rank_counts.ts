@@ -8,7 +8,7 @@
  * subtraction is 0 only when s == t); rows with a non-finite competitor or target are ranked last whatever the counts.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, wasmBackend } from "./override.ts";
+import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 
 /** Name of the kernel: inputs scores [B, W], target [B, 1], competes [B, W] (bool); output [4, B]. */
 export const RANK_COUNTS = "Ur4recRankCounts";
@@ -41,8 +41,4 @@ function rankCounts(args: KernelArgs): tf.TensorInfo {
 }
 
 /** The kernel on wasm (see the module comment). */
-export const rankCountsKernel: tf.KernelConfig = {
-  kernelName: RANK_COUNTS,
-  backendName: "wasm",
-  kernelFunc: rankCounts as unknown as tf.KernelFunc,
-};
+export const rankCountsKernel: tf.KernelConfig = wasmKernel(RANK_COUNTS, rankCounts);

@@ -20,40 +20,36 @@ import {
   fastSum,
   fastTranspose,
 } from "./heap_kernels.ts";
-import { heapIndex, registerOverride, wasmBackend } from "./override.ts";
+import { heapIndex, registerOverride, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 import { rankCountsKernel } from "./rank_counts.ts";
 
 /** Sums rows of `x` into `numSegments` buckets by `segmentIds` (the gradient of gather), on the wasm heap: float32
  * by `simd/elementwise.wasm`, int32 in JS. */
-const unsortedSegmentSum: tf.KernelConfig = {
-  kernelName: "UnsortedSegmentSum",
-  backendName: "wasm",
-  kernelFunc: (args) => {
-    const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-    const { numSegments } = args.attrs as unknown as { numSegments: number };
-    const backend = wasmBackend(args);
-    const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
-    const inner = outShape.slice(1).reduce((a, b) => a * b, 1);
-    const out = backend.makeOutput(outShape, x.dtype);
-    const count = segmentIds.shape.reduce((a, b) => a * b, 1);
-    const [ids, xs, dst] = [segmentIds, x, out].map((t) => heapIndex(backend, t));
-    if (x.dtype === "float32") {
-      const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
-      kernels.segmentSumRows(xs * 4, ids * 4, count, inner, numSegments, dst * 4);
-      return out;
-    }
-    const heap = backend.wasm.HEAP32; // after makeOutput (heap growth)
-    heap.fill(0, dst, dst + numSegments * inner);
-    for (let i = 0; i < count; i++) {
-      const seg = heap[ids + i];
-      if (seg < 0 || seg >= numSegments) continue; // tf semantics: out-of-range ids are dropped
-      const from = xs + i * inner, to = dst + seg * inner;
-      for (let j = 0; j < inner; j++) heap[to + j] += heap[from + j];
-    }
+const unsortedSegmentSum: tf.KernelConfig = wasmKernel("UnsortedSegmentSum", (args) => {
+  const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = args.attrs as unknown as { numSegments: number };
+  const backend = wasmBackend(args);
+  const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  const inner = outShape.slice(1).reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const count = segmentIds.shape.reduce((a, b) => a * b, 1);
+  const [ids, xs, dst] = [segmentIds, x, out].map((t) => heapIndex(backend, t));
+  if (x.dtype === "float32") {
+    const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
+    kernels.segmentSumRows(xs * 4, ids * 4, count, inner, numSegments, dst * 4);
     return out;
-  },
-};
+  }
+  const heap = backend.wasm.HEAP32; // after makeOutput (heap growth)
+  heap.fill(0, dst, dst + numSegments * inner);
+  for (let i = 0; i < count; i++) {
+    const seg = heap[ids + i];
+    if (seg < 0 || seg >= numSegments) continue; // tf semantics: out-of-range ids are dropped
+    const from = xs + i * inner, to = dst + seg * inner;
+    for (let j = 0; j < inner; j++) heap[to + j] += heap[from + j];
+  }
+  return out;
+});
 
 /** The kernels this project registers on wasm, by name. */
 export const WASM_POLYFILLS: readonly tf.KernelConfig[] = [unsortedSegmentSum];
