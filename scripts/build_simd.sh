@@ -10,7 +10,8 @@ for source in src/backend/simd/*.as.ts; do
   tools/node_modules/.bin/asc "$source" -O3 --runtime stub --importMemory --noExportMemory --initialMemory 0 \
     --use abort= --noAssert --enable simd --enable relaxed-simd -o "$out_dir/$name.wasm"
   # Instantiating must not write into tfjs's heap nor keep state: no data segments, globals or start function.
-  if tools/node_modules/.bin/wasm-dis "$out_dir/$name.wasm" | grep -qE '^ \((data|global|start|memory) '; then
+  listing=$(tools/node_modules/.bin/wasm-dis "$out_dir/$name.wasm") # whole, so grep cannot cut the pipe short
+  if grep -E '^ \((data|global|start|memory) ' <<<"$listing" >/dev/null; then
     echo "build_simd.sh: $name.wasm has a data segment, global, start function or memory of its own" >&2
     exit 1
   fi

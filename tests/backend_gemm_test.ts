@@ -109,3 +109,25 @@ Deno.test("src/backend/simd/*.wasm are the builds of their AssemblyScript source
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("gemm.wasm reads nothing past B's end: narrow B (n 1-3, row stride n) at the very end of a memory", async () => {
+  const bytes = await Deno.readFile(new URL("../src/backend/simd/gemm.wasm", import.meta.url));
+  const memory = new WebAssembly.Memory({ initial: 1 }); // 65,536 bytes, nothing after them
+  const { gemm } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as {
+    gemm: (...args: number[]) => void;
+  };
+  const heap = new Float32Array(memory.buffer);
+  for (const [m, n, k] of [[5, 1, 300], [7, 2, 129], [3, 3, 40]]) {
+    const bAt = memory.buffer.byteLength - 4 * k * n, cAt = 4 * m * k; // A at 0, C after it, B last
+    for (let i = 0; i < m * k; i++) heap[i] = (i % 7) - 3;
+    for (let i = 0; i < k * n; i++) heap[bAt / 4 + i] = (i % 5) - 2;
+    gemm(m, n, k, 0, k, 1, bAt, n, cAt, n, 0, 0); // a trap (RangeError) would fail the test
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum += heap[i * k + p] * heap[bAt / 4 + p * n + j];
+        assert.equal(heap[cAt / 4 + i * n + j], sum, `m${m} n${n} k${k} [${i}, ${j}]`);
+      }
+    }
+  }
+});

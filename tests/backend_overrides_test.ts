@@ -51,7 +51,7 @@ const MATMUL_SHAPES: [number[], number[]][] = [
   [[2, 3, 19, 31], [2, 3, 31, 9]],
   [[37, 29], [29, 41]],
   [[3, 4, 5], [3, 5, 2]], // narrower than one vector: only edge tiles
-  [[2, 9, 300], [300, 11]], // the summed dimension in two blocks (256 + 44)
+  [[2, 9, 300], [300, 11]], // the summed dimension in three blocks (128 + 128 + 44)
   [[4, 0], [0, 3]], // nothing to sum: zeros
 ];
 

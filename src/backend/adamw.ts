@@ -1,7 +1,7 @@
 /**
  * One AdamW update of a variable as a wasm kernel (`simd/adamw.wasm`): the ~12 tfjs ops per variable of
  * `ModuleOptimizer.update` (src/train/optimizer.ts) in one pass, with the same float32 operations in the same order,
- * so the same numbers (tested bit for bit in tests/train_optimizer_test.ts). Used on wasm with the fast kernels on.
+ * so the same numbers (tested bit for bit in tests/optimizer_test.ts). Used on wasm with the fast kernels on.
  */
 import type * as tf from "@tensorflow/tfjs";
 import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";

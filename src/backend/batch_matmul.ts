@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapGemm } from "./gemm.ts";
-import { type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
+import { heapOffset, type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
 
 /** Product of a shape's entries. */
 function size(shape: number[]): number {
@@ -45,25 +45,6 @@ function swapLastAxes(backend: WasmBackend, x: tf.TensorInfo, batch: number, row
   return transpose({ inputs: { x: x3 }, backend: kernelBackend, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
 }
 
-/**
- * out[m, n] = a[m, k] @ b[k, n] on row-major float32 matrices at byte offsets of the wasm heap (inside tensors or
- * scratch memory; `out` must not overlap the operands).
- */
-export function heapMatMul(
-  backend: WasmBackend,
-  offsetA: number,
-  offsetB: number,
-  offsetOut: number,
-  m: number,
-  k: number,
-  n: number,
-): void {
-  heapGemm(backend, m, n, k, { at: offsetA, rowStride: k }, { at: offsetB, rowStride: n }, {
-    at: offsetOut,
-    rowStride: n,
-  });
-}
-
 /** One operand of the per-slice products: [batch, rows, cols] in `data`, or its transpose when `transposed`. */
 interface Operand {
   data: tf.TensorInfo;
@@ -89,10 +70,8 @@ function slicedProducts(
   const batch = size(outDims);
   const out = backend.makeOutput([...outDims, m, n], "float32");
   const merged = size(right.dims) === 1 && size(left.dims) === batch && !left.transposed;
-  const offsetL = backend.dataIdMap.get(left.data.dataId).memoryOffset;
-  const offsetR = backend.dataIdMap.get(right.data.dataId).memoryOffset;
-  const offsetOut = backend.dataIdMap.get(out.dataId).memoryOffset;
-  const options = { bias: bias ? backend.dataIdMap.get(bias.dataId).memoryOffset : 0 };
+  const [offsetL, offsetR, offsetOut] = [left.data, right.data, out].map((t) => heapOffset(backend, t));
+  const options = { bias: bias ? heapOffset(backend, bias) : 0 };
   const indexL = broadcastBatchIndex(left.dims, outDims), indexR = broadcastBatchIndex(right.dims, outDims);
   const [rowStride, colStride] = left.transposed ? [1, m] : [k, 1];
   for (let s = 0; s < (merged ? 1 : batch); s++) {

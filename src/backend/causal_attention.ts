@@ -18,7 +18,16 @@
 import type * as tf from "@tensorflow/tfjs";
 import { keepThreshold } from "./dropout_hash.ts";
 import { heapGemm } from "./gemm.ts";
-import { heapIndex, heapView, type KernelArgs, type WasmBackend, wasmBackend, wasmKernel } from "./override.ts";
+import {
+  heapAlloc,
+  heapIndex,
+  heapOffset,
+  heapView,
+  type KernelArgs,
+  type WasmBackend,
+  wasmBackend,
+  wasmKernel,
+} from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Name of the forward kernel: inputs q [B, Tq, H·dk] (already scaled), k, v [B, T, H·dk], heads packed along the
@@ -27,7 +36,8 @@ export const CAUSAL_ATTENTION = "Ur4recCausalAttention";
 /** Name of the backward kernel: inputs q, k, v, out (the forward's output), dy (dL/dout); outputs dq, dk, dv. */
 export const CAUSAL_ATTENTION_GRAD = "Ur4recCausalAttentionGrad";
 
-/** Query rows per tile (measured in README "Performance", "Tiled causal attention"). */
+/** Query rows per tile (32, 48, 64 and 96 measured: docs/performance.md, "Tiled causal attention" and "Own SIMD
+ * kernels"). */
 export const TILE_ROWS = 32;
 
 /**
@@ -48,11 +58,6 @@ export interface CausalAttentionAttrs {
   heads: number;
   seed: number;
   keep: number;
-}
-
-/** Byte offset of a tensor's data in the heap. */
-function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
 /** The geometry shared by the two kernels, each (slice, tile)'s key range and each row's mask and dropout. */
@@ -187,7 +192,7 @@ interface TileKernels {
 
 /** Scratch memory of one kernel call: `count` regions of `floats` floats each, as byte offsets. */
 function scratch(backend: WasmBackend, count: number, floats: number): { regions: number[]; free: () => void } {
-  const base = backend.wasm._malloc(count * floats * 4);
+  const base = heapAlloc(backend, count * floats * 4);
   return {
     regions: Array.from({ length: count }, (_, i) => base + i * floats * 4),
     free: () => backend.wasm._free(base),
@@ -224,7 +229,7 @@ function forward(args: KernelArgs): tf.TensorInfo {
   const g = new Tiling(q, k, args.attrs as unknown as CausalAttentionAttrs);
   const out = backend.makeOutput(q.shape, "float32");
   const { regions: [p, kT, mask, reach], free } = scratch(backend, 4, g.keys * Math.max(g.dk, TILE_ROWS));
-  const [qAt, kAt, vAt, outAt] = [q, k, v, out].map((t) => offsetOf(backend, t));
+  const [qAt, kAt, vAt, outAt] = [q, k, v, out].map((t) => heapOffset(backend, t));
   backend.wasm.HEAPF32.fill(0, outAt >> 2, (outAt >> 2) + g.slices * g.rows * g.dk);
   for (let slice = 0; slice < g.slices; slice++) {
     if (slice % g.attrs.heads === 0) g.keyMask(slice / g.attrs.heads, backend.wasm.HEAPF32, mask >> 2);
@@ -258,7 +263,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   for (const t of grads) {
     backend.wasm.HEAPF32.fill(0, heapIndex(backend, t), heapIndex(backend, t) + g.slices * t.shape[1] * g.dk);
   }
-  const [at, dAt] = [[q, k, v, out, dy], grads].map((ts) => ts.map((t) => offsetOf(backend, t)));
+  const [at, dAt] = [[q, k, v, out, dy], grads].map((ts) => ts.map((t) => heapOffset(backend, t)));
   const [qAt, kAt, vAt, outAt, dyAt] = at, [dqAt, dkAt, dvAt] = dAt;
   for (let slice = 0; slice < g.slices; slice++) {
     if (slice % g.attrs.heads === 0) g.keyMask(slice / g.attrs.heads, backend.wasm.HEAPF32, mask >> 2);

@@ -16,7 +16,7 @@
  * Anything else returns null and runs the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, overrideKernel, wasmBackend } from "./override.ts";
+import { heapAlloc, heapIndex, heapOffset, type KernelArgs, overrideKernel, wasmBackend } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** The exports of `simd/elementwise.wasm` (see its source, `simd/elementwise.as.ts`); offsets in bytes. */
@@ -51,7 +51,7 @@ function castFast(args: KernelArgs): tf.TensorInfo | null {
   if (x.dtype !== "bool" || dtype !== "float32") return null;
   const backend = wasmBackend(args);
   const out = backend.makeOutput(x.shape, "float32");
-  const from = backend.dataIdMap.get(x.dataId).memoryOffset;
+  const from = heapOffset(backend, x);
   simdModule<ElementwiseKernels>(backend, "elementwise").boolToFloat(from, size(x.shape), heapIndex(backend, out) * 4);
   return out;
 }
@@ -109,7 +109,7 @@ function sumFast(args: KernelArgs): tf.TensorInfo | null {
   const backend = wasmBackend(args);
   const outShape = keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...x.shape.slice(lead)] : x.shape.slice(lead);
   const out = backend.makeOutput(outShape, "float32");
-  const acc = backend.wasm._malloc(cols * 8);
+  const acc = heapAlloc(backend, cols * 8);
   new Float64Array(backend.wasm.HEAPF32.buffer, acc, cols).fill(0);
   simdModule<ElementwiseKernels>(backend, "elementwise").sumRows(heapIndex(backend, x) * 4, rows, cols, acc);
   backend.wasm.HEAPF32.set(new Float64Array(backend.wasm.HEAPF32.buffer, acc, cols), heapIndex(backend, out));
@@ -216,7 +216,7 @@ function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
     size(operands.shape),
     operands.value,
     operands.scalarFirst,
-    backend.dataIdMap.get(out.dataId).memoryOffset,
+    heapOffset(backend, out),
   );
   return out;
 }
@@ -233,5 +233,5 @@ export const fastSum: tf.KernelConfig = overrideKernel("Sum", sumFast);
 export const fastMaximum: tf.KernelConfig = overrideKernel("Maximum", maximumZero);
 /** GreaterEqual against a scalar in one pass. */
 export const fastGreaterEqual: tf.KernelConfig = overrideKernel("GreaterEqual", greaterEqualScalar);
-/** Transpose of tall matrices, cache-blocked. */
+/** Transpose of tall matrices, cache-blocked; one that moves only unit axes shares the buffer. */
 export const fastTranspose: tf.KernelConfig = overrideKernel("Transpose", transposeFast);

@@ -2,10 +2,12 @@
  * LayerNorm over the last axis of a [rows, d] float32 matrix as two wasm kernels (forward and backward, one SIMD
  * pass per row each: `simd/layer_norm.wasm`), in place of the ~10 tfjs ops of `layerNormFast`'s generic path
  * (src/models/layers.ts), which uses them on wasm with the fast kernels on. Same formulas (Ba et al. 2016; the
- * backward as in layerNormFast), float32 row statistics, float64 sums over rows for dgamma and dbeta.
+ * backward as in layerNormFast), float32 row statistics, float64 sums over rows for dgamma and dbeta. The variance and
+ * mean(ĝ·xhat) use fused multiply-adds (relaxed SIMD), so the last bits may differ across machines, never across runs
+ * on one machine.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
+import { heapAlloc, heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Forward: inputs x [rows, d], gamma, beta [d]; attr eps; outputs y [rows, d], xhat [rows, d], rstd [rows]. */
@@ -66,7 +68,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const backend = wasmBackend(args);
   const [rows, d] = dy.shape;
   const outs = [dy.shape, [d], [d]].map((shape) => backend.makeOutput(shape, "float32"));
-  const acc = backend.wasm._malloc(2 * d * 8); // float64 dgamma and dbeta
+  const acc = heapAlloc(backend, 2 * d * 8); // float64 dgamma and dbeta
   new Float64Array(backend.wasm.HEAPF32.buffer, acc, 2 * d).fill(0);
   const at = (t: tf.TensorInfo) => heapIndex(backend, t) * 4;
   simdModule<LayerNormKernels>(backend, "layer_norm").layerNormGrad(

@@ -24,17 +24,6 @@ export interface WasmBackend {
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
     _free(offset: number): void;
-    _BatchMatMul(
-      aId: number,
-      aShape: number,
-      aRank: number,
-      bId: number,
-      bShape: number,
-      bRank: number,
-      transposeA: number,
-      transposeB: number,
-      outId: number,
-    ): void;
     /** XNNPACK softmax over the last axis of [batch, channels] (operators cached by channel count). */
     _Softmax(xId: number, outId: number, channels: number, batch: number): void;
     tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
@@ -62,6 +51,22 @@ export function wasmKernel(
 /** The kernel's backend as the wasm backend. */
 export function wasmBackend(args: KernelArgs): WasmBackend {
   return args.backend as unknown as WasmBackend;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+export function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
+/**
+ * `bytes` of scratch memory on the wasm heap (free with `backend.wasm._free`). Throws "Failed to allocate ..." (an
+ * out-of-memory error to `explainOutOfMemory`, src/train/oom.ts) where emscripten's malloc returns 0: the kernels would
+ * otherwise write over the start of the heap.
+ */
+export function heapAlloc(backend: WasmBackend, bytes: number): number {
+  const at = backend.wasm._malloc(bytes);
+  if (at === 0 && bytes > 0) throw new Error(`Failed to allocate ${bytes} bytes of wasm scratch memory`);
+  return at;
 }
 
 /** Float32 index (not byte offset) of a tensor's data in the wasm heap. */
@@ -109,7 +114,8 @@ export function setFastKernels(enabled: boolean): void {
   fastEnabled = enabled;
 }
 
-/** Whether the overrides (and this project's custom wasm kernels, whose callers check this) are on. */
+/** Whether the overrides and this project's own wasm kernels are switched on (`ownWasmKernels` also checks the
+ * backend). */
 export function fastKernelsEnabled(): boolean {
   return fastEnabled;
 }

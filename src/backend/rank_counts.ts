@@ -8,7 +8,7 @@
  * subtraction is 0 only when s == t); rows with a non-finite competitor or target are ranked last whatever the counts.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
+import { heapIndex, heapOffset, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 
 /** Name of the kernel: inputs scores [B, W], target [B, 1], competes [B, W] (bool); output [4, B]. */
 export const RANK_COUNTS = "Ur4recRankCounts";
@@ -20,7 +20,7 @@ function rankCounts(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput([4, rows], "float32");
   const heap = backend.wasm.HEAPF32; // after makeOutput (heap growth)
   const s = heapIndex(backend, scores), t = heapIndex(backend, target), o = heapIndex(backend, out);
-  const mask = new Uint8Array(heap.buffer, backend.dataIdMap.get(competes.dataId).memoryOffset, rows * width);
+  const mask = new Uint8Array(heap.buffer, heapOffset(backend, competes), rows * width);
   for (let r = 0; r < rows; r++) {
     const value = heap[t + r];
     let above = 0, ties = 0, count = 0, bad = 0;

@@ -70,7 +70,7 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
 /** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against
  * the tfjs attention path in tests/attention_tiled_test.ts), LayerNorm, forward and backward (tested against its tfjs
  * ops in tests/models_layers_test.ts), dropout masks (tested against `bernoulliMultipliers` in
- * tests/dropout_mask_test.ts), the AdamW update (tested against its tfjs ops in tests/train_optimizer_test.ts), and
+ * tests/dropout_mask_test.ts), the AdamW update (tested against its tfjs ops in tests/optimizer_test.ts), and
  * full ranking's rank counts (tested against the evaluator's tensor path in
  * tests/evaluate_test.ts). */
 export const WASM_CUSTOM_KERNELS: readonly tf.KernelConfig[] = [

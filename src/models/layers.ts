@@ -1,8 +1,8 @@
 /**
- * Building blocks shared by the models: the forward context, fast dense and LayerNorm layers with hand-written
- * backward passes (docs/performance.md#xnnpack-friendly-backward: every gradient product stays a plain 2-D `a @ b`,
- * which is what reaches XNNPACK on wasm), seeded dropout, and small tensor ops (GELU, L2 normalisation, NaN patch,
- * stop-gradient).
+ * Building blocks shared by the models: the forward context, dense layers (`tf.fused.matMul`: on wasm the product
+ * starts from the bias, src/backend/batch_matmul.ts), LayerNorm with a hand-written backward (one kernel each way on
+ * wasm, src/backend/layer_norm.ts), seeded dropout (masks by a kernel on wasm), and small tensor ops (GELU, L2
+ * normalisation, NaN patch, stop-gradient).
  */
 import * as tf from "@tensorflow/tfjs";
 import { keepThreshold, pairHash } from "../backend/dropout_hash.ts";

@@ -50,34 +50,23 @@ export function rowDots(a: usize, b: usize, m: i32, d: i32, stride: i32, out: us
   }
 }
 
-/**
- * The masked scores, in place: s[r, j] + keyMask[j] where j < reach[r], −Infinity past it. Returns the number of rows
- * with no visible item (every entry −Infinity).
- */
-export function maskScores(s: usize, m: i32, n: i32, reach: usize, keyMask: usize): i32 {
+/** The masked scores, in place: s[r, j] + keyMask[j] where j < reach[r], −Infinity past it. */
+export function maskScores(s: usize, m: i32, n: i32, reach: usize, keyMask: usize): void {
   const minusInf = f32x4.splat(-Infinity);
-  let empty = 0;
   for (let r = 0; r < m; r++) {
     const row = s + (<usize>(r * n) << 2), count = load<i32>(reach + (<usize>r << 2));
-    let seen = f32x4.splat(-Infinity);
     let j = 0;
     for (; j + 4 <= count; j += 4) {
-      const at = row + (<usize>j << 2), mask = v128.load(keyMask + (<usize>j << 2));
-      seen = f32x4.max(seen, mask);
-      v128.store(at, f32x4.add(v128.load(at), mask));
+      const at = row + (<usize>j << 2);
+      v128.store(at, f32x4.add(v128.load(at), v128.load(keyMask + (<usize>j << 2))));
     }
-    let any = f32x4.extract_lane(seen, 0) == 0 || f32x4.extract_lane(seen, 1) == 0 ||
-      f32x4.extract_lane(seen, 2) == 0 || f32x4.extract_lane(seen, 3) == 0;
     for (; j < count; j++) {
-      const at = row + (<usize>j << 2), mask = load<f32>(keyMask + (<usize>j << 2));
-      any = any || mask == 0;
-      store<f32>(at, load<f32>(at) + mask);
+      const at = row + (<usize>j << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(keyMask + (<usize>j << 2)));
     }
     for (; j + 4 <= n; j += 4) v128.store(row + (<usize>j << 2), minusInf);
     for (; j < n; j++) store<f32>(row + (<usize>j << 2), -Infinity);
-    if (!any) empty++;
   }
-  return empty;
 }
 
 /** P̃ = P ⊙ multipliers in place (0 past each row's reach): the forward's dropout on a tile's probabilities. */

@@ -19,16 +19,21 @@
   return ((e & 1 ? z >>> 16 : z & 0xffff) < threshold) ? scale : 0;
 }
 
+/** `pairHash` of four pairs at once, one per lane. */
+@inline function pairHash4(seed: u32, pairs: v128): v128 {
+  const state = i32x4.add(i32x4.splat(seed), i32x4.mul(i32x4.add(pairs, i32x4.splat(1)), i32x4.splat(0x9e3779b9)));
+  let z = i32x4.mul(v128.xor(state, i32x4.shr_u(state, 16)), i32x4.splat(0x85ebca6b));
+  z = i32x4.mul(v128.xor(z, i32x4.shr_u(z, 13)), i32x4.splat(0xc2b2ae35));
+  return v128.xor(z, i32x4.shr_u(z, 16));
+}
+
 /**
  * The dropout multipliers (`scale` or 0) of mask elements e, e + 1, e + 2, e + 3: four lanes of `pairHash` (each
  * lane hashes its own pair, so a pair is hashed twice) and the low or high 16 bits by the lane's parity.
  */
 @inline export function multipliers4(seed: u32, e: u32, threshold: u32, scale: f32): v128 {
   const index = i32x4.add(i32x4.splat(e), i32x4(0, 1, 2, 3));
-  const state = i32x4.add(i32x4.splat(seed), i32x4.mul(i32x4.add(i32x4.shr_u(index, 1), i32x4.splat(1)), i32x4.splat(0x9e3779b9)));
-  let z = i32x4.mul(v128.xor(state, i32x4.shr_u(state, 16)), i32x4.splat(0x85ebca6b));
-  z = i32x4.mul(v128.xor(z, i32x4.shr_u(z, 13)), i32x4.splat(0xc2b2ae35));
-  z = v128.xor(z, i32x4.shr_u(z, 16));
+  const z = pairHash4(seed, i32x4.shr_u(index, 1));
   const odd = i32x4.eq(v128.and(index, i32x4.splat(1)), i32x4.splat(1));
   const uniform = v128.bitselect(i32x4.shr_u(z, 16), v128.and(z, i32x4.splat(0xffff)), odd);
   return v128.and(i32x4.lt_s(uniform, i32x4.splat(threshold)), f32x4.splat(scale));
@@ -45,11 +50,7 @@
  * high halves interleaved into elements 2q + 2i and 2q + 2i + 1.
  */
 @inline function pairMultipliers8(seed: u32, q: u32, threshold: u32, scale: f32, out: usize): void {
-  const pair = i32x4.add(i32x4.splat(q), i32x4(0, 1, 2, 3));
-  const state = i32x4.add(i32x4.splat(seed), i32x4.mul(i32x4.add(pair, i32x4.splat(1)), i32x4.splat(0x9e3779b9)));
-  let z = i32x4.mul(v128.xor(state, i32x4.shr_u(state, 16)), i32x4.splat(0x85ebca6b));
-  z = i32x4.mul(v128.xor(z, i32x4.shr_u(z, 13)), i32x4.splat(0xc2b2ae35));
-  z = v128.xor(z, i32x4.shr_u(z, 16));
+  const z = pairHash4(seed, i32x4.add(i32x4.splat(q), i32x4(0, 1, 2, 3)));
   const limit = i32x4.splat(threshold), value = f32x4.splat(scale);
   const low = v128.and(i32x4.lt_s(v128.and(z, i32x4.splat(0xffff)), limit), value);
   const high = v128.and(i32x4.lt_s(i32x4.shr_u(z, 16), limit), value);

@@ -5,8 +5,9 @@
 // C[i, j] (+)= Σ_p A[i, p] · B[p, j], float32, with A read through element strides (so Aᵀ costs nothing: the
 // weight gradient xᵀ·dy reads x [M, d] as A with strides (1, d)), B and C row-major. The microkernel keeps a 6 × 8
 // block of C in twelve 128-bit registers (eight measured 15 % slower: too few independent sums to hide the FMA
-// latency) and adds, per step p, six broadcast elements of A times two vectors of B's row p with fused multiply-adds (`f32x4.relaxed_madd`: an FMA on x86 with FMA3 and on ARM; a multiply and an add
-// elsewhere, so numbers may differ across machines in the last bits, never across runs on one machine). Nothing is
+// latency) and adds, per step p, six broadcast elements of A times two vectors of B's row p with fused
+// multiply-adds (`f32x4.relaxed_madd`: an FMA on x86 with FMA3 and on ARM; a multiply and an add elsewhere, so
+// numbers may differ across machines in the last bits, never across runs on one machine). Nothing is
 // packed: B's rows are read in place, blocked so that a block of B (KB rows, <= NB_FLOATS floats) stays in L2 while
 // every row block of A passes over it (the loop order of Goto & van de Geijn 2008, "Anatomy of high-performance
 // matrix multiplication", without its packing).
@@ -16,7 +17,6 @@
 const KB: i32 = 128;
 /** Floats of B per block (64 KiB): decides the columns per block. */
 const NB_FLOATS: i32 = 16384;
-
 
 // Each tile starts from C (`keep`: a later block of k, or accumulate), from the bias row (`bias` != 0: the same
 // vector for every row) or from 0, and adds a · b over kc steps.
@@ -114,8 +114,8 @@ const NB_FLOATS: i32 = 16384;
 
 /**
  * The edges: c[rows (1-4), lanes (1-4)] (+)= a · b. B's rows are read 4 wide (the extra lanes are computed and
- * dropped; they read the next row's first floats), except the block's last row, read lane by lane so that nothing past
- * B's end is touched.
+ * dropped; they read the floats after the row) while those 4 floats end within the block's last row's `lanes`
+ * floats, and lane by lane after that, so that nothing past B's end is touched.
  */
 function tileEdge(rows: i32, lanes: i32, kc: i32, a: usize, sai: usize, sap: usize, b: usize, ldb: usize, c: usize, ldc: usize, keep: bool, bias: usize): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
@@ -129,9 +129,11 @@ function tileEdge(rows: i32, lanes: i32, kc: i32, a: usize, sai: usize, sap: usi
   }
   // Rows past `rows` repeat row 0 (in bounds) and are dropped.
   const r1: usize = rows > 1 ? sai : 0, r2: usize = rows > 2 ? 2 * sai : 0, r3: usize = rows > 3 ? 3 * sai : 0;
+  const limit = <isize>(kc - 1) * <isize>ldb + 4 * lanes - 16; // the last byte offset a 4-wide read may start at
+  const wide = limit < 0 ? 0 : min(kc, <i32>(limit / <isize>ldb) + 1);
   let pa = a, pb = b;
   for (let p = 0; p < kc; p++) {
-    const b0 = p + 1 < kc ? v128.load(pb) : loadLanes(pb, lanes);
+    const b0 = p < wide ? v128.load(pb) : loadLanes(pb, lanes);
     c0 = f32x4.relaxed_madd(v128.load32_splat(pa), b0, c0);
     c1 = f32x4.relaxed_madd(v128.load32_splat(pa + r1), b0, c1);
     c2 = f32x4.relaxed_madd(v128.load32_splat(pa + r2), b0, c2);
