@@ -229,6 +229,26 @@ Deno.test("Cast on wasm: to its own dtype shares the buffer; bool to float32 (a 
   assert.deepEqual(wasm[0], flags.map(Number));
 });
 
+Deno.test("Slice on wasm equals cpu: column blocks (the fast path, float32 and int32) and other slices", async () => {
+  const x = values([4, 5, 6], 13);
+  const cases: [number[], number[]][] = [
+    [[0, 0, 2], [4, 5, 3]], // a column block
+    [[0, 0, 0], [-1, -1, 1]], // one column (the positive logits)
+    [[0, 0, 1], [4, 5, -1]], // to the end
+    [[1, 0, 0], [2, 5, 6]], // rows: the stock kernel
+    [[0, 2, 1], [4, 3, 2]],
+  ];
+  for (const [begin, size] of cases) {
+    const { wasm, cpu } = await both(() => [
+      tf.slice(tf.tensor(x, [4, 5, 6]), begin, size),
+      tf.slice(tf.tensor(x.map((v) => Math.round(v * 10)), [4, 5, 6], "int32"), begin, size),
+    ]);
+    assert.deepEqual(wasm, cpu, `slice begin ${begin} size ${size}`);
+  }
+  const { wasm } = await both(() => tf.slice(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), [0, 1], [2, 2]));
+  assert.deepEqual(wasm[0], [2, 3, 5, 6]);
+});
+
 Deno.test("Maximum against 0 and GreaterEqual against a scalar on wasm equal cpu (both orders, NaN, infinities, broadcast)", async () => {
   const x = [...values([3, 5], 12), NaN, -Infinity, Infinity, 0]; // 19: a block of 16 and a tail of 3
   const cases: [string, () => tf.Tensor][] = [

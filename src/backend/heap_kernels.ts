@@ -13,6 +13,8 @@
  *   attention head off [B, T, 1·d]) keeps the data in order: it shares the buffer.
  * - Maximum against a scalar 0 (ReLU as max(x, 0), which keeps NaN) and GreaterEqual against a scalar (its
  *   gradient): one SIMD pass instead of the stock broadcast loops.
+ * - Slice of a block of columns (every axis but the last taken whole, e.g. the positive and negative logits of
+ *   [B, T, 1 + K]): one strided copy in wasm, where the stock kernel copies in JS.
  * Anything else returns null and runs the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -27,6 +29,7 @@ export interface ElementwiseKernels {
   boolToFloat(x: number, n: number, out: number): void;
   gatherRows(x: number, ids: number, count: number, rowFloats: number, out: number): void;
   segmentSumRows(x: number, ids: number, count: number, rowFloats: number, segments: number, out: number): void;
+  copyColumns(x: number, rows: number, cols: number, first: number, width: number, out: number): void;
 }
 
 /** Elements of 4 bytes whose bits are copied as they are. */
@@ -221,8 +224,25 @@ function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
   return out;
 }
 
+function sliceColumns(args: KernelArgs): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { begin, size: extent } = args.attrs as unknown as { begin: number[]; size: number[] };
+  if (!COPYABLE.includes(x.dtype) || x.shape.length === 0 || size(x.shape) === 0) return null;
+  const [begins, sizes] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, extent);
+  const last = x.shape.length - 1;
+  if (!x.shape.slice(0, last).every((dim, i) => begins[i] === 0 && sizes[i] === dim) || sizes[last] === 0) return null;
+  const backend = wasmBackend(args);
+  const out = backend.makeOutput(sizes, x.dtype);
+  const rows = size(x.shape.slice(0, last));
+  simdModule<ElementwiseKernels>(backend, "elementwise")
+    .copyColumns(heapOffset(backend, x), rows, x.shape[last], begins[last], sizes[last], heapOffset(backend, out));
+  return out;
+}
+
 /** Identity without a copy. */
 export const fastIdentity: tf.KernelConfig = overrideKernel("Identity", identityShared);
+/** Slice of a block of columns by one strided copy. */
+export const fastSlice: tf.KernelConfig = overrideKernel("Slice", sliceColumns);
 /** Cast to the same dtype without a copy; bool to float32 in one pass. */
 export const fastCast: tf.KernelConfig = overrideKernel("Cast", castFast);
 /** GatherV2 by row copies on the heap. */

@@ -17,6 +17,7 @@ import {
   fastGreaterEqual,
   fastIdentity,
   fastMaximum,
+  fastSlice,
   fastSum,
   fastTranspose,
 } from "./heap_kernels.ts";
@@ -65,6 +66,7 @@ export const WASM_OVERRIDES: readonly tf.KernelConfig[] = [
   fastCast,
   fastMaximum,
   fastGreaterEqual,
+  fastSlice,
 ];
 
 /** This project's own wasm kernels (no stock counterpart): tiled causal attention, forward and backward (tested against

@@ -93,3 +93,14 @@ export function segmentSumRows(x: usize, ids: usize, count: i32, rowFloats: i32,
     }
   }
 }
+
+/** out[r, 0..width) = x[r, first..first + width) for r < rows, x with `cols` floats per row: a column block. */
+export function copyColumns(x: usize, rows: i32, cols: i32, first: i32, width: i32, out: usize): void {
+  const widthBytes = <usize>width << 2, rowBytes = <usize>cols << 2;
+  let from = x + (<usize>first << 2), to = out;
+  if (width == 1) {
+    for (let r = 0; r < rows; r++, from += rowBytes, to += 4) store<u32>(to, load<u32>(from));
+    return;
+  }
+  for (let r = 0; r < rows; r++, from += rowBytes, to += widthBytes) memory.copy(to, from, widthBytes);
+}
