@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { sasRecOptions } from "../src/config/resolve.ts";
 import type { Config } from "../src/config/schema.ts";
 import { LENGTH_GROUP_ROWS, SasRec } from "../src/models/sasrec.ts";
+import { dotLastAxis } from "../src/models/scoring.ts";
 import { statePositions } from "../src/models/sequence.ts";
 import { Rng } from "../src/rng.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -404,4 +405,27 @@ Deno.test("sasrec text_use without item texts is a user error", () => {
     (e: Error) =>
       e instanceof UserError && e.message === "text_use=side_feature needs the item text vectors, but none were given",
   );
+});
+
+Deno.test("dotLastAxis: values and both gradients equal autodiff's, on cpu and wasm, NaN included", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await onBackend(backend, () => {
+      const rng = new Rng(21);
+      const values = (n: number) => Array.from({ length: n }, () => rng.normal());
+      const embValues = values(3 * 4 * 2 * 5);
+      embValues[7] = NaN; // one NaN embedding entry: its logit and the gradients that read it are NaN either way
+      const emb = tf.tensor4d(embValues, [3, 4, 2, 5]), states = tf.tensor3d(values(3 * 4 * 5), [3, 4, 5]);
+      const dy = tf.tensor3d(values(3 * 4 * 2), [3, 4, 2]);
+      const plain = (e: tf.Tensor, st: tf.Tensor) => e.mul(st.expandDims(2)).sum(-1);
+      const ours = (e: tf.Tensor, st: tf.Tensor) => dotLastAxis(e as tf.Tensor4D, st as tf.Tensor3D);
+      const run = (f: (e: tf.Tensor, st: tf.Tensor) => tf.Tensor) =>
+        [f(emb, states), ...tf.grads((e: tf.Tensor, st: tf.Tensor) => f(e, st).mul(dy).sum())([emb, states])]
+          .map((t) => Array.from(t.dataSync()));
+      const [got, want] = [run(ours), run(plain)];
+      ["logits", "d emb", "d states"].forEach((what, i) => {
+        assert.deepEqual(got[i].map(Number.isNaN), want[i].map(Number.isNaN), `${backend} ${what}: NaN positions`);
+        assertClose(got[i].map((v) => v || 0), want[i].map((v) => v || 0), 1e-5, `${backend} ${what}`);
+      });
+    });
+  }
 });
