@@ -407,14 +407,15 @@ Deno.test("sasrec text_use without item texts is a user error", () => {
   );
 });
 
-Deno.test("dotLastAxis: values and both gradients equal autodiff's, on cpu and wasm, NaN included", async () => {
-  for (const backend of ["cpu", "wasm"] as const) {
+Deno.test("dotLastAxis: values and both gradients equal autodiff's, on cpu and wasm, NaN, a state per row", async () => {
+  for (const [backend, stateRows] of [["cpu", 4], ["wasm", 4], ["wasm", 1]] as const) {
     await onBackend(backend, () => {
       const rng = new Rng(21);
       const values = (n: number) => Array.from({ length: n }, () => rng.normal());
       const embValues = values(3 * 4 * 2 * 5);
       embValues[7] = NaN; // one NaN embedding entry: its logit and the gradients that read it are NaN either way
-      const emb = tf.tensor4d(embValues, [3, 4, 2, 5]), states = tf.tensor3d(values(3 * 4 * 5), [3, 4, 5]);
+      const emb = tf.tensor4d(embValues, [3, 4, 2, 5]);
+      const states = tf.tensor3d(values(3 * stateRows * 5), [3, stateRows, 5]); // [B, T, d] or one state per row
       const dy = tf.tensor3d(values(3 * 4 * 2), [3, 4, 2]);
       const plain = (e: tf.Tensor, st: tf.Tensor) => e.mul(st.expandDims(2)).sum(-1);
       const ours = (e: tf.Tensor, st: tf.Tensor) => dotLastAxis(e as tf.Tensor4D, st as tf.Tensor3D);
@@ -423,8 +424,9 @@ Deno.test("dotLastAxis: values and both gradients equal autodiff's, on cpu and w
           .map((t) => Array.from(t.dataSync()));
       const [got, want] = [run(ours), run(plain)];
       ["logits", "d emb", "d states"].forEach((what, i) => {
-        assert.deepEqual(got[i].map(Number.isNaN), want[i].map(Number.isNaN), `${backend} ${what}: NaN positions`);
-        assertClose(got[i].map((v) => v || 0), want[i].map((v) => v || 0), 1e-5, `${backend} ${what}`);
+        const at = `${backend}, ${stateRows} state row(s): ${what}`;
+        assert.deepEqual(got[i].map(Number.isNaN), want[i].map(Number.isNaN), `${at}: NaN positions`);
+        assertClose(got[i].map((v) => v || 0), want[i].map((v) => v || 0), 1e-5, at);
       });
     });
   }

@@ -33,9 +33,10 @@ export function tableScorer(table: tf.Tensor2D, states: tf.Tensor2D): ItemScorer
 }
 
 /**
- * logits[b, t, j] = Σ_c emb[b, t, j, c] · states[b, t, c] for emb [B, T, J, d] and states [B, T, d], with the
- * gradient written out (d emb = dy ⊗ states, d states = Σ_j dy · emb): autodiff's Sum gradient multiplies by a ones
- * tensor of emb's size that tfjs builds in JS on every step (~2 ms at B128/L50). Same values, NaN included.
+ * logits[b, t, j] = Σ_c emb[b, t, j, c] · states[b, t, c] for emb [B, T, J, d] and states [B, T, d] or [B, 1, d] (one
+ * state per row, broadcast over T), with the gradient written out (d emb = dy ⊗ states, d states = Σ_j dy · emb,
+ * summed over T for a broadcast state): autodiff's Sum gradient multiplies by a ones tensor of emb's size that tfjs
+ * builds in JS on every step (~2 ms at B128/L50). Same values, NaN included.
  */
 export const dotLastAxis = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [emb, states, save] = args as [tf.Tensor4D, tf.Tensor3D, tf.GradSaveFunc];
@@ -44,7 +45,8 @@ export const dotLastAxis = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)
     value: emb.mul(states.expandDims(2)).sum(-1),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [e, s] = saved, g = dy.expandDims(-1);
-      return [g.mul(s.expandDims(2)), g.mul(e).sum(2)];
+      const dStates = g.mul(e).sum(2);
+      return [g.mul(s.expandDims(2)), s.shape[1] === dStates.shape[1] ? dStates : dStates.sum(1, true)];
     },
   };
 }) as (emb: tf.Tensor4D, states: tf.Tensor3D) => tf.Tensor3D;
