@@ -7,7 +7,7 @@ const child = new Deno.Command(Deno.execPath(), {
   args,
   stdout: "piped",
   stderr: "inherit",
-  env: { NO_COLOR: "1", DENO_JOBS: Deno.env.get("DENO_JOBS") ?? "2" },
+  env: { NO_COLOR: "1", DENO_JOBS: Deno.env.get("DENO_JOBS") || "2" },
 }).spawn();
 
 let tail = "";

@@ -131,3 +131,14 @@ for (const path of notebooks) {
     },
   });
 }
+
+Deno.test("an empty UR4REC_JUPYTER or UR4REC_PYTHON means unset: the defaults, not an empty command", async () => {
+  const module = new URL("../src/notebooks/jupyter.ts", import.meta.url).href;
+  const code = `const m = await import("${module}"); console.log(m.JUPYTER_BIN, m.PYTHON_BIN);`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { UR4REC_JUPYTER: "", UR4REC_PYTHON: "" },
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(output.stdout).trim(), "/usr/bin/jupyter /usr/bin/python3");
+});

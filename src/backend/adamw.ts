@@ -3,8 +3,8 @@
  * `ModuleOptimizer.update` (src/train/optimizer.ts) in one pass, with the same float32 operations in the same order,
  * so the same numbers (tested bit for bit in tests/optimizer_test.ts). Used on wasm with the fast kernels on.
  */
-import type * as tf from "@tensorflow/tfjs";
-import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
+import * as tf from "@tensorflow/tfjs";
+import { heapOffset, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Inputs variable, m, v, grad (one shape); attrs `AdamwAttrs`; outputs the new variable, m and v. */
@@ -33,8 +33,8 @@ function adamw(args: KernelArgs): tf.TensorInfo[] {
   const a = args.attrs as unknown as AdamwAttrs;
   const backend = wasmBackend(args);
   const outs = [0, 1, 2].map(() => backend.makeOutput(variable.shape, "float32"));
-  const at = (t: tf.TensorInfo) => heapIndex(backend, t) * 4;
-  const count = variable.shape.reduce((x, y) => x * y, 1);
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  const count = tf.util.sizeFromShape(variable.shape);
   simdModule<AdamwKernels>(backend, "adamw").adamw(
     at(variable),
     at(m),

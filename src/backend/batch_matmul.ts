@@ -12,14 +12,9 @@ import * as tf from "@tensorflow/tfjs";
 import { heapGemm } from "./gemm.ts";
 import { heapOffset, type KernelArgs, overrideKernel, type WasmBackend, wasmBackend } from "./override.ts";
 
-/** Product of a shape's entries. */
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** For each output batch index, the batch index of an operand with outer dims `dims` broadcast to `outDims`. */
 function broadcastBatchIndex(dims: number[], outDims: number[]): Int32Array {
-  const total = size(outDims);
+  const total = tf.util.sizeFromShape(outDims);
   const index = new Int32Array(total);
   const padded = [...Array(outDims.length - dims.length).fill(1), ...dims];
   for (let i = 0; i < total; i++) {
@@ -67,9 +62,10 @@ function slicedProducts(
   bias: tf.TensorInfo | null,
 ): tf.TensorInfo {
   const [m, k, n] = [left.rows, left.cols, right.cols];
-  const batch = size(outDims);
+  const batch = tf.util.sizeFromShape(outDims);
   const out = backend.makeOutput([...outDims, m, n], "float32");
-  const merged = size(right.dims) === 1 && size(left.dims) === batch && !left.transposed;
+  const merged = tf.util.sizeFromShape(right.dims) === 1 && tf.util.sizeFromShape(left.dims) === batch &&
+    !left.transposed;
   const [offsetL, offsetR, offsetOut] = [left.data, right.data, out].map((t) => heapOffset(backend, t));
   const options = { bias: bias ? heapOffset(backend, bias) : 0 };
   const indexL = broadcastBatchIndex(left.dims, outDims), indexR = broadcastBatchIndex(right.dims, outDims);
@@ -96,11 +92,11 @@ function products(args: KernelArgs, bias: tf.TensorInfo | null): tf.TensorInfo |
   const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
   if (a.dtype !== "float32" || b.dtype !== "float32" || k !== kb) return null;
   const outDims = tf.broadcast_util.assertAndGetBroadcastShape(dimsA, dimsB);
-  if (size(outDims) === 0) return null;
+  if (tf.util.sizeFromShape(outDims) === 0) return null;
 
   // The product reads B's rows contiguously: materialise a transposed b ([n, k] per slice, usually a small weight or
   // an attention slice).
-  const right = transposeB ? swapLastAxes(backend, b, size(dimsB), n, k) : b;
+  const right = transposeB ? swapLastAxes(backend, b, tf.util.sizeFromShape(dimsB), n, k) : b;
   const out = slicedProducts(
     backend,
     { data: a, dims: dimsA, rows: m, cols: k, transposed: transposeA },

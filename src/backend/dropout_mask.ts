@@ -3,9 +3,9 @@
  * values) written by `simd/dropout.wasm` straight into the output tensor, four elements at a time, instead of a JS
  * loop into an array that is then uploaded. Used by `dropoutMask` on wasm with the fast kernels on.
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { keepThreshold } from "./dropout_hash.ts";
-import { heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
+import { heapOffset, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** No inputs; attrs `shape`, `seed` (uint32), `keep` (0 < keep <= 1); output: float32 multipliers of `shape`. */
@@ -20,9 +20,14 @@ function dropoutMask(args: KernelArgs): tf.TensorInfo {
   const { shape, seed, keep } = args.attrs as unknown as { shape: number[]; seed: number; keep: number };
   const backend = wasmBackend(args);
   const out = backend.makeOutput(shape, "float32");
-  const count = shape.reduce((a, b) => a * b, 1);
   const kernels = simdModule<DropoutKernels>(backend, "dropout");
-  kernels.fillMultipliers(heapIndex(backend, out) * 4, count, seed >>> 0, keepThreshold(keep), 1 / keep);
+  kernels.fillMultipliers(
+    heapOffset(backend, out),
+    tf.util.sizeFromShape(shape),
+    seed >>> 0,
+    keepThreshold(keep),
+    1 / keep,
+  );
   return out;
 }
 

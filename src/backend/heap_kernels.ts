@@ -18,7 +18,7 @@
  * Anything else returns null and runs the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-import { heapAlloc, heapIndex, heapOffset, type KernelArgs, overrideKernel, wasmBackend } from "./override.ts";
+import { float64Sums, heapIndex, heapOffset, type KernelArgs, overrideKernel, wasmBackend } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** The exports of `simd/elementwise.wasm` (see its source, `simd/elementwise.as.ts`); offsets in bytes. */
@@ -35,11 +35,6 @@ export interface ElementwiseKernels {
 /** Elements of 4 bytes whose bits are copied as they are. */
 const COPYABLE: readonly tf.DataType[] = ["float32", "int32"];
 
-/** Product of a shape's entries. */
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 function identityShared(args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype === "string") return null;
@@ -54,15 +49,15 @@ function castFast(args: KernelArgs): tf.TensorInfo | null {
   if (x.dtype !== "bool" || dtype !== "float32") return null;
   const backend = wasmBackend(args);
   const out = backend.makeOutput(x.shape, "float32");
-  const from = heapOffset(backend, x);
-  simdModule<ElementwiseKernels>(backend, "elementwise").boolToFloat(from, size(x.shape), heapIndex(backend, out) * 4);
+  const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
+  kernels.boolToFloat(heapOffset(backend, x), tf.util.sizeFromShape(x.shape), heapOffset(backend, out));
   return out;
 }
 
 function gatherFast(args: KernelArgs): tf.TensorInfo | null {
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-  if (!COPYABLE.includes(x.dtype) || size(x.shape) === 0) return null;
+  if (!COPYABLE.includes(x.dtype) || tf.util.sizeFromShape(x.shape) === 0) return null;
   const backend = wasmBackend(args);
   const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
@@ -72,10 +67,13 @@ function gatherFast(args: KernelArgs): tf.TensorInfo | null {
     batchDims,
   );
   const { batchSize, outerSize, dimSize, sliceSize } = info;
-  const perBatch = size(indices.shape) / batchSize;
+  const perBatch = tf.util.sizeFromShape(indices.shape) / batchSize;
   const out = backend.makeOutput(info.outputShape, x.dtype);
   const heap = backend.wasm.HEAP32; // after makeOutput: the heap may have grown
-  const ids = heap.subarray(heapIndex(backend, indices), heapIndex(backend, indices) + size(indices.shape));
+  const ids = heap.subarray(
+    heapIndex(backend, indices),
+    heapIndex(backend, indices) + tf.util.sizeFromShape(indices.shape),
+  );
   for (const id of ids) {
     if (id < 0 || id >= dimSize) {
       backend.disposeData(out.dataId);
@@ -84,8 +82,14 @@ function gatherFast(args: KernelArgs): tf.TensorInfo | null {
   }
   const src = heapIndex(backend, x), dst = heapIndex(backend, out);
   if (batchSize === 1 && outerSize === 1) { // an embedding lookup: one row copy per id, in wasm
-    const idsAt = heapIndex(backend, indices) * 4;
-    simdModule<ElementwiseKernels>(backend, "elementwise").gatherRows(src * 4, idsAt, perBatch, sliceSize, dst * 4);
+    const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
+    kernels.gatherRows(
+      heapOffset(backend, x),
+      heapOffset(backend, indices),
+      perBatch,
+      sliceSize,
+      heapOffset(backend, out),
+    );
     return out;
   }
   let o = dst;
@@ -104,19 +108,17 @@ function gatherFast(args: KernelArgs): tf.TensorInfo | null {
 function sumFast(args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-  if (x.dtype !== "float32" || size(x.shape) === 0) return null;
+  if (x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) === 0) return null;
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
   const lead = axes.length;
   if (lead === x.shape.length || axes.some((a, i) => a !== i)) return null;
-  const rows = size(x.shape.slice(0, lead)), cols = size(x.shape.slice(lead));
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, lead)), cols = tf.util.sizeFromShape(x.shape.slice(lead));
   const backend = wasmBackend(args);
   const outShape = keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...x.shape.slice(lead)] : x.shape.slice(lead);
   const out = backend.makeOutput(outShape, "float32");
-  const acc = heapAlloc(backend, cols * 8);
-  new Float64Array(backend.wasm.HEAPF32.buffer, acc, cols).fill(0);
-  simdModule<ElementwiseKernels>(backend, "elementwise").sumRows(heapIndex(backend, x) * 4, rows, cols, acc);
-  backend.wasm.HEAPF32.set(new Float64Array(backend.wasm.HEAPF32.buffer, acc, cols), heapIndex(backend, out));
-  backend.wasm._free(acc);
+  const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
+  const sums = float64Sums(backend, cols, (acc) => kernels.sumRows(heapOffset(backend, x), rows, cols, acc));
+  backend.wasm.HEAPF32.set(sums, heapIndex(backend, out));
   return out;
 }
 
@@ -144,13 +146,17 @@ function blockSwap(shape: number[], perm: number[]): [number, number, number] | 
     const want = i < p ? i : i < p + rank - q ? q + i - p : p + i - (p + rank - q);
     if (perm[i] !== want) return null;
   }
-  return [size(shape.slice(0, p)), size(shape.slice(p, q)), size(shape.slice(q))];
+  return [
+    tf.util.sizeFromShape(shape.slice(0, p)),
+    tf.util.sizeFromShape(shape.slice(p, q)),
+    tf.util.sizeFromShape(shape.slice(q)),
+  ];
 }
 
 function transposeFast(args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { perm } = args.attrs as unknown as { perm: number[] };
-  if (!COPYABLE.includes(x.dtype) || size(x.shape) === 0) return null;
+  if (!COPYABLE.includes(x.dtype) || tf.util.sizeFromShape(x.shape) === 0) return null;
   const moved = perm.filter((axis) => x.shape[axis] !== 1);
   if (moved.every((axis, i) => i === 0 || moved[i - 1] < axis)) { // only unit axes move: the data stays in order
     const shared = identityShared(args)!;
@@ -186,8 +192,8 @@ function withScalar(
 ): { x: tf.TensorInfo; value: number; scalarFirst: boolean; shape: number[] } | null {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   if (a.dtype !== "float32" || b.dtype !== "float32") return null;
-  const scalarFirst = size(b.shape) !== 1; // `a` is the scalar only when `b` is not
-  if (scalarFirst && size(a.shape) !== 1) return null;
+  const scalarFirst = tf.util.sizeFromShape(b.shape) !== 1; // `a` is the scalar only when `b` is not
+  if (scalarFirst && tf.util.sizeFromShape(a.shape) !== 1) return null;
   const backend = wasmBackend(args);
   const value = backend.wasm.HEAPF32[heapIndex(backend, scalarFirst ? a : b)];
   const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
@@ -200,11 +206,8 @@ function maximumZero(args: KernelArgs): tf.TensorInfo | null {
   if (!operands || !Object.is(operands.value, 0)) return null; // max(x, -0) keeps -0: the stock kernel
   const backend = wasmBackend(args);
   const out = backend.makeOutput(operands.shape, "float32");
-  simdModule<ElementwiseKernels>(backend, "elementwise").maximumZero(
-    heapIndex(backend, operands.x) * 4,
-    size(operands.shape),
-    heapIndex(backend, out) * 4,
-  );
+  const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
+  kernels.maximumZero(heapOffset(backend, operands.x), tf.util.sizeFromShape(operands.shape), heapOffset(backend, out));
   return out;
 }
 
@@ -215,8 +218,8 @@ function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
   const backend = wasmBackend(args);
   const out = backend.makeOutput(operands.shape, "bool");
   simdModule<ElementwiseKernels>(backend, "elementwise").greaterEqualScalar(
-    heapIndex(backend, operands.x) * 4,
-    size(operands.shape),
+    heapOffset(backend, operands.x),
+    tf.util.sizeFromShape(operands.shape),
     operands.value,
     operands.scalarFirst,
     heapOffset(backend, out),
@@ -227,13 +230,13 @@ function greaterEqualScalar(args: KernelArgs): tf.TensorInfo | null {
 function sliceColumns(args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { begin, size: extent } = args.attrs as unknown as { begin: number[]; size: number[] };
-  if (!COPYABLE.includes(x.dtype) || x.shape.length === 0 || size(x.shape) === 0) return null;
+  if (!COPYABLE.includes(x.dtype) || x.shape.length === 0 || tf.util.sizeFromShape(x.shape) === 0) return null;
   const [begins, sizes] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, extent);
   const last = x.shape.length - 1;
   if (!x.shape.slice(0, last).every((dim, i) => begins[i] === 0 && sizes[i] === dim) || sizes[last] === 0) return null;
   const backend = wasmBackend(args);
   const out = backend.makeOutput(sizes, x.dtype);
-  const rows = size(x.shape.slice(0, last));
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, last));
   simdModule<ElementwiseKernels>(backend, "elementwise")
     .copyColumns(heapOffset(backend, x), rows, x.shape[last], begins[last], sizes[last], heapOffset(backend, out));
   return out;

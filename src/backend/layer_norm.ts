@@ -7,7 +7,7 @@
  * on one machine.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { heapAlloc, heapIndex, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
+import { float64Sums, heapIndex, heapOffset, type KernelArgs, wasmBackend, wasmKernel } from "./override.ts";
 import { simdModule } from "./simd.ts";
 
 /** Forward: inputs x [rows, d], gamma, beta [d]; attr eps; outputs y [rows, d], xhat [rows, d], rstd [rows]. */
@@ -47,7 +47,7 @@ function forward(args: KernelArgs): tf.TensorInfo[] {
   const backend = wasmBackend(args);
   const [rows, d] = x.shape;
   const outs = [x.shape, x.shape, [rows]].map((shape) => backend.makeOutput(shape, "float32"));
-  const at = (t: tf.TensorInfo) => heapIndex(backend, t) * 4;
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
   const [y, xhat, rstd] = outs.map(at);
   simdModule<LayerNormKernels>(backend, "layer_norm").layerNorm(
     at(x),
@@ -68,24 +68,13 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const backend = wasmBackend(args);
   const [rows, d] = dy.shape;
   const outs = [dy.shape, [d], [d]].map((shape) => backend.makeOutput(shape, "float32"));
-  const acc = heapAlloc(backend, 2 * d * 8); // float64 dgamma and dbeta
-  new Float64Array(backend.wasm.HEAPF32.buffer, acc, 2 * d).fill(0);
-  const at = (t: tf.TensorInfo) => heapIndex(backend, t) * 4;
-  simdModule<LayerNormKernels>(backend, "layer_norm").layerNormGrad(
-    at(dy),
-    at(xhat),
-    at(rstd),
-    at(gamma),
-    rows,
-    d,
-    at(outs[0]),
-    acc,
-    acc + d * 8,
-  );
-  const sums = new Float64Array(backend.wasm.HEAPF32.buffer, acc, 2 * d);
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  const kernels = simdModule<LayerNormKernels>(backend, "layer_norm");
+  const sums = float64Sums(backend, 2 * d, (acc) =>
+    // dgamma, then dbeta
+    kernels.layerNormGrad(at(dy), at(xhat), at(rstd), at(gamma), rows, d, at(outs[0]), acc, acc + d * 8));
   backend.wasm.HEAPF32.set(sums.subarray(0, d), heapIndex(backend, outs[1]));
   backend.wasm.HEAPF32.set(sums.subarray(d), heapIndex(backend, outs[2]));
-  backend.wasm._free(acc);
   return outs;
 }
 

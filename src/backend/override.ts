@@ -69,6 +69,21 @@ export function heapAlloc(backend: WasmBackend, bytes: number): number {
   return at;
 }
 
+/**
+ * `count` float64 accumulators in wasm scratch memory, zeroed, filled by `sum` (given their byte offset), then copied
+ * out and freed: the sums over rows that keep float64 precision (column sums, LayerNorm's dgamma and dbeta).
+ */
+export function float64Sums(backend: WasmBackend, count: number, sum: (at: number) => void): Float64Array {
+  const at = heapAlloc(backend, count * 8);
+  try {
+    new Float64Array(backend.wasm.HEAPF32.buffer, at, count).fill(0);
+    sum(at);
+    return new Float64Array(backend.wasm.HEAPF32.buffer, at, count).slice(); // the heap may have grown: a new view
+  } finally {
+    backend.wasm._free(at);
+  }
+}
+
 /** Float32 index (not byte offset) of a tensor's data in the wasm heap. */
 export function heapIndex(backend: WasmBackend, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset >>> 2;

@@ -32,13 +32,13 @@ const unsortedSegmentSum: tf.KernelConfig = wasmKernel("UnsortedSegmentSum", (ar
   const { numSegments } = args.attrs as unknown as { numSegments: number };
   const backend = wasmBackend(args);
   const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
-  const inner = outShape.slice(1).reduce((a, b) => a * b, 1);
+  const inner = tf.util.sizeFromShape(outShape.slice(1));
   const out = backend.makeOutput(outShape, x.dtype);
-  const count = segmentIds.shape.reduce((a, b) => a * b, 1);
+  const count = tf.util.sizeFromShape(segmentIds.shape);
   const [ids, xs, dst] = [segmentIds, x, out].map((t) => heapIndex(backend, t));
   if (x.dtype === "float32") {
     const kernels = simdModule<ElementwiseKernels>(backend, "elementwise");
-    kernels.segmentSumRows(xs * 4, ids * 4, count, inner, numSegments, dst * 4);
+    kernels.segmentSumRows(xs * 4, ids * 4, count, inner, numSegments, dst * 4); // byte offsets
     return out;
   }
   const heap = backend.wasm.HEAP32; // after makeOutput (heap growth)

@@ -63,7 +63,7 @@ async function guardedRun(mask: "torch" | "safe", dataDir: string, out: string) 
 await runMain(async () => {
   const args = parseCli(TOUR_SPEC, Deno.args);
   const out = resolve(args.out ?? "runs/tour");
-  const dataDir = (args.values["data-dir"] as string | undefined) ?? Deno.env.get(DATA_DIR_ENV) ?? "data";
+  const dataDir = (args.values["data-dir"] as string | undefined) ?? (Deno.env.get(DATA_DIR_ENV) || "data");
   const started = performance.now();
   await claimOutDir(out, Boolean(args.values.force));
 

@@ -9,9 +9,9 @@ import { exists } from "../util/fs.ts";
 import { notebookName, NOTEBOOKS_DIR, REPO_ROOT } from "./ipynb.ts";
 
 /** The Jupyter launcher (Notebook 6, from apt; `UR4REC_JUPYTER` for another install, e.g. on macOS). */
-export const JUPYTER_BIN = Deno.env.get("UR4REC_JUPYTER") ?? "/usr/bin/jupyter";
+export const JUPYTER_BIN = Deno.env.get("UR4REC_JUPYTER") || "/usr/bin/jupyter";
 /** The Python that has nbclient and nbconvert (the one on PATH may not); `UR4REC_PYTHON` overrides it. */
-export const PYTHON_BIN = Deno.env.get("UR4REC_PYTHON") ?? "/usr/bin/python3";
+export const PYTHON_BIN = Deno.env.get("UR4REC_PYTHON") || "/usr/bin/python3";
 /** Name of the project-local Deno kernelspec. */
 export const KERNEL_NAME = "ur4rec";
 /** Directory given to Jupyter as JUPYTER_PATH (holds kernels/ur4rec/kernel.json). */
