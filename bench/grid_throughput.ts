@@ -8,7 +8,10 @@
  * Prints one JSON line per run (wall seconds, cells, cells/hour, the CPU seconds of all its processes and the cores
  * they kept busy on average, load average from /proc/loadavg before and after) and a summary line with the medians
  * and the speedup of N workers over 1. `cores_busy` of the 1-worker runs bounds the speedup: a cell process that
- * keeps 1.4 cores busy by itself (V8's compiler and GC threads) can gain at most 2 / 1.4 on 2 cores.
+ * keeps 1.4 cores busy by itself (V8's compiler and GC threads) can gain at most 2 / 1.4 on 2 cores. The smoke grid's
+ * cells are mostly process start-up; `--set synthetic_users=943 --set synthetic_items=1682 --set sasrec_hidden_dim=64
+ * --set sasrec_num_heads=2 --set batch_size=128 --set epochs_per_stage=3 --set max_steps_per_epoch=8` gives cells of
+ * ML-100K's size (docs/performance.md, "Grid throughput").
  */
 import { parseArgs } from "node:util";
 import { expandGrid, loadGrid } from "../src/experiments/grid.ts";
