@@ -93,10 +93,14 @@ export function sequenceMasks(seq: SequenceBatch, mode: AttentionMaskMode, optio
   const safe = mode === "safe";
   if (tiled && !safe) throw new Error("sequenceMasks: the tiled kernels only take the safe mask");
   const queryRows = queries ? 1 : seqLen;
-  const positions = Int32Array.from({ length: batchSize * queryRows }, (_, i) => queries?.[i] ?? i % seqLen);
-  const layout = safe ? { positions, items: inputs.map((id) => id === 0 ? 0 : 1) } : null;
+  const positions = new Int32Array(batchSize * queryRows);
+  for (let i = 0; i < positions.length; i++) positions[i] = queries ? queries[i] : i % seqLen;
+  const items = new Int32Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) items[i] = inputs[i] === 0 ? 0 : 1;
+  const layout = safe ? { positions, items } : null;
   if (tiled) {
-    const timeline = Float32Array.from(positions, (t, i) => layout!.items[Math.floor(i / queryRows) * seqLen + t]);
+    const timeline = new Float32Array(positions.length);
+    for (let i = 0; i < positions.length; i++) timeline[i] = items[Math.floor(i / queryRows) * seqLen + positions[i]];
     return { additive: null, rowKeep: null, timeline: tf.tensor3d(timeline, [batchSize, queryRows, 1]), layout };
   }
   const v = maskValues(seq, mode, queries);

@@ -69,7 +69,7 @@ export function positionScores(
   const mask = new Float32Array(b * t);
   for (let cell = 0; cell < b * t; cell++) {
     ids[cell * (1 + k)] = batch.positives[cell];
-    ids.set(batch.negatives.subarray(cell * k, (cell + 1) * k), cell * (1 + k) + 1);
+    for (let j = 0; j < k; j++) ids[cell * (1 + k) + 1 + j] = batch.negatives[cell * k + j];
     mask[cell] = batch.positives[cell] !== 0 ? 1 : 0;
   }
   const emb = tf.gather(table, tf.tensor3d(ids, [b, t, 1 + k], "int32")) as tf.Tensor as tf.Tensor4D;

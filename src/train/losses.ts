@@ -39,10 +39,8 @@ function rowLoss(kind: LossKind, pos: tf.Tensor1D, neg: tf.Tensor2D, temperature
         return tf.mean(tf.neg(tf.log(tf.sigmoid(tf.sub(posCol, neg)).add(BPR_NAIVE_EPS))), 1);
       case "bpr_softplus":
         return tf.mean(tf.softplus(tf.sub(neg, posCol)), 1);
-      case "bce": {
-        const entries = tf.concat([tf.softplus(tf.neg(posCol)), tf.softplus(neg)], 1);
-        return tf.mean(entries, 1);
-      }
+      case "bce": // the mean over the 1 + K entries, without concatenating them ([N, 1 + K] and its split back)
+        return tf.div(tf.add(tf.softplus(tf.neg(pos)), tf.sum(tf.softplus(neg), 1)), 1 + neg.shape[1]);
       case "softmax": {
         const logits = tf.concat([posCol, neg], 1).div(temperature);
         return tf.sub(tf.logSumExp(logits, 1), pos.div(temperature));
