@@ -7,7 +7,6 @@ import { writeResults } from "../experiments/results.ts";
 import { type Executor, readGridRecord, runGrid } from "../experiments/runner.ts";
 import { runSlurmTask, slurmExecutor } from "../experiments/slurm.ts";
 import { type SlurmResources, SlurmResourcesSchema } from "../experiments/slurm_resources.ts";
-import { summarizeResults, summaryTables, writeSummary } from "../experiments/summary.ts";
 import { GRID_FILES } from "../run/files.ts";
 import type { ResultRow } from "../experiments/results.ts";
 import { runMain, UserError } from "../util/errors.ts";
@@ -104,8 +103,13 @@ export const ABLATE_SPEC: CommandSpec = {
   },
 };
 
-/** Prints and writes the summary of rows; returns the process exit code (1 when some cell has no final result). */
+/**
+ * Prints and writes the summary of rows; returns the process exit code (1 when some cell has no final result). The
+ * summary module is imported here, not at start-up: it loads danfojs (0.48 s), which running the cells and each Slurm
+ * array task do not need (docs/performance.md, "Grid throughput").
+ */
 async function summarize(out: string, axes: Record<string, unknown[]>, rows: ResultRow[]): Promise<number> {
+  const { summarizeResults, summaryTables, writeSummary } = await import("../experiments/summary.ts");
   const summary = summarizeResults(rows, axes);
   await writeSummary(out, summary, axes);
   console.log(summaryTables(summary, axes));
