@@ -1,17 +1,19 @@
 /**
- * `deno run -A bench/grid_throughput.ts [--grid FILE] [--workers N] [--rounds R]`: grid throughput of the local
- * executor, in cells per hour, at 1 worker and at N (default: `navigator.hardwareConcurrency`, what `deno task
- * ablate` uses when `--workers` is not given). Each round runs the whole grid (default
+ * `deno run -A bench/grid_throughput.ts [--grid FILE] [--workers N] [--rounds R] [--process-per-cell]`: grid throughput
+ * of the local executor, in cells per hour, at 1 worker and at N (default: `navigator.hardwareConcurrency`, what
+ * `deno task ablate` uses when `--workers` is not given). Each round runs the whole grid (default
  * configs/grids/nan_ablation_smoke.yaml, 16 cells) with `src/cli/ablate.ts` into a fresh temporary directory, once
  * per worker count, alternating 1 and N; one untimed run first generates the synthetic data (shared by every run
- * through `--set data_dir=`). `--set KEY=VALUE` (repeatable) is passed to every run, e.g. to make the cells longer.
- * Prints one JSON line per run (wall seconds, cells, cells/hour, the CPU seconds of all its processes and the cores
+ * through `--set data_dir=`). `--set KEY=VALUE` (repeatable) is passed to every run, e.g. to make the cells longer;
+ * `--process-per-cell` is passed on too (one process per cell instead of cell workers, the runner before workers).
+ * Prints one JSON line per run (wall seconds, cells, cells/hour, the cells phase: seconds from the first cell's start
+ * to the last cell's end, without the runner's start and summary; the CPU seconds of all its processes and the cores
  * they kept busy on average, load average from /proc/loadavg before and after) and a summary line with the medians
- * and the speedup of N workers over 1. `cores_busy` of the 1-worker runs bounds the speedup: a cell process that
- * keeps 1.4 cores busy by itself (V8's compiler and GC threads) can gain at most 2 / 1.4 on 2 cores. The smoke grid's
- * cells are mostly process start-up; `--set synthetic_users=943 --set synthetic_items=1682 --set sasrec_hidden_dim=64
- * --set sasrec_num_heads=2 --set batch_size=128 --set epochs_per_stage=3 --set max_steps_per_epoch=8` gives cells of
- * ML-100K's size (docs/performance.md, "Grid throughput").
+ * and the speedups of N workers over 1, of the whole run and of the cells phase. The smoke grid's cells take ~0.1 s
+ * each in a warm worker, so its whole run is mostly fixed start-up and summary; `--set synthetic_users=943 --set
+ * synthetic_items=1682 --set sasrec_hidden_dim=64 --set sasrec_num_heads=2 --set batch_size=128 --set
+ * epochs_per_stage=3 --set max_steps_per_epoch=8` gives cells of ML-100K's size (docs/performance.md, "Grid
+ * throughput").
  */
 import { parseArgs } from "node:util";
 import { expandGrid, loadGrid } from "../src/experiments/grid.ts";
@@ -44,10 +46,12 @@ async function runGrid(
   workers: number,
   tmp: string,
   sets: string[],
-): Promise<{ wall: number; cpu: number }> {
+  processPerCell: boolean,
+): Promise<{ wall: number; cpu: number; cellsPhase: number }> {
   const out = await Deno.makeTempDir({ dir: tmp, prefix: `w${workers}-` });
   const args = ["run", "-A", ABLATE, "run", "--grid", grid, "--out", out, "--workers", String(workers)];
   for (const set of sets) args.push("--set", set);
+  if (processPerCell) args.push("--process-per-cell");
   const [start, cpuBefore] = [performance.now(), childrenCpuSeconds()];
   const result = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).output();
   const wall = (performance.now() - start) / 1000;
@@ -55,7 +59,22 @@ async function runGrid(
     const tail = new TextDecoder().decode(result.stderr).trim().split("\n").slice(-3).join(" | ");
     throw new Error(`grid run with ${workers} worker(s) failed (exit ${result.code}): ${tail}`);
   }
-  return { wall, cpu: childrenCpuSeconds() - cpuBefore };
+  return { wall, cpu: childrenCpuSeconds() - cpuBefore, cellsPhase: await cellsPhaseSeconds(out) };
+}
+
+/**
+ * Seconds from the first cell's start (the time in the first header of its log.txt) to the last cell's end (the
+ * modification time of its exit.json): the grid run without the runner's start, planning and summary.
+ */
+async function cellsPhaseSeconds(out: string): Promise<number> {
+  let [first, last] = [Infinity, -Infinity];
+  for await (const run of Deno.readDir(`${out}/runs`)) {
+    const dir = `${out}/runs/${run.name}`;
+    const header = (await Deno.readTextFile(`${dir}/log.txt`)).match(/^### (\S+) /)!;
+    first = Math.min(first, Date.parse(header[1]));
+    last = Math.max(last, (await Deno.stat(`${dir}/exit.json`)).mtime!.getTime());
+  }
+  return (last - first) / 1000;
 }
 
 function positive(value: string, flag: string): number {
@@ -72,6 +91,7 @@ async function main() {
       workers: { type: "string" },
       rounds: { type: "string", default: "2" },
       set: { type: "string", multiple: true, default: [] },
+      "process-per-cell": { type: "boolean", default: false },
     },
   });
   const grid = values.grid ?? SMOKE_GRID;
@@ -81,13 +101,16 @@ async function main() {
   const tmp = await Deno.makeTempDir({ prefix: "ur4rec-grid-bench-" });
   try {
     const sets = [`data_dir=${tmp}/data`, ...values.set];
-    await runGrid(grid, many, tmp, sets); // generates the data; not timed
+    const perCell = values["process-per-cell"];
+    await runGrid(grid, many, tmp, sets, perCell); // generates the data; not timed
     const times: Record<number, number[]> = { 1: [], [many]: [] };
+    const phases: Record<number, number[]> = { 1: [], [many]: [] };
     for (let round = 0; round < rounds; round++) {
       for (const workers of [1, many]) {
         const loadBefore = loadAverage();
-        const { wall: seconds, cpu } = await runGrid(grid, workers, tmp, sets);
+        const { wall: seconds, cpu, cellsPhase } = await runGrid(grid, workers, tmp, sets, perCell);
         times[workers].push(seconds);
+        phases[workers].push(cellsPhase);
         console.log(JSON.stringify({
           name: "grid_run",
           grid,
@@ -95,6 +118,7 @@ async function main() {
           cells,
           wall_s: Math.round(seconds * 10) / 10,
           cells_per_hour: Math.round((cells * 3600) / seconds),
+          cells_phase_s: Math.round(cellsPhase * 10) / 10,
           cpu_s: Math.round(cpu * 10) / 10,
           cores_busy: Math.round((cpu / seconds) * 100) / 100,
           load_before: loadBefore,
@@ -112,6 +136,8 @@ async function main() {
       cells_per_hour_1: Math.round((cells * 3600) / one),
       [`cells_per_hour_${many}`]: Math.round((cells * 3600) / n),
       speedup: Math.round((one / n) * 100) / 100,
+      cells_phase_speedup: Math.round((median(phases[1]) / median(phases[many])) * 100) / 100,
+      process_per_cell: perCell,
       rounds,
     }));
   } finally {

@@ -1,6 +1,6 @@
 /** `deno task ablate`: ablation grids (run, summarize, Slurm array task). Usage and flags: `ABLATE_SPEC`. */
 import { resolve } from "node:path";
-import { scriptCommand, TRAIN_SCRIPT } from "../experiments/cell.ts";
+import { TRAIN_SCRIPT } from "../experiments/cell.ts";
 import { type Grid, loadGrid } from "../experiments/grid.ts";
 import { localExecutor } from "../experiments/local.ts";
 import { writeResults } from "../experiments/results.ts";
@@ -72,10 +72,15 @@ export const ABLATE_SPEC: CommandSpec = {
         ...commonFlags("set", "backend"),
         executor: { type: "string", choices: ["local", "slurm"], description: "where cells run (default local)" },
         workers: { type: "int", value: "N", min: 1, description: "cells at a time (default: the CPU count)" },
+        "process-per-cell": {
+          type: "boolean",
+          description: "local: start a process per cell instead of reusing cell workers (same numbers, slower start)",
+        },
         "cell-script": {
           type: "string",
           value: "FILE",
-          description: "script run per cell instead of src/cli/train.ts (takes --config, --out, --resume)",
+          description: "script run per cell instead of src/cli/train.ts (exports main(args) taking --config, " +
+            "--out, --resume)",
         },
         ...SLURM_FLAGS,
       },
@@ -103,13 +108,18 @@ export const ABLATE_SPEC: CommandSpec = {
   },
 };
 
-/**
- * Prints and writes the summary of rows; returns the process exit code (1 when some cell has no final result). The
- * summary module is imported here, not at start-up: it loads danfojs (0.48 s), which running the cells and each Slurm
- * array task do not need (docs/performance.md, "Grid throughput").
- */
-async function summarize(out: string, axes: Record<string, unknown[]>, rows: ResultRow[]): Promise<number> {
-  const { summarizeResults, summaryTables, writeSummary } = await import("../experiments/summary.ts");
+/** The summary module, imported only where a command summarises: it loads danfojs (0.48 s), which Slurm array tasks
+ * and `--help` do not need (docs/performance.md, "Grid throughput"). */
+const importSummary = () => import("../experiments/summary.ts");
+
+/** Prints and writes the summary of rows; returns the process exit code (1 when some cell has no final result). */
+async function summarize(
+  out: string,
+  axes: Record<string, unknown[]>,
+  rows: ResultRow[],
+  summaryModule = importSummary(),
+): Promise<number> {
+  const { summarizeResults, summaryTables, writeSummary } = await summaryModule;
   const summary = summarizeResults(rows, axes);
   await writeSummary(out, summary, axes);
   console.log(summaryTables(summary, axes));
@@ -143,22 +153,23 @@ await runMain(async () => {
   const workers = args.values.workers as number | undefined ?? navigator.hardwareConcurrency;
   const grid = await loadGrid(v.grid!, args.sets);
   const executors: Record<string, () => Executor> = {
-    local: () => localExecutor(workers),
+    local: () => localExecutor(workers, { processPerCell: Boolean(args.values["process-per-cell"]) }),
     slurm: () => slurmExecutor({ out, workers, resources: slurmResources(grid, args.values) }),
   };
   const makeExecutor = executors[v.executor ?? "local"];
   const abort = new AbortController();
   const stop = () => abort.signal.aborted ? Deno.exit(130) : abort.abort(); // a second signal exits at once
+  const summaryModule = importSummary(); // loads while the cells run: the runner waits on them with a core to spare
   for (const name of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(name, stop);
   const outcome = await runGrid(grid, {
     out,
     executor: makeExecutor(),
-    command: scriptCommand(v["cell-script"] ? resolve(v["cell-script"]) : TRAIN_SCRIPT),
+    script: v["cell-script"] ? resolve(v["cell-script"]) : TRAIN_SCRIPT,
     signal: abort.signal,
   });
   if (abort.signal.aborted) {
     console.log(`interrupted: rerun the same command to continue (${out})`);
     Deno.exit(130);
   }
-  Deno.exit(await summarize(out, grid.axes, outcome.rows));
+  Deno.exit(await summarize(out, grid.axes, outcome.rows, summaryModule));
 });

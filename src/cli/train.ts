@@ -27,19 +27,25 @@ export const TRAIN_SPEC: CommandSpec = {
   exitCodes: { 0: "the run completed or diverged (see summary.json status)", 1: "the run failed", 2: "user error" },
 };
 
-await runMain(async () => {
-  const args = parseCli(TRAIN_SPEC, Deno.args);
-  const config = await loadConfig(args.config, args.sets);
-  const out = args.out ?? `runs/${config.model}-${config.dataset}-seed${config.seed}`;
-  const force = Boolean(args.values.force);
-  const flag = args.out === undefined ? `--out ${out} (the default)` : `--out ${out}`;
-  const replaced = await checkOutDir(out, config, { flag, resume: args.resume, force });
+/**
+ * One training run from command-line arguments `args` (`TRAIN_SPEC`); errors are thrown (`runMain` turns them into
+ * exit codes). Exported as the cell entry point a grid's cell worker calls in process (src/experiments/cell_worker.ts).
+ */
+export async function main(args: string[]): Promise<void> {
+  const cli = parseCli(TRAIN_SPEC, args);
+  const config = await loadConfig(cli.config, cli.sets);
+  const out = cli.out ?? `runs/${config.model}-${config.dataset}-seed${config.seed}`;
+  const force = Boolean(cli.values.force);
+  const flag = cli.out === undefined ? `--out ${out} (the default)` : `--out ${out}`;
+  const replaced = await checkOutDir(out, config, { flag, resume: cli.resume, force });
   if (replaced) console.log(`--force: removing ${replaced} from ${out} and starting over`);
-  const summary = await train(config, out, { resume: args.resume, quiet: Boolean(args.values.quiet) });
+  const summary = await train(config, out, { resume: cli.resume, quiet: Boolean(cli.values.quiet) });
   const fmt = (m: Record<string, number> | null) =>
     m ? `HR@10 ${m["HR@10"].toFixed(4)} NDCG@10 ${m["NDCG@10"].toFixed(4)} MRR ${m["MRR"].toFixed(4)}` : "n/a";
   const params = Object.entries(summary.parameters).map(([m, n]) => `${m} ${n.toLocaleString("en-US")}`);
   console.log(`parameters: ${params.join(", ") || "none"}`);
   console.log(`${summary.status}: val ${fmt(summary.val)} | test ${fmt(summary.test)}`);
   console.log(`non-finite batches ${summary.nonfinite_batches}; wrote ${runPath(out, "summary")}`);
-});
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

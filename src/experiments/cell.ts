@@ -24,13 +24,17 @@ export interface CellExit {
   error?: string;
 }
 
-/** A cell ready to run: its id, its run directory, the argv that trains it and the argv that continues it. */
+/**
+ * A cell ready to run: its id, its run directory, the cell script (src/cli/train.ts unless a grid is told otherwise)
+ * and that script's arguments to train the cell and to continue it (see `cellArgs`).
+ */
 export interface CellTask {
   id: string;
   runDir: string;
-  command: string[];
-  /** The argv that continues the cell from its checkpoint (a requeued Slurm task whose cell was interrupted). */
-  resumeCommand: string[];
+  script: string;
+  args: string[];
+  /** The arguments that continue the cell from its checkpoint (a requeued Slurm task whose cell was interrupted). */
+  resumeArgs: string[];
 }
 
 /** What a run directory says about its cell. */
@@ -44,9 +48,6 @@ export type CellStatus = "completed" | "diverged" | "failed" | "pending";
 
 /** What a (re)run does with a cell: nothing (final result), start over, or continue from its checkpoint. */
 export type CellPlan = "skip" | "fresh" | "resume";
-
-/** Builds the argv that trains one cell into `out` from the config file `config`. */
-export type CellCommand = (run: { config: string; out: string; resume: boolean }) => string[];
 
 /** The trainer's command-line entry point. */
 export const TRAIN_SCRIPT = fileURLToPath(new URL("../cli/train.ts", import.meta.url));
@@ -65,10 +66,9 @@ export function denoRun(script: string, args: string[]): string[] {
   return [Deno.execPath(), "run", "-A", CELL_V8_FLAGS, "--config", DENO_CONFIG, script, ...args];
 }
 
-/** A cell command for a script with the trainer's options: `--config FILE --out DIR [--resume]`. */
-export function scriptCommand(script: string): CellCommand {
-  return ({ config, out, resume }) =>
-    denoRun(script, ["--config", config, "--out", out, ...(resume ? ["--resume"] : [])]);
+/** A cell script's arguments (the trainer's options): `--config FILE --out DIR [--resume]`. */
+export function cellArgs(config: string, out: string, resume: boolean): string[] {
+  return ["--config", config, "--out", out, ...(resume ? ["--resume"] : [])];
 }
 
 /** Reads the engine's and the trainer's records of a cell. */
@@ -158,27 +158,45 @@ export async function prepareCellDir(runDir: string, config: Config, plan: Exclu
   await writeFileAtomic(runPath(runDir, "config"), configToYaml(config));
 }
 
+/** Environment variables set for every cell process (the rest is inherited). */
+export const CELL_ENV = { NO_COLOR: "1" };
+
 /**
- * Runs a cell's command with stdout and stderr appended to its `log.txt` (the process writes there itself, so it
- * is unaffected if this runner dies), records it in `pid.json` while it runs, and writes `exit.json` when it ends.
- * Aborting `signal` sends the process SIGTERM.
+ * Appends the header of a cell attempt to its `log.txt`: the time and the command that reproduces the cell on its
+ * own, followed by `note` (e.g. which cell worker runs it).
  */
-export async function runCell(task: CellTask, signal?: AbortSignal): Promise<CellExit> {
-  const log = runPath(task.runDir, "log");
-  await Deno.writeTextFile(log, `### ${new Date().toISOString()} ${task.command.join(" ")}\n`, { append: true });
-  const child = new Deno.Command("/bin/sh", {
-    args: ["-c", 'exec "$@" >>"$0" 2>&1', log, ...task.command],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-    signal,
-  }).spawn();
-  const identity = processIdentity(child.pid);
+export async function logAttempt(task: CellTask, note = ""): Promise<void> {
+  const line = `### ${new Date().toISOString()} ${denoRun(task.script, task.args).join(" ")}${note}\n`;
+  await Deno.writeTextFile(runPath(task.runDir, "log"), line, { append: true });
+}
+
+/**
+ * Runs `ended` (which resolves with how the cell's process or attempt ended) with the cell's process recorded in
+ * `pid.json` meanwhile (when /proc tells its identity), then writes `exit.json`.
+ */
+export async function recordAttempt(task: CellTask, pid: number, ended: Promise<CellExit>): Promise<CellExit> {
+  const identity = processIdentity(pid);
   if (identity) await writeJsonAtomic(runPath(task.runDir, "pid"), identity);
-  const status = await child.status;
-  const exit: CellExit = { code: status.code, signal: status.signal };
+  const exit = await ended;
   await writeJsonAtomic(runPath(task.runDir, "exit"), exit);
   if (identity) await Deno.remove(runPath(task.runDir, "pid"));
   return exit;
+}
+
+/**
+ * Runs a cell in a process of its own with stdout and stderr appended to its `log.txt` (the process writes there
+ * itself, so it is unaffected if this runner dies), recorded in `pid.json` while it runs, and writes `exit.json` when
+ * it ends. Aborting `signal` sends the process SIGTERM.
+ */
+export async function runCell(task: CellTask, signal?: AbortSignal): Promise<CellExit> {
+  await logAttempt(task);
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$@" >>"$0" 2>&1', runPath(task.runDir, "log"), ...denoRun(task.script, task.args)],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    env: CELL_ENV,
+    signal,
+  }).spawn();
+  return await recordAttempt(task, child.pid, child.status.then((s) => ({ code: s.code, signal: s.signal })));
 }

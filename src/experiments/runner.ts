@@ -15,7 +15,7 @@ import { UserError } from "../util/errors.ts";
 import { exists, readJsonIfExists, writeJsonAtomic } from "../util/fs.ts";
 import { decideRung, readAshaRecord, rungBudgets, rungValue, writeAshaRecord } from "./asha.ts";
 import {
-  type CellCommand,
+  cellArgs,
   type CellPlan,
   cellStatus,
   type CellTask,
@@ -33,7 +33,14 @@ import { type ResultRow, writeResults } from "./results.ts";
 /** Runs the cells it is given and returns when all have ended (or `signal` aborted them). */
 export interface Executor {
   name: string;
+  /**
+   * Called before anything is written, once per grid run: gets ready to run cells of `script`, throwing a
+   * `UserError` when it cannot (the local executor starts its first cell worker, which imports the script).
+   */
+  start?(script: string): Promise<void>;
   run(tasks: CellTask[], progress: GridProgress, signal?: AbortSignal): Promise<void>;
+  /** Called once the grid run ends, however it ends: releases what `start` and `run` kept (cell workers). */
+  close?(): Promise<void>;
 }
 
 /** Content of `DIR/grid.json`. */
@@ -49,8 +56,8 @@ export interface RunGridOptions {
   /** The output directory DIR. */
   out: string;
   executor: Executor;
-  /** The argv that trains one cell. */
-  command: CellCommand;
+  /** The cell script: src/cli/train.ts (`TRAIN_SCRIPT`) or a stand-in with its options (see cell.ts `cellArgs`). */
+  script: string;
   /** Aborting stops scheduling and terminates running cells (they resume on the next run). */
   signal?: AbortSignal;
   /** The progress display for the cells to run (default: `createProgress`). */
@@ -123,9 +130,14 @@ async function writeGridRecord(out: string, grid: Grid, cells: Cell[]): Promise<
 async function prepareTask(cell: Cell, plan: Exclude<CellPlan, "skip">, epochs: number | undefined, ctx: RunContext) {
   const runDir = runDirOf(ctx.out, cell.id);
   await prepareCellDir(runDir, epochs === undefined ? cell.config : { ...cell.config, epochs_per_stage: epochs }, plan);
-  const build = (resume: boolean) =>
-    ctx.options.command({ config: join(runDir, CELL_FILES.config), out: runDir, resume });
-  return { id: cell.id, runDir, command: build(plan === "resume"), resumeCommand: build(true) };
+  const config = join(runDir, CELL_FILES.config);
+  return {
+    id: cell.id,
+    runDir,
+    script: ctx.options.script,
+    args: cellArgs(config, runDir, plan === "resume"),
+    resumeArgs: cellArgs(config, runDir, true),
+  };
 }
 
 async function execute(tasks: CellTask[], ctx: RunContext): Promise<void> {
@@ -235,9 +247,11 @@ export async function runGrid(grid: Grid, options: RunGridOptions): Promise<Grid
   const out = resolve(options.out);
   const cells = expandGrid(grid);
   const ctx: RunContext = { out, grid, options, print: options.print ?? console.log };
-  await Deno.mkdir(out, { recursive: true });
-  const release = await claimDirectory(out); // before anything is written in DIR
+  await options.executor.start?.(options.script);
+  let release = async () => {};
   try {
+    await Deno.mkdir(out, { recursive: true });
+    release = await claimDirectory(out); // before anything is written in DIR
     await writeGridRecord(out, grid, cells);
     await Deno.mkdir(join(out, "runs"), { recursive: true });
     const total: Counts = { skipped: 0, ran: 0, resumed: 0, retried: 0 };
@@ -246,6 +260,7 @@ export async function runGrid(grid: Grid, options: RunGridOptions): Promise<Grid
     const rows = await writeResults(out, grid.axes, cells);
     return { cells: cells.length, ...total, rows };
   } finally {
+    await options.executor.close?.();
     await release();
   }
 }

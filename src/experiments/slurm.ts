@@ -207,20 +207,20 @@ export async function runSlurmTask(cellsFile: string, index: number): Promise<nu
   const task = tasks[index];
   if (!task) throw new UserError(`${cellsFile}: no cell at index ${index} (it has ${tasks.length})`);
   const restarts = Number(Deno.env.get("SLURM_RESTART_COUNT") ?? 0);
-  let command = task.command;
+  let args = task.args;
   if (restarts > 0) {
     const plan = await planCellDir(task.runDir);
     console.log(`cell ${task.id}: restart ${restarts}, ${plan === "skip" ? "already finished" : plan}`);
     if (plan === "skip") return 0;
     await prepareCellDir(task.runDir, await loadConfig(join(task.runDir, CELL_FILES.config)), plan);
-    if (plan === "resume") command = task.resumeCommand;
+    if (plan === "resume") args = task.resumeArgs;
   }
   console.log(`cell ${task.id} -> ${task.runDir}`);
   const stop = new AbortController();
   const onTerm = () => stop.abort();
   Deno.addSignalListener("SIGTERM", onTerm);
   try {
-    const exit = await runCell({ ...task, command }, stop.signal);
+    const exit = await runCell({ ...task, args }, stop.signal);
     console.log(`cell ${task.id}: exit code ${exit.code}${exit.signal ? ` (${exit.signal})` : ""}`);
     return exit.code;
   } finally {

@@ -11,10 +11,14 @@ import type { Rng } from "../rng.ts";
 
 let instances = 0;
 
-/** The stable path name of a variable created by a `ParamStore` (its tfjs name without the `@<instance>` suffix). */
-export function stableName(v: tf.Variable): string {
-  const at = v.name.lastIndexOf("@");
-  return at < 0 ? v.name : v.name.slice(0, at);
+/**
+ * The stable path name of a variable created by a `ParamStore`, or of its tfjs name (as gradients are keyed): the
+ * name without the `@<instance>` suffix, which depends on how many models the process built before.
+ */
+export function stableName(v: tf.Variable | string): string {
+  const name = typeof v === "string" ? v : v.name;
+  const at = name.lastIndexOf("@");
+  return at < 0 ? name : name.slice(0, at);
 }
 
 /** Named variables of one model component, in creation order. */

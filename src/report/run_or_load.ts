@@ -3,7 +3,7 @@
  * report on grids (02 ablations, 04 write-up). Failed cells are printed with their logs.
  */
 import { join, resolve } from "node:path";
-import { scriptCommand, TRAIN_SCRIPT } from "../experiments/cell.ts";
+import { TRAIN_SCRIPT } from "../experiments/cell.ts";
 import { loadGrid } from "../experiments/grid.ts";
 import { localExecutor } from "../experiments/local.ts";
 import type { GridProgress } from "../experiments/progress.ts";
@@ -50,7 +50,7 @@ export async function runOrLoadGrid(source: GridSource, options: RunOrLoadOption
     await runGrid(grid, {
       out: source.dir,
       executor: localExecutor(workers),
-      command: scriptCommand(TRAIN_SCRIPT),
+      script: TRAIN_SCRIPT,
       progress: options.progress,
     });
   }

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Config } from "../config/schema.ts";
 import type { TextVectors, TrainBatch } from "../data/types.ts";
+import { stableName } from "../models/params.ts";
 import type { Recommender } from "../models/types.ts";
 import { type BatchLayout, type ProbeReading, StatsProbe } from "./probes.ts";
 import type { FirstNonfinite, NanReport, ProbeStat } from "../run/records.ts";
@@ -59,7 +60,7 @@ export async function probeStep(
   probe.stage = where.stage;
   try {
     const { terms, total, grads } = lossAndGrads(model, withSeed(batch, where.seed), config, active, probe);
-    for (const [name, g] of Object.entries(grads)) probe.record("backward", name, "param_grad", g);
+    for (const [name, g] of Object.entries(grads)) probe.record("backward", stableName(name), "param_grad", g);
     tf.dispose([total, ...Object.values(terms), ...Object.values(grads)]);
     const { first, stats } = await probe.read();
     if (first === null) return { first, stats };

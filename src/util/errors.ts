@@ -61,26 +61,35 @@ export function fsErrorLine(err: unknown): string | undefined {
 }
 
 /**
- * Runs a CLI entry point: a help request prints its text and exits 0, user errors (and filesystem errors the user
- * can fix, `fsErrorLine`) print one line `error: ...` and exit 2, other errors keep their stack.
+ * Prints the line a CLI prints for an error it knows and returns the exit code: a help request prints its text (0),
+ * user errors and filesystem errors the user can fix (`fsErrorLine`) print one line `error: ...` (2). Undefined for
+ * any other error, which the caller reports with its stack.
+ */
+export function reportKnownError(err: unknown): number | undefined {
+  if (err instanceof HelpRequested) {
+    console.log(err.text);
+    return 0;
+  }
+  if (err instanceof UserError) {
+    console.error(`error: ${err.message.trim().replace(/\s*\n\s*/g, "; ")}`); // always one line
+    return 2;
+  }
+  const fsLine = fsErrorLine(err);
+  if (fsLine === undefined) return undefined;
+  console.error(`error: ${fsLine}`);
+  return 2;
+}
+
+/**
+ * Runs a CLI entry point: known errors print their line and exit with their code (`reportKnownError`), other errors
+ * keep their stack (Deno's uncaught error, exit 1).
  */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (err) {
-    if (err instanceof HelpRequested) {
-      console.log(err.text);
-      Deno.exit(0);
-    }
-    if (err instanceof UserError) {
-      console.error(`error: ${err.message.trim().replace(/\s*\n\s*/g, "; ")}`); // always one line
-      Deno.exit(2);
-    }
-    const fsLine = fsErrorLine(err);
-    if (fsLine !== undefined) {
-      console.error(`error: ${fsLine}`);
-      Deno.exit(2);
-    }
-    throw err;
+    const code = reportKnownError(err);
+    if (code === undefined) throw err;
+    Deno.exit(code);
   }
 }
