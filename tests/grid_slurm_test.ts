@@ -58,7 +58,7 @@ Deno.test({
     assert.equal(cluster.code, 0, cluster.out);
     const startedHere = !cluster.out.includes("already running");
     try {
-      await t.step("a job array gives the same results.csv as local subprocesses", async () => {
+      await t.step("a job array gives the same results.csv as the local executor", async () => {
         await using dir = await tempDir();
         const gridPath = `${dir.path}/grid.yaml`;
         await Deno.writeTextFile(

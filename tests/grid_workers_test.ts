@@ -150,3 +150,17 @@ Deno.test("bad input: ablate: a cell script without main(args) -> exit 2, one li
   );
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
 });
+
+Deno.test("bad input: ablate: --process-per-cell with --executor slurm -> exit 2, one line, nothing written", async () => {
+  await using dir = await tempDir();
+  const gridPath = `${dir.path}/grid.yaml`;
+  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1]\n");
+  const out = `${dir.path}/out`;
+  const run = await ablate(["--grid", gridPath, "--out", out, "--executor", "slurm", "--process-per-cell"]);
+  assert.equal(run.code, 2, run.out);
+  assert.equal(
+    run.out.trim(),
+    "error: --process-per-cell: only with --executor local (each Slurm array task is a process already)",
+  );
+  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+});

@@ -157,6 +157,9 @@ await runMain(async () => {
     slurm: () => slurmExecutor({ out, workers, resources: slurmResources(grid, args.values) }),
   };
   const makeExecutor = executors[v.executor ?? "local"];
+  if (v.executor === "slurm" && args.values["process-per-cell"]) {
+    throw new UserError("--process-per-cell: only with --executor local (each Slurm array task is a process already)");
+  }
   const abort = new AbortController();
   const stop = () => abort.signal.aborted ? Deno.exit(130) : abort.abort(); // a second signal exits at once
   const summaryModule = importSummary(); // loads while the cells run: the runner waits on them with a core to spare

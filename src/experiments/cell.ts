@@ -1,9 +1,11 @@
 /**
- * One cell's run directory and running a cell as a subprocess.
+ * One cell's run directory, the records of its attempts, and running a cell in a process of its own (cell workers,
+ * worker_pool.ts, run many in one process and keep the same records).
  *
- * The engine writes `config.yaml` before a run, `pid.json` while it runs, `exit.json` when the process ends and
- * `retries.json` when it retries a crashed cell; the trainer writes `summary.json` last and atomically, and its
- * stdout/stderr go to `log.txt` (appended per attempt).
+ * The engine writes `config.yaml` before a run, `pid.json` while it runs (the process running it), `exit.json` when
+ * the attempt ends and `retries.json` when it retries a crashed cell; the trainer writes `summary.json` last and
+ * atomically, and its output goes to `log.txt` (appended per attempt, after a header line with the command that
+ * reproduces the cell on its own).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
