@@ -6,7 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
-import { readGridRecord } from "../src/experiments/runner.ts";
+import { loadGrid } from "../src/experiments/grid.ts";
+import { readGridRecord, runGrid } from "../src/experiments/runner.ts";
+import { UserError } from "../src/util/errors.ts";
+import { inProcess } from "./fixtures/grid_cli.ts";
 import { REPO_ROOT, tempDir } from "./helpers.ts";
 
 const ABLATE = `${REPO_ROOT}src/cli/ablate.ts`;
@@ -134,7 +137,7 @@ Deno.test("cell workers: a worker retires after a cell that leaked tensors or th
   assert.equal(JSON.parse(await Deno.readTextFile(`${dirOf(2)}/exit.json`)).code, 1);
 });
 
-Deno.test("bad input: ablate: a cell script without main(args) -> exit 2, one line, nothing written", async () => {
+Deno.test("bad input: ablate: a cell script without main(args) -> exit 2, one line, nothing written; no worker left", async () => {
   await using dir = await tempDir();
   const gridPath = `${dir.path}/grid.yaml`;
   await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1]\n");
@@ -149,7 +152,32 @@ Deno.test("bad input: ablate: a cell script without main(args) -> exit 2, one li
       "run it with --process-per-cell",
   );
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+
+  // In process (a notebook's runGrid): the same error, and none of the workers started for the grid is left running.
+  const grid = await loadGrid(gridPath);
+  await assert.rejects(runGrid(grid, { ...inProcess(out), script }), UserError);
+  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  assert.deepEqual(childWorkers(), []);
+  // A grid that ran closes its workers too.
+  Deno.env.set("FAKE_CELL_MS", "10");
+  assert.equal((await runGrid(grid, inProcess(out))).rows[0].status, "completed");
+  assert.deepEqual(childWorkers(), []);
 });
+
+/** Pids of this process's children that are cell workers (from /proc: parent pid and command line). */
+function childWorkers(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (parent === Deno.pid && cmdline.includes("cell_worker.ts")) pids.push(Number(entry.name));
+    } catch { /* the process has gone */ }
+  }
+  return pids;
+}
 
 Deno.test("bad input: ablate: --process-per-cell with --executor slurm -> exit 2, one line, nothing written", async () => {
   await using dir = await tempDir();

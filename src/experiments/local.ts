@@ -48,7 +48,7 @@ export function localExecutor(workers: number, options: LocalOptions = {}): Exec
       await writeJsonAtomic(runPath(task.runDir, "exit"), exit);
       return undefined;
     }
-    await worker.run(task, signal);
+    if (!signal?.aborted) await worker.run(task, signal); // aborted while the worker started: the cell stays pending
     return worker;
   };
   return {

@@ -247,9 +247,9 @@ export async function runGrid(grid: Grid, options: RunGridOptions): Promise<Grid
   const out = resolve(options.out);
   const cells = expandGrid(grid);
   const ctx: RunContext = { out, grid, options, print: options.print ?? console.log };
-  await options.executor.start?.(options.script);
   let release = async () => {};
   try {
+    await options.executor.start?.(options.script);
     await Deno.mkdir(out, { recursive: true });
     release = await claimDirectory(out); // before anything is written in DIR
     await writeGridRecord(out, grid, cells);

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { runPath } from "../run/files.ts";
 import { UserError } from "../util/errors.ts";
 import { CELL_ENV, type CellExit, type CellTask, denoRun, logAttempt, recordAttempt } from "./cell.ts";
+
 /** The prefix of every protocol line a worker writes to stdout. */
 export const WORKER_MARK = "ur4rec-cell-worker ";
 
@@ -20,7 +21,7 @@ type Message = { ready?: boolean; error?: string; code?: number; retire?: boolea
 /** One cell worker process running the cells of one cell script. */
 export class CellWorker {
   /** Cells started in this worker. */
-  cells = 0;
+  #cells = 0;
   #retired = false;
   #stdoutEnded = false;
   #log: string | undefined;
@@ -74,8 +75,8 @@ export class CellWorker {
       const error = `its cell worker ${this.pid} had exited before the cell started`;
       return await recordAttempt(task, this.pid, Promise.resolve({ code: -1, signal: null, error }));
     }
-    this.cells++;
-    await logAttempt(task, ` (in cell worker ${this.pid}, its cell ${this.cells})`);
+    this.#cells++;
+    await logAttempt(task, ` (in cell worker ${this.pid}, its cell ${this.#cells})`);
     this.#log = runPath(task.runDir, "log");
     const stop = () => this.#kill("SIGTERM");
     signal?.addEventListener("abort", stop);
