@@ -1,15 +1,15 @@
 /**
  * Cell workers (src/experiments/cell_worker.ts, worker_pool.ts): cells run one after another in one process give
  * exactly the files that one process per cell gives, whatever ran before them in the process; a worker retires after
- * a cell that leaked tensors or failed; a cell script that cannot run in a worker is a user error before anything is
- * written. Crashes, kills and retries in workers are covered by the grid runner tests, which now run in workers.
+ * a cell that leaked tensors, failed or changed the environment; a cell script that cannot run in a worker is a user
+ * error before anything is written. Crashes, kills and retries in workers are covered by the grid runner tests, which now run in workers.
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { loadGrid } from "../src/experiments/grid.ts";
 import { readGridRecord, runGrid } from "../src/experiments/runner.ts";
 import { UserError } from "../src/util/errors.ts";
-import { inProcess } from "./fixtures/grid_cli.ts";
+import { finish, inProcess, spawnAblate } from "./fixtures/grid_cli.ts";
 import { REPO_ROOT, tempDir } from "./helpers.ts";
 
 const ABLATE = `${REPO_ROOT}src/cli/ablate.ts`;
@@ -114,10 +114,10 @@ Deno.test("cell workers: eight mixed cells in one process write what eight proce
   assert.ok(nan.includes('"sasrec/item_emb"') && !nan.includes("item_emb@"), "parameters named without @instance");
 });
 
-Deno.test("cell workers: a worker retires after a cell that leaked tensors or threw; the next starts afresh", async () => {
+Deno.test("cell workers: a worker retires after a cell that leaked, threw or changed the environment", async () => {
   await using dir = await tempDir();
   const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1, 2]\n");
+  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1, 2, 3, 4]\n");
   const out = `${dir.path}/out`;
   const run = await ablate(
     ["--grid", gridPath, "--out", out, "--workers", "1", "--cell-script", `${REPO_ROOT}tests/fixtures/leaky_cell.ts`],
@@ -126,14 +126,21 @@ Deno.test("cell workers: a worker retires after a cell that leaked tensors or th
   assert.equal(run.code, 0, run.out); // the throwing cell's summary (the fake cell's) says completed
   const { cells } = await readGridRecord(out);
   const dirOf = (seed: number) => `${out}/runs/${cells.find((c) => c.config.seed === seed)!.id}`;
-  const log = (seed: number) => Deno.readTextFile(`${dirOf(seed)}/log.txt`);
-  const [leaky, throwing] = [await log(1), await log(2)];
-  assert.match(leaky, /1 tensors left allocated; the next cell starts in a fresh process/);
+  const [leaky, throwing, envChanging, partial] = await Promise.all(
+    [1, 2, 3, 4].map((seed) => Deno.readTextFile(`${dirOf(seed)}/log.txt`)),
+  );
+  assert.match(leaky, /: 1 tensors left allocated; the next cell starts in a fresh process/);
   assert.match(throwing, /Error: leaky cell: boom\n\s+at main/);
-  assert.match(throwing, /exit code 1; the next cell starts in a fresh process/);
-  const pid = (text: string) => text.match(/in cell worker (\d+), its cell (\d+)/)!.slice(1);
-  assert.equal(pid(leaky)[1], "1");
-  assert.notEqual(pid(throwing)[0], pid(leaky)[0], "the cell after a leak runs in a new worker");
+  assert.match(throwing, /: exit code 1; the next cell starts in a fresh process/);
+  assert.match(envChanging, /: the working directory or environment changed; the next cell starts in a fresh process/);
+  assert.match(
+    partial,
+    /progress 100%\r$/,
+    "output without a newline is logged, and the worker's answer is still read",
+  );
+  const worker = (text: string) => text.match(/in cell worker (\d+), its cell (\d+)/)!.slice(1);
+  const pids = [leaky, throwing, envChanging, partial].map((text) => worker(text)[0]);
+  assert.equal(new Set(pids).size, 4, "each cell after a misbehaving one runs in a new worker");
   assert.equal(JSON.parse(await Deno.readTextFile(`${dirOf(2)}/exit.json`)).code, 1);
 });
 
@@ -179,6 +186,19 @@ function childWorkers(): number[] {
   return pids;
 }
 
+Deno.test("bad input: ablate: a --cell-script that does not exist -> exit 2, one line, nothing written", async () => {
+  await using dir = await tempDir();
+  const gridPath = `${dir.path}/grid.yaml`;
+  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1]\n");
+  const out = `${dir.path}/out`;
+  for (const mode of [[], ["--process-per-cell"]]) {
+    const run = await ablate(["--grid", gridPath, "--out", out, "--cell-script", `${dir.path}/nope.ts`, ...mode]);
+    assert.equal(run.code, 2, run.out);
+    assert.equal(run.out.trim(), `error: --cell-script ${dir.path}/nope.ts: no such file`);
+    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  }
+});
+
 Deno.test("bad input: ablate: --process-per-cell with --executor slurm -> exit 2, one line, nothing written", async () => {
   await using dir = await tempDir();
   const gridPath = `${dir.path}/grid.yaml`;
@@ -191,4 +211,46 @@ Deno.test("bad input: ablate: --process-per-cell with --executor slurm -> exit 2
     "error: --process-per-cell: only with --executor local (each Slurm array task is a process already)",
   );
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+});
+
+Deno.test("ablate: Ctrl-C under `deno task` (SIGINT twice: the terminal's and the task's copy) stops cleanly", async () => {
+  await using dir = await tempDir();
+  const gridPath = `${dir.path}/grid.yaml`;
+  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1, 2]\n");
+  const out = `${dir.path}/out`;
+  // In a session of its own (setsid), so that the process group can be signalled as a terminal's Ctrl-C does.
+  const runner = new Deno.Command("setsid", {
+    args: [
+      Deno.execPath(),
+      "task",
+      "ablate",
+      "run",
+      ...["--grid", gridPath, "--out", out, "--cell-script", `${REPO_ROOT}tests/fixtures/fake_cell.ts`],
+    ],
+    cwd: REPO_ROOT,
+    env: { FAKE_CELL_MS: "4000", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const running = () => {
+    try {
+      return [...Deno.readDirSync(`${out}/runs`)].filter((e) => Deno.statSync(`${out}/runs/${e.name}/pid.json`)).length;
+    } catch {
+      return 0;
+    }
+  };
+  while (running() < 2) await new Promise((r) => setTimeout(r, 50));
+  Deno.kill(-runner.pid, "SIGINT"); // the whole group: deno task, the runner, its workers
+  const stopped = await finish(runner);
+  assert.equal(stopped.code, 130, stopped.out);
+  assert.match(stopped.out, /interrupted: rerun the same command to continue/);
+  const { cells } = await readGridRecord(out);
+  for (const cell of cells) {
+    const exit = JSON.parse(await Deno.readTextFile(`${out}/runs/${cell.id}/exit.json`));
+    assert.equal(exit.code, 130, JSON.stringify(exit)); // the workers' own SIGINT, as a cell process's
+    await assert.rejects(Deno.stat(`${out}/runs/${cell.id}/pid.json`), Deno.errors.NotFound);
+  }
+  const rerun = await finish(spawnAblate(["run", "--grid", gridPath, "--out", out], 100));
+  assert.equal(rerun.code, 0, rerun.out);
+  assert.match(rerun.out, /0 already done, 2 to run/);
 });

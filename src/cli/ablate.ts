@@ -108,6 +108,14 @@ export const ABLATE_SPEC: CommandSpec = {
   },
 };
 
+/** The absolute path of `--cell-script FILE`, which must be a file (what it exports is checked by the first worker). */
+async function cellScript(file: string): Promise<string> {
+  const path = resolve(file);
+  const stat = await Deno.stat(path).catch(() => undefined);
+  if (!stat?.isFile) throw new UserError(`--cell-script ${file}: ${stat ? "not a file" : "no such file"}`);
+  return path;
+}
+
 /** The summary module, imported only where a command summarises: it loads danfojs (0.48 s), which Slurm array tasks
  * and `--help` do not need (docs/performance.md, "Grid throughput"). */
 const importSummary = () => import("../experiments/summary.ts");
@@ -152,6 +160,7 @@ await runMain(async () => {
   await checkWritableDir(out, `--out ${args.out}`);
   const workers = args.values.workers as number | undefined ?? navigator.hardwareConcurrency;
   const grid = await loadGrid(v.grid!, args.sets);
+  const script = v["cell-script"] ? await cellScript(v["cell-script"]) : TRAIN_SCRIPT;
   const executors: Record<string, () => Executor> = {
     local: () => localExecutor(workers, { processPerCell: Boolean(args.values["process-per-cell"]) }),
     slurm: () => slurmExecutor({ out, workers, resources: slurmResources(grid, args.values) }),
@@ -161,13 +170,21 @@ await runMain(async () => {
     throw new UserError("--process-per-cell: only with --executor local (each Slurm array task is a process already)");
   }
   const abort = new AbortController();
-  const stop = () => abort.signal.aborted ? Deno.exit(130) : abort.abort(); // a second signal exits at once
+  let firstSignal = 0;
+  const stop = () => {
+    if (!abort.signal.aborted) {
+      firstSignal = performance.now();
+      abort.abort();
+    } else if (performance.now() - firstSignal > 500) {
+      Deno.exit(130); // a second Ctrl-C; not the copy of the first that `deno task` forwards to its child (~ms later)
+    }
+  };
   const summaryModule = importSummary(); // loads while the cells run: the runner waits on them with a core to spare
   for (const name of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(name, stop);
   const outcome = await runGrid(grid, {
     out,
     executor: makeExecutor(),
-    script: v["cell-script"] ? resolve(v["cell-script"]) : TRAIN_SCRIPT,
+    script,
     signal: abort.signal,
   });
   if (abort.signal.aborted) {

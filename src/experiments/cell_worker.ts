@@ -12,8 +12,10 @@
  *   (the cell's log.txt, written by this process itself as a cell process would) and writes `{"code": N,
  *   "retire": bool}`: N is what the script's process would exit with (0; 2 for a user error, 1 for any other error,
  *   printed with its stack). A script that calls `Deno.exit` ends the worker, and the pool records that exit code.
- * - it retires (exits after answering) when a cell exited non-zero or left tensors allocated, so that the next cell
- *   starts in a clean process; the cell's log says why. It also exits at the end of stdin.
+ * - it retires (exits after answering) when a cell exited non-zero, left tensors allocated or changed the working
+ *   directory or environment, so that the next cell starts in a clean process; the cell's log says why. Timers a cell
+ *   leaves running cannot be seen: a cell script must not leave any (the trainer does not). It exits at the end of
+ *   stdin.
  */
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
@@ -46,11 +48,17 @@ function redirectConsole(file: Deno.FsFile): () => void {
   return () => PRINTING.forEach((name, i) => console[name] = saved[i]);
 }
 
+/** What a cell could change for the cells after it in the process: the working directory and the environment. */
+function processState(): string {
+  return JSON.stringify([Deno.cwd(), Object.entries(Deno.env.toObject()).sort()]);
+}
+
 /** Runs one cell: `main(args)` with the console in `log`; returns its exit code and whether the worker retires. */
 async function runCell(main: CellMain, args: string[], log: string): Promise<{ code: number; retire: boolean }> {
   const file = await Deno.open(log, { append: true, create: true });
   const restore = redirectConsole(file);
   const tensorsBefore = tf.engine().state.numTensors;
+  const processBefore = processState();
   let code = 0;
   try {
     await main(args);
@@ -59,13 +67,17 @@ async function runCell(main: CellMain, args: string[], log: string): Promise<{ c
     if (code === 1) console.error(err);
   }
   const leaked = tf.engine().state.numTensors - tensorsBefore;
-  if (code !== 0) console.log(`cell worker ${Deno.pid}: exit code ${code}; the next cell starts in a fresh process`);
-  if (leaked > 0) {
-    console.log(`cell worker ${Deno.pid}: ${leaked} tensors left allocated; the next cell starts in a fresh process`);
+  const reasons = [
+    ...(code !== 0 ? [`exit code ${code}`] : []),
+    ...(leaked > 0 ? [`${leaked} tensors left allocated`] : []),
+    ...(processState() !== processBefore ? ["the working directory or environment changed"] : []),
+  ];
+  if (reasons.length > 0) {
+    console.log(`cell worker ${Deno.pid}: ${reasons.join("; ")}; the next cell starts in a fresh process`);
   }
   restore();
   file.close();
-  return { code, retire: code !== 0 || leaked > 0 };
+  return { code, retire: reasons.length > 0 };
 }
 
 async function importMain(script: string): Promise<CellMain> {

@@ -19,7 +19,7 @@ export interface LocalOptions {
 
 /** Runs cells on this machine, at most `workers` at once (see the module comment). */
 export function localExecutor(workers: number, options: LocalOptions = {}): Executor {
-  /** Workers started (or starting) and not running a cell: `start` starts `workers` of them at once. */
+  /** Workers started (or starting) and not running a cell. */
   let idle: Promise<CellWorker>[] = [];
   const live = new Set<CellWorker>();
   const startWorker = (script: string) => {
@@ -53,13 +53,17 @@ export function localExecutor(workers: number, options: LocalOptions = {}): Exec
   };
   return {
     name: "local",
-    async start(script) {
+    async start(script, unfinished) {
       if (options.processPerCell) return;
-      idle = Array.from({ length: workers }, () => startWorker(script));
+      // One worker even with nothing to run: it checks the script. The others start together, now.
+      idle = Array.from({ length: Math.max(1, Math.min(workers, unfinished)) }, () => startWorker(script));
       await idle[0]; // throws the UserError of a script that cannot run in a worker
     },
     async run(tasks, progress, signal) {
       const queue = [...tasks];
+      const slots = Math.min(workers, tasks.length);
+      // A sweep's later rung (or a retry) may need more workers than `start` saw unfinished cells.
+      while (!options.processPerCell && idle.length < slots) idle.push(startWorker(tasks[0].script));
       const slot = async () => {
         let own: CellWorker | undefined;
         for (let task = queue.shift(); task && !signal?.aborted; task = queue.shift()) {
@@ -71,7 +75,7 @@ export function localExecutor(workers: number, options: LocalOptions = {}): Exec
         if (own?.usable) idle.push(Promise.resolve(own));
         else if (own) await retire(own);
       };
-      await Promise.all(Array.from({ length: Math.min(workers, tasks.length) }, slot));
+      await Promise.all(Array.from({ length: slots }, slot));
     },
     async close() {
       await Promise.allSettled(idle);

@@ -34,10 +34,10 @@ import { type ResultRow, writeResults } from "./results.ts";
 export interface Executor {
   name: string;
   /**
-   * Called before anything is written, once per grid run: gets ready to run cells of `script`, throwing a
-   * `UserError` when it cannot (the local executor starts its first cell worker, which imports the script).
+   * Called before anything is written, once per grid run: gets ready to run up to `unfinished` cells of `script`,
+   * throwing a `UserError` when it cannot (the local executor starts its cell workers, which import the script).
    */
-  start?(script: string): Promise<void>;
+  start?(script: string, unfinished: number): Promise<void>;
   run(tasks: CellTask[], progress: GridProgress, signal?: AbortSignal): Promise<void>;
   /** Called once the grid run ends, however it ends: releases what `start` and `run` kept (cell workers). */
   close?(): Promise<void>;
@@ -242,6 +242,13 @@ async function runRungs(cells: Cell[], ctx: RunContext, total: Counts): Promise<
   }
 }
 
+/** How many of `cells` have no final result in `out` yet (read only; a sweep's later rungs may run more). */
+async function countUnfinished(out: string, cells: Cell[]): Promise<number> {
+  let count = 0;
+  for (const cell of cells) if (await planCellDir(runDirOf(out, cell.id)) !== "skip") count++;
+  return count;
+}
+
 /** Runs every unfinished cell of `grid` into `options.out`, then writes results.csv. */
 export async function runGrid(grid: Grid, options: RunGridOptions): Promise<GridOutcome> {
   const out = resolve(options.out);
@@ -249,7 +256,7 @@ export async function runGrid(grid: Grid, options: RunGridOptions): Promise<Grid
   const ctx: RunContext = { out, grid, options, print: options.print ?? console.log };
   let release = async () => {};
   try {
-    await options.executor.start?.(options.script);
+    await options.executor.start?.(options.script, await countUnfinished(out, cells));
     await Deno.mkdir(out, { recursive: true });
     release = await claimDirectory(out); // before anything is written in DIR
     await writeGridRecord(out, grid, cells);

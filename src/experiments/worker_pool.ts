@@ -10,7 +10,7 @@ import { runPath } from "../run/files.ts";
 import { UserError } from "../util/errors.ts";
 import { CELL_ENV, type CellExit, type CellTask, denoRun, logAttempt, recordAttempt } from "./cell.ts";
 
-/** The prefix of every protocol line a worker writes to stdout. */
+/** The mark that starts every protocol message a worker writes to stdout (the message runs to the end of the line). */
 export const WORKER_MARK = "ur4rec-cell-worker ";
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./cell_worker.ts", import.meta.url));
@@ -38,7 +38,7 @@ export class CellWorker {
 
   /**
    * Starts a worker for `script` and waits until it has imported it. Throws a `UserError` naming the script when it
-   * cannot be imported or exports no `main`.
+   * cannot be imported, exports no `main` or ends the process on import; an Error when the worker is killed first.
    */
   static async start(script: string): Promise<CellWorker> {
     const child = new Deno.Command(Deno.execPath(), {
@@ -52,8 +52,13 @@ export class CellWorker {
     const hello = await worker.#reply.promise;
     if (hello?.ready === true) return worker;
     await worker.close();
-    const why = hello?.error ?? `its worker process exited (${worker.#startOutput.trim().split("\n").at(-1)})`;
-    throw new UserError(`cell script ${script}: ${why}`);
+    if (hello?.error) throw new UserError(`cell script ${script}: ${hello.error}`);
+    const { code, signal } = await child.status;
+    if (signal) throw new Error(`the cell worker for ${script} was killed by ${signal} before it was ready`);
+    const output = worker.#startOutput.trim().split("\n").at(-1);
+    throw new UserError(
+      `cell script ${script}: its worker exited with code ${code} on import${output ? `: ${output}` : ""}`,
+    );
   }
 
   /** The worker's process id. */
@@ -120,6 +125,7 @@ export class CellWorker {
   }
 
   #append(text: string): void {
+    if (text === "") return;
     if (this.#log) Deno.writeTextFileSync(this.#log, text, { append: true });
     else this.#startOutput += text;
   }
@@ -130,8 +136,9 @@ export class CellWorker {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop()!;
       for (const line of lines) {
-        if (line.startsWith(WORKER_MARK)) this.#reply.resolve(JSON.parse(line.slice(WORKER_MARK.length)));
-        else this.#append(`${line}\n`);
+        const mark = line.indexOf(WORKER_MARK); // after whatever the cell left on the line without a newline
+        this.#append(mark < 0 ? `${line}\n` : line.slice(0, mark));
+        if (mark >= 0) this.#reply.resolve(JSON.parse(line.slice(mark + WORKER_MARK.length)));
       }
     }
     this.#append(partial);
