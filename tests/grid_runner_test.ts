@@ -73,6 +73,9 @@ Deno.test("runner: killed with SIGKILL mid-grid and restarted, it ends with a by
   assert.equal(fields[header.indexOf("status")], "completed");
   assert.ok(Math.abs(Number(fields[header.indexOf("test_NDCG@10")]) - 0.33) < 1e-12);
   await assert.rejects(Deno.stat(`${broken}/runner.json`), Deno.errors.NotFound);
+  for (const run of Deno.readDirSync(`${broken}/runs`)) { // cells the killed runner's workers finished included
+    await assert.rejects(Deno.stat(`${broken}/runs/${run.name}/pid.json`), Deno.errors.NotFound, run.name);
+  }
 });
 
 Deno.test("runner: a failing cell is reported with its log and rerun; an interrupted one resumes", async () => {
@@ -143,4 +146,23 @@ Deno.test("runner: refuses a directory held by a live runner, and a cell whose c
   for (const cell of record.cells) delete cell.config.tie_order, delete cell.config.history_buckets;
   await Deno.writeTextFile(`${out}/grid.json`, JSON.stringify(record));
   assert.equal((await runGrid(await loadGrid(gridPath), inProcess(out, []))).skipped, 1);
+});
+
+Deno.test("runner: a finished cell's pid.json naming a process that is gone is removed; a live one stays", async () => {
+  await using dir = await tempDir();
+  const gridPath = `${dir.path}/grid.yaml`;
+  await Deno.writeTextFile(
+    gridPath,
+    "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive, bpr_softplus]\nseeds: [1]\n",
+  );
+  const out = `${dir.path}/out`;
+  const grid = await loadGrid(gridPath);
+  await runGrid(grid, inProcess(out));
+  const [gone, live] = expandGrid(grid).map((c) => `${out}/runs/${c.id}/pid.json`);
+  await Deno.writeTextFile(gone, JSON.stringify({ pid: 2 ** 22 + 1, start: "1" })); // above Linux's pid_max
+  await Deno.writeTextFile(live, JSON.stringify(processIdentity(Deno.pid)));
+  const outcome = await runGrid(grid, inProcess(out));
+  assert.equal(outcome.skipped, 2);
+  await assert.rejects(Deno.stat(gone), Deno.errors.NotFound);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(live)), processIdentity(Deno.pid));
 });

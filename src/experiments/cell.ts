@@ -131,6 +131,15 @@ export async function planCellDir(runDir: string, epochs?: number): Promise<Cell
   return hasCheckpoint ? "resume" : "fresh";
 }
 
+/**
+ * Removes the `pid.json` of a finished cell whose process is gone: a runner killed while the cell ran (SIGKILL) left
+ * it, and the cell's process (or worker) finished the cell on its own.
+ */
+export async function clearStalePid(runDir: string): Promise<void> {
+  const recorded = await readJsonIfExists<ProcessIdentity>(runPath(runDir, "pid"));
+  if (recorded && !isRunning(recorded)) await Deno.remove(runPath(runDir, "pid"));
+}
+
 /** Times the cell was retried after a crash since it last started fresh. */
 export async function readRetries(runDir: string): Promise<number> {
   return (await readJsonIfExists<{ retries: number }>(runPath(runDir, "retries")))?.retries ?? 0;

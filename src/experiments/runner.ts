@@ -19,6 +19,7 @@ import {
   type CellPlan,
   cellStatus,
   type CellTask,
+  clearStalePid,
   planCellDir,
   prepareCellDir,
   readCellRecord,
@@ -168,7 +169,10 @@ async function runCells(cells: Cell[], epochs: number | undefined, ctx: RunConte
   let resumed = 0;
   for (const cell of cells) {
     const plan = await planCellDir(runDirOf(ctx.out, cell.id), epochs);
-    if (plan === "skip") continue;
+    if (plan === "skip") {
+      await clearStalePid(runDirOf(ctx.out, cell.id));
+      continue;
+    }
     if (plan === "resume") resumed++;
     tasks.push(await prepareTask(cell, plan, epochs, ctx));
   }
