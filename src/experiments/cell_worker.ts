@@ -14,7 +14,7 @@
  *   printed with its stack). A script that calls `Deno.exit` ends the worker, and the pool records that exit code.
  * - it retires (exits after answering) when a cell exited non-zero, left tensors allocated or changed the working
  *   directory or environment, so that the next cell starts in a clean process; the cell's log says why. Timers a cell
- *   leaves running cannot be seen: a cell script must not leave any (the trainer does not). It exits at the end of
+ *   leaves running cannot be seen: a cell script must not leave any, nor read stdin (the trainer does neither). It exits at the end of
  *   stdin.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -31,19 +31,21 @@ type CellMain = (args: string[]) => Promise<void>;
 /** The console methods that print (all of them go to the cell's log while a cell runs). */
 const PRINTING = ["log", "info", "debug", "warn", "error", "trace"] as const;
 
+/** Writes all of `text` to `target` (one write may take only part of it). */
+function writeAll(target: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  for (let written = 0; written < bytes.length;) written += target.writeSync(bytes.subarray(written));
+}
+
+/** Writes a protocol message to stdout. */
 function send(message: Record<string, unknown>): void {
-  const bytes = new TextEncoder().encode(`${WORKER_MARK}${JSON.stringify(message)}\n`);
-  for (let written = 0; written < bytes.length;) written += Deno.stdout.writeSync(bytes.subarray(written));
+  writeAll(Deno.stdout, `${WORKER_MARK}${JSON.stringify(message)}\n`);
 }
 
 /** Points the console at `file` (appending); returns the function that points it back. */
 function redirectConsole(file: Deno.FsFile): () => void {
   const saved = PRINTING.map((name) => console[name]);
-  const encoder = new TextEncoder();
-  const print = (...data: unknown[]) => {
-    const bytes = encoder.encode(`${format(...data)}\n`);
-    for (let written = 0; written < bytes.length;) written += file.writeSync(bytes.subarray(written));
-  };
+  const print = (...data: unknown[]) => writeAll(file, `${format(...data)}\n`);
   for (const name of PRINTING) console[name] = print;
   return () => PRINTING.forEach((name, i) => console[name] = saved[i]);
 }
@@ -54,7 +56,7 @@ function processState(): string {
 }
 
 /** Runs one cell: `main(args)` with the console in `log`; returns its exit code and whether the worker retires. */
-async function runCell(main: CellMain, args: string[], log: string): Promise<{ code: number; retire: boolean }> {
+async function runInProcess(main: CellMain, args: string[], log: string): Promise<{ code: number; retire: boolean }> {
   const file = await Deno.open(log, { append: true, create: true });
   const restore = redirectConsole(file);
   const tensorsBefore = tf.engine().state.numTensors;
@@ -80,6 +82,7 @@ async function runCell(main: CellMain, args: string[], log: string): Promise<{ c
   return { code, retire: reasons.length > 0 };
 }
 
+/** The `main` export of the cell script at `script`; throws when it cannot be imported or has none. */
 async function importMain(script: string): Promise<CellMain> {
   const module = await import(pathToFileURL(script).href);
   if (typeof module.main !== "function") {
@@ -102,7 +105,7 @@ if (import.meta.main) {
   send({ ready: true });
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     const { args, log } = JSON.parse(line) as { args: string[]; log: string };
-    const result = await runCell(main, args, log);
+    const result = await runInProcess(main, args, log);
     send(result);
     if (result.retire) break;
   }
