@@ -136,7 +136,17 @@ slurm: {partition: debug, time: "20:00", cpus_per_task: 1, signal_seconds: 60}
           assert.equal(requeue.code, 0, requeue.out);
           const warn = await run("scancel", ["--signal=USR1", "--batch", `${jobId}_1`]);
           assert.equal(warn.code, 0, warn.out);
-          // A requeued task waits two minutes before it may start again; let it start at once.
+          // A requeued task waits two minutes before it may start again; let it start sooner, but only once both
+          // are pending again and a few seconds have passed: released at once, a task can be allocated within the
+          // second its old instance's job credential was revoked, and slurmd then kills it ("Job credential
+          // revoked", seen under load), ending the cell for good.
+          const pending = async () => (await run("squeue", ["-h", "-r", "-j", jobId, "-o", "%K %T"])).out;
+          const deadline = Date.now() + 60_000;
+          while ((await pending()).match(/PENDING/g)?.length !== 2) {
+            if (Date.now() > deadline) assert.fail(`the requeued tasks are not both pending:\n${await pending()}`);
+            await sleep(200);
+          }
+          await sleep(3000);
           let done = false;
           output.then(() => done = true);
           while (!done) {
