@@ -40,6 +40,20 @@ axes:
 seeds: [1]
 `;
 
+/**
+ * A temporary directory (removed on dispose) holding `grid.yaml`: one bpr_naive cell per seed of `seeds` on the built-in
+ * synthetic data, or the text `grid(dir)` gives; `out` is a grid directory in it, not created.
+ */
+async function gridDir(seeds: number[], grid?: (dir: string) => string) {
+  const dir = await tempDir();
+  const gridPath = `${dir.path}/grid.yaml`;
+  await Deno.writeTextFile(
+    gridPath,
+    grid?.(dir.path) ?? `base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [${seeds.join(", ")}]\n`,
+  );
+  return { ...dir, gridPath, out: `${dir.path}/out` };
+}
+
 /** Runs `ablate run` with `args`; its exit code and output. */
 async function ablate(args: string[], env: Record<string, string> = {}) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -87,9 +101,8 @@ async function runFiles(dir: string, root = dir): Promise<Map<string, string>> {
 }
 
 Deno.test("cell workers: eight mixed cells in one process write what eight processes write", async () => {
-  await using dir = await tempDir();
-  const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, MIXED_GRID(`${dir.path}/data`));
+  await using dir = await gridDir([], (path) => MIXED_GRID(`${path}/data`));
+  const { gridPath } = dir;
   const one = await ablate(["--grid", gridPath, "--out", `${dir.path}/one`, "--workers", "1"]);
   assert.equal(one.code, 0, one.out);
   const each = await ablate(["--grid", gridPath, "--out", `${dir.path}/each`, "--process-per-cell"]);
@@ -115,10 +128,8 @@ Deno.test("cell workers: eight mixed cells in one process write what eight proce
 });
 
 Deno.test("cell workers: a worker retires after a cell that leaked, threw or changed the environment", async () => {
-  await using dir = await tempDir();
-  const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1, 2, 3, 4]\n");
-  const out = `${dir.path}/out`;
+  await using dir = await gridDir([1, 2, 3, 4]);
+  const { gridPath, out } = dir;
   const run = await ablate(
     ["--grid", gridPath, "--out", out, "--workers", "1", "--cell-script", `${REPO_ROOT}tests/fixtures/leaky_cell.ts`],
     { FAKE_CELL_MS: "10" },
@@ -145,12 +156,10 @@ Deno.test("cell workers: a worker retires after a cell that leaked, threw or cha
 });
 
 Deno.test("bad input: ablate: a cell script without main(args) -> exit 2, one line, nothing written; no worker left", async () => {
-  await using dir = await tempDir();
-  const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1]\n");
+  await using dir = await gridDir([1]);
+  const { gridPath, out } = dir;
   const script = `${dir.path}/no_main.ts`;
   await Deno.writeTextFile(script, 'console.log("ran at import");\n');
-  const out = `${dir.path}/out`;
   const run = await ablate(["--grid", gridPath, "--out", out, "--cell-script", script]);
   assert.equal(run.code, 2, run.out);
   assert.equal(
@@ -187,10 +196,8 @@ function childWorkers(): number[] {
 }
 
 Deno.test("bad input: ablate: a --cell-script that does not exist -> exit 2, one line, nothing written", async () => {
-  await using dir = await tempDir();
-  const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1]\n");
-  const out = `${dir.path}/out`;
+  await using dir = await gridDir([1]);
+  const { gridPath, out } = dir;
   for (const mode of [[], ["--process-per-cell"]]) {
     const run = await ablate(["--grid", gridPath, "--out", out, "--cell-script", `${dir.path}/nope.ts`, ...mode]);
     assert.equal(run.code, 2, run.out);
@@ -200,10 +207,8 @@ Deno.test("bad input: ablate: a --cell-script that does not exist -> exit 2, one
 });
 
 Deno.test("bad input: ablate: --process-per-cell with --executor slurm -> exit 2, one line, nothing written", async () => {
-  await using dir = await tempDir();
-  const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1]\n");
-  const out = `${dir.path}/out`;
+  await using dir = await gridDir([1]);
+  const { gridPath, out } = dir;
   const run = await ablate(["--grid", gridPath, "--out", out, "--executor", "slurm", "--process-per-cell"]);
   assert.equal(run.code, 2, run.out);
   assert.equal(
@@ -214,10 +219,8 @@ Deno.test("bad input: ablate: --process-per-cell with --executor slurm -> exit 2
 });
 
 Deno.test("ablate: Ctrl-C under `deno task` (SIGINT twice: the terminal's and the task's copy) stops cleanly", async () => {
-  await using dir = await tempDir();
-  const gridPath = `${dir.path}/grid.yaml`;
-  await Deno.writeTextFile(gridPath, "base: {dataset: synthetic}\naxes:\n  loss: [bpr_naive]\nseeds: [1, 2]\n");
-  const out = `${dir.path}/out`;
+  await using dir = await gridDir([1, 2]);
+  const { gridPath, out } = dir;
   // In a session of its own (setsid), so that the process group can be signalled as a terminal's Ctrl-C does.
   const runner = new Deno.Command("setsid", {
     args: [
