@@ -5,7 +5,7 @@
  * The engine writes `config.yaml` before a run, `pid.json` while it runs (the process running it), `exit.json` when
  * the attempt ends and `retries.json` when it retries a crashed cell; the trainer writes `summary.json` last and
  * atomically, and its output goes to `log.txt` (appended per attempt, after a header line with the command that
- * reproduces the cell on its own).
+ * trains the cell in a process of its own).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -173,12 +173,19 @@ export async function prepareCellDir(runDir: string, config: Config, plan: Exclu
 export const CELL_ENV = { NO_COLOR: "1" };
 
 /**
- * Appends the header of a cell attempt to its `log.txt`: the time and the command that reproduces the cell on its
- * own, followed by `note` (e.g. which cell worker runs it).
+ * Appends the header of a cell attempt to its `log.txt`: the time and the command that trains the cell in a process
+ * of its own, followed by `note` (e.g. which cell worker runs it).
  */
 export async function logAttempt(task: CellTask, note = ""): Promise<void> {
   const line = `### ${new Date().toISOString()} ${denoRun(task.script, task.args).join(" ")}${note}\n`;
   await Deno.writeTextFile(runPath(task.runDir, "log"), line, { append: true });
+}
+
+/** Records an attempt that never ran its cell (a lost Slurm task, a worker that did not start): `exit.json` says why. */
+export async function recordNotRun(runDir: string, error: string): Promise<CellExit> {
+  const exit: CellExit = { code: -1, signal: null, error };
+  await writeJsonAtomic(runPath(runDir, "exit"), exit);
+  return exit;
 }
 
 /**

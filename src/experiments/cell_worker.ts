@@ -14,8 +14,8 @@
  *   printed with its stack). A script that calls `Deno.exit` ends the worker, and the pool records that exit code.
  * - it retires (exits after answering) when a cell exited non-zero, left tensors allocated or changed the working
  *   directory or environment, so that the next cell starts in a clean process; the cell's log says why. Timers a cell
- *   leaves running cannot be seen: a cell script must not leave any, nor read stdin (the trainer does neither). It exits at the end of
- *   stdin.
+ *   leaves running cannot be seen: a cell script must not leave any, nor read stdin (the trainer does neither).
+ * - it exits at the end of stdin.
  */
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";

@@ -4,9 +4,7 @@
  * as a Slurm task runs it). Both give the same numbers (tests/grid_workers_test.ts); a worker saves each cell the
  * process start (docs/performance.md, "Grid throughput").
  */
-import { runPath } from "../run/files.ts";
-import { writeJsonAtomic } from "../util/fs.ts";
-import { type CellExit, type CellTask, runCell } from "./cell.ts";
+import { type CellTask, recordNotRun, runCell } from "./cell.ts";
 import { reportEnded } from "./progress.ts";
 import type { Executor } from "./runner.ts";
 import { CellWorker } from "./worker_pool.ts";
@@ -44,8 +42,7 @@ export function localExecutor(workers: number, options: LocalOptions = {}): Exec
     try {
       worker = await workerFor(task, own);
     } catch (err) { // the script imported before, so this is the machine (out of memory, processes): the cell fails
-      const exit: CellExit = { code: -1, signal: null, error: `its cell worker did not start: ${err}` };
-      await writeJsonAtomic(runPath(task.runDir, "exit"), exit);
+      await recordNotRun(task.runDir, `its cell worker did not start: ${err}`);
       return undefined;
     }
     if (!signal?.aborted) await worker.run(task, signal); // aborted while the worker started: the cell stays pending

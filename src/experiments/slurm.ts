@@ -15,7 +15,7 @@ import { loadConfig } from "../config/load.ts";
 import { UserError } from "../util/errors.ts";
 import { CELL_FILES } from "../run/files.ts";
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
-import { type CellExit, type CellTask, denoRun, planCellDir, prepareCellDir, runCell } from "./cell.ts";
+import { type CellExit, type CellTask, denoRun, planCellDir, prepareCellDir, recordNotRun, runCell } from "./cell.ts";
 import { reportEnded } from "./progress.ts";
 import type { Executor } from "./runner.ts";
 import { sbatchResourceArgs, type SlurmResources } from "./slurm_resources.ts";
@@ -191,8 +191,7 @@ wait "$child"
 
 /** Records a task that ended without running its cell to the end (cancelled, timed out, node lost). */
 async function recordLostTask(task: CellTask, slurmLog: string): Promise<void> {
-  const exit: CellExit = { code: -1, signal: null, error: `Slurm task ended without a result (see ${slurmLog})` };
-  await writeJsonAtomic(join(task.runDir, CELL_FILES.exit), exit);
+  await recordNotRun(task.runDir, `Slurm task ended without a result (see ${slurmLog})`);
 }
 
 /**

@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { runPath } from "../run/files.ts";
 import { UserError } from "../util/errors.ts";
-import { CELL_ENV, type CellExit, type CellTask, denoRun, logAttempt, recordAttempt } from "./cell.ts";
+import { CELL_ENV, type CellExit, type CellTask, denoRun, logAttempt, recordAttempt, recordNotRun } from "./cell.ts";
 
 /** The mark that starts every protocol message a worker writes to stdout (the message runs to the end of the line). */
 export const WORKER_MARK = "ur4rec-cell-worker ";
@@ -77,8 +77,7 @@ export class CellWorker {
    */
   async run(task: CellTask, signal?: AbortSignal): Promise<CellExit> {
     if (!this.usable) { // it died since it was chosen: the cell did not run
-      const error = `its cell worker ${this.pid} had exited before the cell started`;
-      return await recordAttempt(task, this.pid, Promise.resolve({ code: -1, signal: null, error }));
+      return await recordNotRun(task.runDir, `its cell worker ${this.pid} had exited before the cell started`);
     }
     this.#cells++;
     await logAttempt(task, ` (in cell worker ${this.pid}, its cell ${this.#cells})`);
